@@ -1,0 +1,635 @@
+"""Business plans (事業計画): fiscal years, areas, measures, the KPI catalog, targets and actuals."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils.translation import gettext_lazy as _
+
+from plans import rules
+from plans.rules import Basis, Mark, RuleKind, TargetRule
+
+if TYPE_CHECKING:
+    from branches.models import Branch
+
+REIWA_OFFSET = 2018
+FIRST_FISCAL_YEAR = 2008  # 協会けんぽ was founded in October 2008
+
+
+def reiwa_label(year: int) -> str:
+    """令和N年度 for an April-start fiscal year (令和元年度 = FY2019); 平成 before that."""
+    if year >= 2019:
+        n = year - REIWA_OFFSET
+        return f"令和{'元' if n == 1 else n}年度"
+    return f"平成{year - 1988}年度"
+
+
+def fiscal_year_of(day: datetime.date) -> int:
+    """The fiscal year a date falls in: April–March."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def month_label(month: datetime.date) -> str:
+    """R6.4 style is for tables in print; kpitrack writes 2024年4月 (令和6年4月) in full."""
+    return f"{month.year}年{month.month}月"
+
+
+class FiscalYear(models.Model):
+    """年度: April 1 to March 31. The primary key is the Gregorian year it starts in."""
+
+    year = models.PositiveSmallIntegerField(_("年度（西暦）"), primary_key=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("年度")
+        verbose_name_plural = _("年度")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year__gte=FIRST_FISCAL_YEAR, year__lte=2100), name="fiscal_year_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def label(self) -> str:
+        return reiwa_label(self.year)
+
+    @property
+    def display(self) -> str:
+        return f"{self.label} (FY{self.year})"
+
+    @property
+    def start(self) -> datetime.date:
+        return datetime.date(self.year, 4, 1)
+
+    @property
+    def end(self) -> datetime.date:
+        return datetime.date(self.year + 1, 3, 31)
+
+    def months(self) -> list[datetime.date]:
+        """The twelve months of the year, April first."""
+        return [datetime.date(self.year + (m < 4), m, 1) for m in (*range(4, 13), 1, 2, 3)]
+
+    def contains(self, day: datetime.date) -> bool:
+        return self.start <= day <= self.end
+
+
+class Area(models.Model):
+    """分野: the three fixed areas of every plan."""
+
+    number = models.PositiveSmallIntegerField(_("番号"), primary_key=True)
+    name = models.CharField(_("分野名"), max_length=40, unique=True)
+    name_en = models.CharField(_("英語名"), max_length=60)
+
+    FIXED: tuple[tuple[int, str, str], ...] = (
+        (1, "基盤的保険者機能", "Basic insurer functions"),
+        (2, "戦略的保険者機能", "Strategic insurer functions"),
+        (3, "組織・運営体制", "Organisation and management"),
+    )
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("分野")
+        verbose_name_plural = _("分野")
+        constraints = [models.CheckConstraint(condition=Q(number__gte=1, number__lte=3), name="area_number_1_3")]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name}"
+
+    @classmethod
+    def sync(cls) -> None:
+        for number, name, name_en in cls.FIXED:
+            cls.objects.update_or_create(number=number, defaults={"name": name, "name_en": name_en})
+
+
+class Kpi(models.Model):
+    """A KPI of the shared catalog: one identity across branches and years."""
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", _("高いほど良い")
+        LOWER = "lower", _("低いほど良い")
+        NONE = "none", _("方向なし")
+
+    class Kind(models.TextChoices):
+        RATE = "rate", _("率")
+        COUNT = "count", _("件数・数")
+        AMOUNT = "amount", _("金額")
+        DAYS = "days", _("日数")
+        QUALITATIVE = "qualitative", _("定性")
+        FREQUENCY = "frequency", _("頻度")
+
+    class MeasureBasis(models.TextChoices):
+        CUMULATIVE = Basis.CUMULATIVE.value, _("累計（年度内で積み上がる率）")
+        YEAR_TO_DATE = Basis.YEAR_TO_DATE.value, _("年度累計の比率")
+        RUNNING_TOTAL = Basis.RUNNING_TOTAL.value, _("時点の累計数")
+        SINGLE_MONTH = Basis.SINGLE_MONTH.value, _("単月")
+
+    code = models.SlugField(_("KPIコード"), max_length=60, unique=True)
+    name = models.CharField(_("KPI名"), max_length=200)
+    unit = models.CharField(_("単位"), max_length=10, blank=True)
+    precision = models.PositiveSmallIntegerField(_("公表桁数（小数点以下）"), default=1)
+    direction = models.CharField(_("方向"), max_length=10, choices=Direction.choices, default=Direction.HIGHER)
+    kind = models.CharField(_("種類"), max_length=12, choices=Kind.choices, default=Kind.RATE)
+    measure_basis = models.CharField(
+        _("集計の性質"), max_length=14, choices=MeasureBasis.choices, default=MeasureBasis.CUMULATIVE
+    )
+    is_national = models.BooleanField(_("全国共通KPI"), default=True)
+    description = models.TextField(_("説明"), blank=True)
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces", verbose_name=_("後継KPI")
+    )
+    order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("KPI")
+        verbose_name_plural = _("KPIカタログ")
+        constraints = [
+            models.CheckConstraint(condition=Q(precision__lte=4), name="kpi_precision_at_most_4"),
+            models.CheckConstraint(condition=~Q(replaced_by=F("id")), name="kpi_not_replaced_by_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind not in {self.Kind.QUALITATIVE, self.Kind.FREQUENCY}
+
+
+class KpiChange(models.Model):
+    """Lineage of a KPI (新設, 削除, 変更, 基準変更), so year-over-year comparisons know a break."""
+
+    class Change(models.TextChoices):
+        NEW = "new", _("新設")
+        DELETED = "deleted", _("削除")
+        REPLACED = "replaced", _("他のKPIから変更")
+        DEFINITION_CHANGED = "definition_changed", _("基準・算出方法の変更")
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="changes", verbose_name=_("KPI"))
+    fiscal_year = models.ForeignKey(FiscalYear, on_delete=models.PROTECT, verbose_name=_("年度"))
+    change = models.CharField(_("変更の種類"), max_length=20, choices=Change.choices)
+    replaces = models.ForeignKey(
+        Kpi, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("変更前のKPI")
+    )
+    previous_name = models.CharField(_("変更前の名称"), max_length=200, blank=True)
+    note = models.TextField(_("注記"), blank=True)
+
+    class Meta:
+        ordering = ["kpi", "fiscal_year"]
+        verbose_name = _("KPIの変更履歴")
+        verbose_name_plural = _("KPIの変更履歴")
+        constraints = [
+            models.UniqueConstraint(fields=["kpi", "fiscal_year", "change"], name="kpi_change_once_a_year"),
+            models.CheckConstraint(
+                condition=Q(change="replaced") | Q(replaces__isnull=True), name="kpi_change_replaces_only_if_replaced"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi.code} {self.fiscal_year_id}: {self.get_change_display()}"
+
+    @property
+    def breaks_series(self) -> bool:
+        """Whether figures before and after this change are not like for like."""
+        return self.change in {self.Change.REPLACED, self.Change.DEFINITION_CHANGED}
+
+
+class PlanQuerySet(models.QuerySet["Plan"]):
+    def for_branch(self, branch: Branch) -> PlanQuerySet:
+        return self.filter(branch=branch)
+
+
+class Plan(models.Model):
+    """事業計画: one branch's business plan for one fiscal year."""
+
+    branch = models.ForeignKey("branches.Branch", on_delete=models.PROTECT, related_name="plans", verbose_name=_("支部"))
+    fiscal_year = models.ForeignKey(FiscalYear, on_delete=models.PROTECT, related_name="plans", verbose_name=_("年度"))
+    source = models.CharField(_("出典"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["branch__jis_code", "fiscal_year"]
+        verbose_name = _("事業計画")
+        verbose_name_plural = _("事業計画")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "fiscal_year"], name="one_plan_per_branch_and_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch} {self.fiscal_year.label} 事業計画"
+
+
+class Measure(models.Model):
+    """施策 (具体的施策): numbered within its area, optionally nested one level."""
+
+    class Group(models.TextChoices):
+        PLANNING = "企画総務", _("企画総務")
+        OPERATIONS = "業務", _("業務")
+        RECEIPT = "レセプト", _("レセプト")
+        HEALTH = "保健", _("保健")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="measures", verbose_name=_("事業計画"))
+    key = models.CharField(_("キー"), max_length=30, help_text=_("計画内で一意（例: 1-2, 2-4-1）"))
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, verbose_name=_("分野"))
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children", verbose_name=_("親施策")
+    )
+    number = models.CharField(_("番号"), max_length=20, blank=True)
+    title = models.CharField(_("施策名"), max_length=300)
+    group = models.CharField(_("担当グループ"), max_length=10, choices=Group.choices, blank=True)
+    body = models.TextField(_("施策の内容"), blank=True)
+    importance_high = models.BooleanField(_("重要度：高"), default=False)
+    importance_text = models.TextField(_("重要度の説明"), blank=True)
+    difficulty_high = models.BooleanField(_("困難度：高"), default=False)
+    difficulty_text = models.TextField(_("困難度の説明"), blank=True)
+    order = models.PositiveIntegerField(_("表示順"), default=0)
+
+    class Meta:
+        ordering = ["plan", "area", "order"]
+        verbose_name = _("施策")
+        verbose_name_plural = _("施策")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="measure_key_unique_in_plan"),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="measure_not_its_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}".strip()
+
+    def clean(self) -> None:
+        if self.parent_id and self.parent is not None:
+            if self.parent.plan_id != self.plan_id:
+                raise ValidationError({"parent": "親施策は同じ事業計画の施策を選んでください。"})
+            if self.parent.parent_id:
+                raise ValidationError({"parent": "施策の入れ子は1段までです。"})
+
+
+class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
+    def for_table(self) -> KpiTargetQuerySet:
+        return self.select_related("kpi", "measure", "measure__area", "plan__fiscal_year", "plan__branch")
+
+    def with_figures(self) -> KpiTargetQuerySet:
+        """Annotate each target with the figures a dashboard row needs, in the same query.
+
+        year_end_value/text, latest_value/latest_month (the newest monthly or interim figure),
+        previous_year_end (last year's year-end actual of the same branch and KPI: the yoy baseline),
+        national_average (this year's year-end national average).
+        """
+        actuals = KpiActual.objects.filter(target=OuterRef("pk"))
+        year_end = actuals.filter(period=KpiActual.Period.YEAR_END)
+        latest = actuals.exclude(period=KpiActual.Period.YEAR_END).order_by("-month", "period")
+        previous = KpiActual.objects.filter(
+            period=KpiActual.Period.YEAR_END,
+            target__kpi=OuterRef("kpi"),
+            target__plan__branch=OuterRef("plan__branch"),
+            target__plan__fiscal_year=OuterRef("plan__fiscal_year") - 1,
+        )
+        national = NationalAverage.objects.filter(
+            kpi=OuterRef("kpi"), fiscal_year=OuterRef("plan__fiscal_year"), as_of__isnull=True
+        )
+        return self.annotate(
+            year_end_value=Subquery(year_end.values("value")[:1]),
+            year_end_text=Subquery(year_end.values("text_value")[:1]),
+            latest_value=Subquery(latest.values("value")[:1]),
+            latest_month=Subquery(latest.values("month")[:1]),
+            previous_year_end=Subquery(previous.values("value")[:1]),
+            national_average=Subquery(national.values("value")[:1]),
+        )
+
+
+class KpiTarget(models.Model):
+    """A KPI's target in one plan: the phrase as written and the rule kpitrack reads from it."""
+
+    class MarkChoice(models.TextChoices):
+        ABOVE = Mark.ABOVE.value, _("◎ 計画を上回る")
+        AS_PLANNED = Mark.AS_PLANNED.value, _("○ 計画どおり")
+        BELOW = Mark.BELOW.value, _("△ 計画を下回る")
+
+    class RuleChoice(models.TextChoices):
+        FIXED_MIN = RuleKind.FIXED_MIN.value, _("固定値以上")
+        FIXED_MAX = RuleKind.FIXED_MAX.value, _("固定値以下")
+        EXACT = RuleKind.EXACT.value, _("固定値とする")
+        YOY_MIN = RuleKind.YOY_MIN.value, _("対前年度以上")
+        YOY_MAX = RuleKind.YOY_MAX.value, _("対前年度以下")
+        DONE = RuleKind.DONE.value, _("実施")
+        FREQUENCY = RuleKind.FREQUENCY.value, _("頻度（毎月など）")
+        NONE = RuleKind.NONE.value, _("設定なし")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="targets", verbose_name=_("事業計画"))
+    kpi = models.ForeignKey(Kpi, on_delete=models.PROTECT, related_name="targets", verbose_name=_("KPI"))
+    measure = models.ForeignKey(
+        Measure, on_delete=models.SET_NULL, null=True, blank=True, related_name="targets", verbose_name=_("施策")
+    )
+    name_as_written = models.CharField(_("KPI名（計画の記載）"), max_length=300, blank=True)
+    target_text = models.CharField(_("目標（記載どおり）"), max_length=200, blank=True)
+    rule = models.CharField(_("目標の種類"), max_length=12, choices=RuleChoice.choices, default=RuleChoice.NONE)
+    target_value = models.DecimalField(_("目標値"), max_digits=16, decimal_places=4, null=True, blank=True)
+    stated_baseline = models.DecimalField(
+        _("記載された基準値（前年度）"), max_digits=16, decimal_places=4, null=True, blank=True
+    )
+    precision_override = models.PositiveSmallIntegerField(_("公表桁数（この計画のみ）"), null=True, blank=True)
+    note = models.CharField(_("備考"), max_length=300, blank=True)
+    published_mark = models.CharField(
+        _("支部公表の評価"), max_length=1, choices=MarkChoice.choices, blank=True
+    )
+    order = models.PositiveIntegerField(_("表示順"), default=0)
+
+    objects = KpiTargetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plan", "order", "id"]
+        verbose_name = _("KPI目標")
+        verbose_name_plural = _("KPI目標")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "kpi"], name="one_target_per_kpi_and_plan"),
+            models.CheckConstraint(
+                condition=(
+                    Q(rule__in=["fixed_min", "fixed_max", "exact"], target_value__isnull=False)
+                    | (~Q(rule__in=["fixed_min", "fixed_max", "exact"]) & Q(target_value__isnull=True))
+                ),
+                name="target_value_only_for_fixed_rules",
+            ),
+            models.CheckConstraint(
+                condition=Q(rule__in=["yoy_min", "yoy_max"]) | Q(stated_baseline__isnull=True),
+                name="stated_baseline_only_for_yoy_rules",
+            ),
+            models.CheckConstraint(
+                condition=Q(precision_override__isnull=True) | Q(precision_override__lte=4),
+                name="target_precision_at_most_4",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi.name}: {self.target_text or '目標なし'}"
+
+    # -- the rule ---------------------------------------------------------------------------------
+
+    def apply_target_text(self, text: str) -> None:
+        """Parse ``text`` and set the rule fields from it. Raises ``rules.TargetParseError``."""
+        parsed = rules.parse_target(text)
+        self.target_text = text
+        self.rule = parsed.kind.value
+        self.target_value = parsed.value
+        self.stated_baseline = parsed.baseline
+
+    def clean(self) -> None:
+        try:
+            parsed = rules.parse_target(self.target_text)
+        except rules.TargetParseError as exc:
+            raise ValidationError({"target_text": str(exc)}) from exc
+        self.rule, self.target_value, self.stated_baseline = parsed.kind.value, parsed.value, parsed.baseline
+
+    @property
+    def target_rule(self) -> TargetRule:
+        return TargetRule(
+            kind=RuleKind(self.rule),
+            text=self.target_text,
+            value=self.target_value,
+            baseline=self.stated_baseline,
+            unit=self.kpi.unit,
+        )
+
+    @property
+    def precision(self) -> int:
+        return self.precision_override if self.precision_override is not None else self.kpi.precision
+
+    def judge(self, actual: rules.Actual, *, previous_year_end: Decimal | None = None) -> Mark | None:
+        return rules.judge(
+            self.target_rule,
+            actual,
+            baseline=previous_year_end,
+            precision=self.precision,
+            direction=self.kpi.direction,
+        )
+
+
+class KpiActual(models.Model):
+    """実績: a monthly figure, an interim (中途) figure with its as-of month, or the year-end figure."""
+
+    class Period(models.TextChoices):
+        MONTHLY = "monthly", _("月次")
+        INTERIM = "interim", _("中途実績")
+        YEAR_END = "year_end", _("年度末実績")
+
+    class Source(models.TextChoices):
+        SEED = "seed", _("支部資料（シード）")
+        MANUAL = "manual", _("画面入力")
+        IMPORT = "import", _("ファイル取込")
+        GENERATED = "generated", _("生成データ")
+
+    target = models.ForeignKey(KpiTarget, on_delete=models.PROTECT, related_name="actuals", verbose_name=_("KPI目標"))
+    period = models.CharField(_("区分"), max_length=10, choices=Period.choices)
+    month = models.DateField(_("対象月（時点）"), null=True, blank=True, help_text=_("月の1日。年度末実績は空欄"))
+    value = models.DecimalField(_("実績値"), max_digits=16, decimal_places=4, null=True, blank=True)
+    text_value = models.CharField(_("実績（定性）"), max_length=100, blank=True)
+    numerator = models.DecimalField(_("分子"), max_digits=16, decimal_places=2, null=True, blank=True)
+    denominator = models.DecimalField(_("分母"), max_digits=16, decimal_places=2, null=True, blank=True)
+    is_cumulative = models.BooleanField(_("累計値"), default=True)
+    note = models.CharField(_("注記"), max_length=200, blank=True)
+    source = models.CharField(_("入力元"), max_length=10, choices=Source.choices, default=Source.MANUAL)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("入力者")
+    )
+    entered_at = models.DateTimeField(_("入力日時"), auto_now=True)
+    version = models.PositiveIntegerField(_("版"), default=1)
+
+    class Meta:
+        ordering = ["target", "period", "month"]
+        verbose_name = _("KPI実績")
+        verbose_name_plural = _("KPI実績")
+        indexes = [models.Index(fields=["target", "period", "month"], name="actual_target_period_month")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target"], condition=Q(period="year_end"), name="one_year_end_actual_per_target"
+            ),
+            models.UniqueConstraint(
+                fields=["target", "period", "month"],
+                condition=Q(month__isnull=False),
+                name="one_actual_per_target_period_month",
+            ),
+            models.CheckConstraint(
+                condition=(Q(period="year_end") & Q(month__isnull=True))
+                | (~Q(period="year_end") & Q(month__isnull=False)),
+                name="actual_month_set_unless_year_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=False) | ~Q(text_value=""), name="actual_has_a_value"
+            ),
+            models.CheckConstraint(
+                condition=Q(denominator__isnull=True) | Q(denominator__gt=0), name="actual_denominator_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(numerator__isnull=True) | Q(numerator__gte=0), name="actual_numerator_not_negative"
+            ),
+            models.CheckConstraint(condition=Q(month__isnull=True) | Q(month__day=1), name="actual_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        when = month_label(self.month) if self.month else "年度末"
+        return f"{self.target.kpi.name} {when}: {self.display_value}"
+
+    @property
+    def display_value(self) -> str:
+        return self.text_value if self.value is None else f"{self.value.normalize():f}"
+
+    @property
+    def judged_value(self) -> rules.Actual:
+        return self.text_value if self.value is None else self.value
+
+    def clean(self) -> None:
+        if self.month is not None and self.target_id:
+            fiscal_year = self.target.plan.fiscal_year
+            if not fiscal_year.contains(self.month):
+                raise ValidationError({"month": f"{month_label(self.month)}は{fiscal_year.label}の月ではありません。"})
+        if self.numerator is not None and self.denominator is not None and self.value is not None:
+            if self.denominator and self.target.kpi.kind == "rate" and self.numerator > self.denominator:
+                raise ValidationError({"numerator": "分子が分母より大きくなっています。"})
+
+
+class ActualRevision(models.Model):
+    """Audit history of actuals: every create, change and removal, with who and when."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("登録")
+        UPDATE = "update", _("更新")
+        DELETE = "delete", _("削除")
+
+    actual = models.ForeignKey(
+        KpiActual, on_delete=models.SET_NULL, null=True, blank=True, related_name="revisions", verbose_name=_("実績")
+    )
+    target = models.ForeignKey(KpiTarget, on_delete=models.PROTECT, related_name="+", verbose_name=_("KPI目標"))
+    period = models.CharField(_("区分"), max_length=10, choices=KpiActual.Period.choices)
+    month = models.DateField(_("対象月"), null=True, blank=True)
+    action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
+    old_value = models.CharField(_("変更前"), max_length=120, blank=True)
+    new_value = models.CharField(_("変更後"), max_length=120, blank=True)
+    version = models.PositiveIntegerField(_("版"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("変更者")
+    )
+    changed_at = models.DateTimeField(_("変更日時"), auto_now_add=True)
+    reason = models.CharField(_("理由"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("実績の変更履歴")
+        verbose_name_plural = _("実績の変更履歴")
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.old_value}→{self.new_value}"
+
+
+class NationalAverage(models.Model):
+    """全国平均: published beside a branch's actual, for the year end or as of a month."""
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="national_averages", verbose_name=_("KPI"))
+    fiscal_year = models.ForeignKey(FiscalYear, on_delete=models.PROTECT, verbose_name=_("年度"))
+    as_of = models.DateField(_("時点"), null=True, blank=True, help_text=_("年度末は空欄"))
+    value = models.DecimalField(_("全国平均"), max_digits=16, decimal_places=4)
+
+    class Meta:
+        ordering = ["kpi", "fiscal_year", "as_of"]
+        verbose_name = _("全国平均")
+        verbose_name_plural = _("全国平均")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kpi", "fiscal_year"], condition=Q(as_of__isnull=True), name="one_year_end_national_average"
+            ),
+            models.UniqueConstraint(
+                fields=["kpi", "fiscal_year", "as_of"],
+                condition=Q(as_of__isnull=False),
+                name="one_national_average_per_month",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi.name} {self.fiscal_year_id}: {self.value.normalize():f}"
+
+
+class MeasureProgress(models.Model):
+    """施策の進捗: 実施状況, 評価 (○ / △ / －) and 今後の実施予定 for a period."""
+
+    class Evaluation(models.TextChoices):
+        ABOVE = "◎", _("◎ 計画を上回る")
+        AS_PLANNED = "○", _("○ 計画どおり")
+        BELOW = "△", _("△ 計画を下回る")
+        NOT_RATED = "－", _("－ 評価なし")
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="progress", verbose_name=_("施策"))
+    period = models.CharField(_("期間"), max_length=30, help_text=_("例: 令和6年度上期"))
+    as_of = models.DateField(_("時点"), null=True, blank=True)
+    status = models.TextField(_("実施状況"), blank=True)
+    evaluation = models.CharField(_("評価"), max_length=1, choices=Evaluation.choices, default=Evaluation.NOT_RATED)
+    next_steps = models.TextField(_("今後の実施予定"), blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("更新者")
+    )
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        ordering = ["measure", "as_of"]
+        verbose_name = _("施策の進捗")
+        verbose_name_plural = _("施策の進捗")
+        constraints = [
+            models.UniqueConstraint(fields=["measure", "period"], name="one_progress_per_measure_and_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.period} {self.evaluation}"
+
+
+class BudgetLine(models.Model):
+    """予算執行: one programme's budget (予算額) and spending (執行額)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="budget_lines", verbose_name=_("事業計画"))
+    category = models.CharField(_("区分"), max_length=100, blank=True)
+    programme = models.CharField(_("事業名"), max_length=200)
+    budget_amount = models.DecimalField(_("予算額（円）"), max_digits=14, decimal_places=0)
+    spent_amount = models.DecimalField(_("執行額（円）"), max_digits=14, decimal_places=0, null=True, blank=True)
+    note = models.CharField(_("備考"), max_length=200, blank=True)
+    order = models.PositiveIntegerField(_("表示順"), default=0)
+
+    class Meta:
+        ordering = ["plan", "order"]
+        verbose_name = _("予算執行")
+        verbose_name_plural = _("予算執行")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "category", "programme"], name="one_budget_line_per_programme"),
+            models.CheckConstraint(condition=Q(budget_amount__gte=0), name="budget_not_negative"),
+            models.CheckConstraint(
+                condition=Q(spent_amount__isnull=True) | Q(spent_amount__gte=0), name="spent_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.programme
+
+    @property
+    def execution_rate(self) -> Decimal | None:
+        """執行率 in percent, one decimal; None without a budget or spending."""
+        if self.spent_amount is None or not self.budget_amount:
+            return None
+        return rules.round_published(self.spent_amount * 100 / self.budget_amount, 1)
+
+
+def as_month(raw: str | datetime.date | None) -> datetime.date | None:
+    """'2024-05' or a date → the first of that month."""
+    if raw is None or isinstance(raw, datetime.date):
+        return raw.replace(day=1) if raw else None
+    year, month = raw.split("-")[:2]
+    return datetime.date(int(year), int(month), 1)
+
+
+__all__: list[Any] = []

@@ -1,0 +1,390 @@
+"""Target rules (目標), marks (◎ ○ △) and mid-year projections (見込み).
+
+Pure, typed Python with no Django imports: forms, imports, exports and dashboards all judge through
+this module, so every mark kpitrack shows comes from one place.
+
+Marks follow the Tochigi legend:
+    ◎ 計画を上回る実施状況 (above plan)   ○ 計画どおりの実施状況 (as planned)
+    △ 計画を下回る実施状況 (below plan)
+A fixed target beaten outright is ◎, met exactly is ○, missed is △. A year-over-year target met (or
+beaten) is ○ and missed is △. A qualitative KPI done is ○. Figures are compared at the KPI's
+published precision, rounded half up (四捨五入) once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+
+
+class RuleKind(StrEnum):
+    FIXED_MIN = "fixed_min"  # 71.7％以上
+    FIXED_MAX = "fixed_max"  # 20％以下, 7日以内
+    EXACT = "exact"  # 100％とする
+    YOY_MIN = "yoy_min"  # 対前年度以上
+    YOY_MAX = "yoy_max"  # 対前年度以下
+    DONE = "done"  # 実施, 関係機関への働きかけ
+    FREQUENCY = "frequency"  # 毎月, 月に1回以上
+    NONE = "none"  # 設定なし, －
+
+
+class Mark(StrEnum):
+    ABOVE = "◎"
+    AS_PLANNED = "○"
+    BELOW = "△"
+
+
+MARK_LABELS: dict[str, str] = {
+    Mark.ABOVE: "計画を上回る実施状況",
+    Mark.AS_PLANNED: "計画どおりの実施状況",
+    Mark.BELOW: "計画を下回る実施状況",
+}
+
+#: Units a target may carry, longest first so 事業所 wins over a shorter unit.
+UNITS: tuple[str, ...] = ("事業所", "か月", "円", "日", "件", "人", "%")
+
+YOY_KINDS = frozenset({RuleKind.YOY_MIN, RuleKind.YOY_MAX})
+FIXED_KINDS = frozenset({RuleKind.FIXED_MIN, RuleKind.FIXED_MAX, RuleKind.EXACT})
+
+
+class TargetParseError(ValueError):
+    """A target phrase kpitrack cannot read. It names the phrase; the parser never guesses."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"目標「{text}」を読み取れません: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRule:
+    """A parsed KPI target. ``text`` keeps the phrase exactly as written."""
+
+    kind: RuleKind
+    text: str
+    value: Decimal | None = None
+    baseline: Decimal | None = None
+    unit: str = ""
+
+    @property
+    def is_yoy(self) -> bool:
+        return self.kind in YOY_KINDS
+
+    @property
+    def is_judged(self) -> bool:
+        return self.kind is not RuleKind.NONE
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------------
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_UNIT = "|".join(re.escape(u) for u in UNITS)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_SPACES = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?:とする|とします|を目指す|を目標とする)?[。.]?$")
+
+_NO_TARGET = frozenset({"", "-", "ー", "―", "‐", "−", "設定なし", "なし", "目標設定なし", "対象外"})
+
+_YOY = re.compile(
+    rf"(?:年度末時点で)?対?前年度末?(?:実績)?(?:\((?P<base>{_NUMBER})(?P<bunit>{_UNIT})?\))?"
+    rf"(?P<op>以上|以下)$"
+)
+_FIXED = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>{_UNIT})?(?P<op>以上|以下|以内)$")
+_EXACT = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>{_UNIT})?$")
+_FREQUENCY = re.compile(r"(?:毎月|月に?1回以上|月1回以上)(?:実施|発信|配信)?(?:する)?$")
+_DONE = re.compile(r"(?:実施|実施する|関係機関への働きかけ|働きかけ|働きかける)$")
+# A second rule hiding in the name part (e.g. "・72.2%以上・委嘱事業所数対前年度以上").
+_RULE_IN_PREFIX = re.compile(rf"(?:{_NUMBER}(?:{_UNIT})?|前年度末?(?:\([^)]*\))?)(?:以上|以下|以内)(?:[・,、/]|$)")
+# What may stand between a KPI name and its target in a sentence: "…を", "…について、", "…は".
+_SEPARATORS = ("について、", "について", "を", "は", "、", ":")
+
+
+def normalize_text(text: str) -> str:
+    """Fold PDF text: full-width to half-width (NFKC), no spaces or line breaks, no thousands commas."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = _SPACES.sub("", folded)
+    folded = folded.replace("〇", "○")
+    return _THOUSANDS.sub("", folded)
+
+
+def _to_decimal(raw: str) -> Decimal:
+    return Decimal(raw)
+
+
+def _check_prefix(original: str, prefix: str) -> None:
+    """The part before the target must be a KPI name, not another target or a stray fragment."""
+    if not prefix:
+        return
+    if prefix.startswith("・") or _RULE_IN_PREFIX.search(prefix):
+        raise TargetParseError(original, "複数の目標が書かれています")
+    if not prefix.endswith(_SEPARATORS) and not prefix.endswith("で"):
+        raise TargetParseError(original, "KPI名と目標の区切り（「を」「について、」）が見つかりません")
+
+
+def parse_target(text: str) -> TargetRule:
+    """Read a target as written, bare ("71.7％以上") or as a whole KPI sentence ("…を71.7％以上とする").
+
+    Raises ``TargetParseError`` naming the phrase for anything it cannot read.
+    """
+    if not isinstance(text, str):  # pragma: no cover - guarded by typing, kept for callers from JSON
+        raise TargetParseError(str(text), "文字列ではありません")
+    original = text
+    folded = normalize_text(text).removeprefix("【KPI】").removeprefix("KPI:")
+    if folded in _NO_TARGET:
+        return TargetRule(RuleKind.NONE, original)
+    body = _SENTENCE_END.sub("", folded)
+    if not body:
+        raise TargetParseError(original, "目標が空です")
+
+    if match := _YOY.search(body):
+        _check_prefix(original, body[: match.start()])
+        baseline = _to_decimal(match["base"]) if match["base"] else None
+        kind = RuleKind.YOY_MIN if match["op"] == "以上" else RuleKind.YOY_MAX
+        return TargetRule(kind, original, baseline=baseline, unit=match["bunit"] or "")
+
+    if match := _FREQUENCY.search(body):
+        _check_prefix(original, body[: match.start()])
+        return TargetRule(RuleKind.FREQUENCY, original)
+
+    if match := _FIXED.search(body):
+        prefix = body[: match.start()]
+        _check_prefix(original, prefix)
+        kind = RuleKind.FIXED_MIN if match["op"] == "以上" else RuleKind.FIXED_MAX
+        return TargetRule(kind, original, value=_to_decimal(match["num"]), unit=match["unit"] or "")
+
+    if match := _EXACT.search(body):
+        prefix = body[: match.start()]
+        # A bare number is only a target with a unit ("100%") or after a separator ("…を100%とする").
+        if not match["unit"] and not prefix:
+            raise TargetParseError(original, "単位も条件（以上・以下）もない数値です")
+        if prefix and prefix[-1].isdigit():
+            raise TargetParseError(original, "数値の書き方が不正です")
+        _check_prefix(original, prefix)
+        return TargetRule(RuleKind.EXACT, original, value=_to_decimal(match["num"]), unit=match["unit"] or "")
+
+    if match := _DONE.search(body):
+        _check_prefix(original, body[: match.start()] if match.start() else "")
+        return TargetRule(RuleKind.DONE, original)
+
+    raise TargetParseError(original, "以上・以下・以内・とする・対前年度・実施・毎月のいずれの形でもありません")
+
+
+# --------------------------------------------------------------------------------------------------
+# Judging
+# --------------------------------------------------------------------------------------------------
+
+DONE_WORDS = frozenset({"実施", "実施済", "実施済み", "済", "達成", "○", "毎月実施"})
+NOT_DONE_WORDS = frozenset({"未実施", "未達成", "×", "実施せず"})
+MONTHS_IN_YEAR = 12
+
+Actual = Decimal | int | float | str | bool | None
+
+
+def round_published(value: Decimal, precision: int | None) -> Decimal:
+    """Round half up (四捨五入) to the KPI's published decimals; ``None`` leaves it as it is."""
+    if precision is None:
+        return value
+    return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP)
+
+
+def to_decimal(value: Actual) -> Decimal | None:
+    """A numeric actual as Decimal, or None when it is text (実施) or missing."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    try:
+        return Decimal(normalize_text(value).rstrip("%"))
+    except InvalidOperation:
+        return None
+
+
+def _judge_qualitative(actual: Actual) -> Mark | None:
+    if isinstance(actual, bool):
+        return Mark.AS_PLANNED if actual else Mark.BELOW
+    if isinstance(actual, str):
+        word = normalize_text(actual)
+        if word in DONE_WORDS:
+            return Mark.AS_PLANNED
+        if word in NOT_DONE_WORDS:
+            return Mark.BELOW
+    return None
+
+
+def judge(
+    rule: TargetRule,
+    actual: Actual,
+    *,
+    baseline: Decimal | None = None,
+    precision: int | None = None,
+    direction: str | None = None,
+) -> Mark | None:
+    """The mark for a year-end actual against its rule, or None when there is nothing to judge yet.
+
+    ``baseline`` is last year's year-end actual for a year-over-year rule; a baseline stated in the
+    target phrase wins over it. ``precision`` is the KPI's published number of decimals. ``direction``
+    ("higher" / "lower") only matters for an exact target ("100％とする"): reaching it, or passing it the
+    good way, is as planned; without a direction only the exact value is.
+    """
+    if actual is None or actual == "" or rule.kind is RuleKind.NONE:
+        return None
+    if rule.kind is RuleKind.DONE:
+        return _judge_qualitative(actual)
+    if rule.kind is RuleKind.FREQUENCY:
+        qualitative = _judge_qualitative(actual)
+        if qualitative is not None:
+            return qualitative
+        months = to_decimal(actual)
+        if months is None:
+            return None
+        return Mark.AS_PLANNED if months >= MONTHS_IN_YEAR else Mark.BELOW
+
+    value = to_decimal(actual)
+    if value is None:
+        return None
+    value = round_published(value, precision)
+
+    if rule.kind in YOY_KINDS:
+        reference = rule.baseline if rule.baseline is not None else baseline
+        if reference is None:
+            return None
+        reference = round_published(reference, precision)
+        met = value >= reference if rule.kind is RuleKind.YOY_MIN else value <= reference
+        return Mark.AS_PLANNED if met else Mark.BELOW
+
+    assert rule.value is not None  # fixed kinds always carry a value
+    target = rule.value
+    if value == target:
+        return Mark.AS_PLANNED
+    if rule.kind is RuleKind.EXACT:
+        passed = (direction == "higher" and value > target) or (direction == "lower" and value < target)
+        return Mark.AS_PLANNED if passed else Mark.BELOW
+    beaten = value > target if rule.kind is RuleKind.FIXED_MIN else value < target
+    return Mark.ABOVE if beaten else Mark.BELOW
+
+
+def reference_value(rule: TargetRule, baseline: Decimal | None = None) -> Decimal | None:
+    """The figure an actual is held against: the fixed target, or the (stated) year-over-year baseline."""
+    if rule.kind in FIXED_KINDS:
+        return rule.value
+    if rule.kind in YOY_KINDS:
+        return rule.baseline if rule.baseline is not None else baseline
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Mid-year projection (見込み) — never an official mark
+# --------------------------------------------------------------------------------------------------
+
+
+class Basis(StrEnum):
+    """How a KPI's figures move through the year (see fixtures/seed/FORMAT.md)."""
+
+    CUMULATIVE = "cumulative"  # grows from ~0 towards the year-end (健診実施率)
+    YEAR_TO_DATE = "year_to_date"  # a ratio over the year so far, level (郵送化率)
+    RUNNING_TOTAL = "running_total"  # a count standing at a date (健康宣言事業所数)
+    SINGLE_MONTH = "single_month"  # the month's own value (ジェネリック 単月)
+
+
+class ProjectionMethod(StrEnum):
+    LAST_YEAR_SHAPE = "last_year_shape"  # this year × (last year-end ÷ last year same month)
+    LINEAR = "linear"  # cumulative figure scaled by 12 / months elapsed
+    LAST_YEAR_DRIFT = "last_year_drift"  # level + (last year-end − last year same month)
+    TREND = "trend"  # running total continued at this year's pace
+    LEVEL = "level"  # the latest value held to year end
+
+
+PROJECTION_METHOD_LABELS: dict[str, str] = {
+    ProjectionMethod.LAST_YEAR_SHAPE: "前年度同月からの伸び率で推計",
+    ProjectionMethod.LINEAR: "経過月数で按分して推計",
+    ProjectionMethod.LAST_YEAR_DRIFT: "前年度同月からの変化幅で推計",
+    ProjectionMethod.TREND: "今年度のペースで推計",
+    ProjectionMethod.LEVEL: "直近値を年度末まで維持と仮定",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """A projected year-end value and what it would mean. Shown as 見込み, never as the mark."""
+
+    value: Decimal
+    method: ProjectionMethod
+    months_elapsed: int
+    mark_if_held: Mark | None
+
+    @property
+    def on_track(self) -> bool | None:
+        if self.mark_if_held is None:
+            return None
+        return self.mark_if_held is not Mark.BELOW
+
+
+def fiscal_month_index(year: int, month: int, fiscal_year: int) -> int:
+    """1 for April of ``fiscal_year`` … 12 for the following March; raises outside the year."""
+    index = (year - fiscal_year) * 12 + month - 3
+    if not 1 <= index <= MONTHS_IN_YEAR:
+        raise ValueError(f"{year}年{month}月は{fiscal_year}年度の月ではありません")
+    return index
+
+
+def fiscal_month_index_or_none(year: int, month: int, fiscal_year: int) -> int | None:
+    try:
+        return fiscal_month_index(year, month, fiscal_year)
+    except ValueError:
+        return None
+
+
+def project_year_end(
+    rule: TargetRule,
+    *,
+    basis: Basis | str,
+    latest: Decimal,
+    months_elapsed: int,
+    last_year_same_month: Decimal | None = None,
+    last_year_end: Decimal | None = None,
+    baseline: Decimal | None = None,
+    precision: int | None = None,
+    direction: str | None = None,
+) -> Projection:
+    """Project a mid-year actual to the year end and read it against the rule.
+
+    Cumulative rates follow last year's shape when last year's same month is known (the way branches
+    compare 中途実績 with last year's), else scale by the months elapsed. Levels (year-to-date ratios,
+    single-month values) carry last year's second-half drift when known, else hold. Running totals
+    continue at this year's pace from last year's year-end.
+    """
+    if not 1 <= months_elapsed <= MONTHS_IN_YEAR:
+        raise ValueError("months_elapsed must be between 1 and 12")
+    basis = Basis(basis)
+    method: ProjectionMethod
+    if months_elapsed == MONTHS_IN_YEAR:
+        value, method = latest, ProjectionMethod.LEVEL
+    elif basis is Basis.CUMULATIVE:
+        if last_year_same_month and last_year_end is not None:
+            value, method = latest * last_year_end / last_year_same_month, ProjectionMethod.LAST_YEAR_SHAPE
+        else:
+            value, method = latest * MONTHS_IN_YEAR / months_elapsed, ProjectionMethod.LINEAR
+    elif basis is Basis.RUNNING_TOTAL:
+        if last_year_end is not None:
+            pace = (latest - last_year_end) / months_elapsed
+            value, method = latest + pace * (MONTHS_IN_YEAR - months_elapsed), ProjectionMethod.TREND
+        else:
+            value, method = latest, ProjectionMethod.LEVEL
+    elif last_year_same_month is not None and last_year_end is not None:
+        value, method = latest + (last_year_end - last_year_same_month), ProjectionMethod.LAST_YEAR_DRIFT
+    else:
+        value, method = latest, ProjectionMethod.LEVEL
+    if basis is Basis.CUMULATIVE and rule.unit == "%":
+        value = min(value, Decimal(100))
+    value = round_published(value, precision) if precision is not None else value
+    mark = judge(rule, value, baseline=baseline, precision=precision, direction=direction)
+    return Projection(value=value, method=method, months_elapsed=months_elapsed, mark_if_held=mark)

@@ -35,6 +35,11 @@ def fiscal_year_of(day: datetime.date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
 
+def fiscal_month_of(month: datetime.date) -> int:
+    """April → 1 … March → 12."""
+    return (month.month - 4) % 12 + 1
+
+
 def month_label(month: datetime.date) -> str:
     """R6.4 style is for tables in print; kpitrack writes 2024年4月 (令和6年4月) in full."""
     return f"{month.year}年{month.month}月"
@@ -281,17 +286,18 @@ class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
         return self.select_related("kpi", "measure", "measure__area", "plan__fiscal_year", "plan__branch")
 
     def with_figures(self) -> KpiTargetQuerySet:
-        """Annotate each target with the figures a dashboard row needs, in the same query.
+        """Annotate each target with every figure a dashboard row needs, in the same query.
 
-        year_end_value/text, latest_value/latest_month (the newest monthly or interim figure),
-        previous_year_end (last year's year-end actual of the same branch and KPI: the yoy baseline),
-        national_average (this year's year-end national average).
+        year_end_value/text: the year-end actual. latest_value/latest_month/latest_fiscal_month: the
+        newest mid-year figure (at the same month an interim report wins over the monthly entry).
+        previous_year_end: last year's year-end actual of the same branch and KPI (the yoy baseline).
+        last_year_same_month: last year's figure at the same month as latest (for the projection).
+        national_average: this year's year-end national average.
         """
         actuals = KpiActual.objects.filter(target=OuterRef("pk"))
         year_end = actuals.filter(period=KpiActual.Period.YEAR_END)
         latest = actuals.exclude(period=KpiActual.Period.YEAR_END).order_by("-month", "period")
-        previous = KpiActual.objects.filter(
-            period=KpiActual.Period.YEAR_END,
+        last_year = KpiActual.objects.filter(
             target__kpi=OuterRef("kpi"),
             target__plan__branch=OuterRef("plan__branch"),
             target__plan__fiscal_year=OuterRef("plan__fiscal_year") - 1,
@@ -304,7 +310,14 @@ class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
             year_end_text=Subquery(year_end.values("text_value")[:1]),
             latest_value=Subquery(latest.values("value")[:1]),
             latest_month=Subquery(latest.values("month")[:1]),
-            previous_year_end=Subquery(previous.values("value")[:1]),
+            latest_fiscal_month=Subquery(latest.values("fiscal_month")[:1]),
+            previous_year_end=Subquery(last_year.filter(period=KpiActual.Period.YEAR_END).values("value")[:1]),
+            last_year_same_month=Subquery(
+                last_year.filter(fiscal_month=OuterRef("latest_fiscal_month"), value__isnull=False)
+                .exclude(period=KpiActual.Period.YEAR_END)
+                .order_by("period")
+                .values("value")[:1]
+            ),
             national_average=Subquery(national.values("value")[:1]),
         )
 
@@ -432,6 +445,9 @@ class KpiActual(models.Model):
     target = models.ForeignKey(KpiTarget, on_delete=models.PROTECT, related_name="actuals", verbose_name=_("KPI目標"))
     period = models.CharField(_("区分"), max_length=10, choices=Period.choices)
     month = models.DateField(_("対象月（時点）"), null=True, blank=True, help_text=_("月の1日。年度末実績は空欄"))
+    fiscal_month = models.PositiveSmallIntegerField(
+        _("年度内の月（4月=1）"), null=True, blank=True, editable=False, help_text=_("対象月から自動で設定")
+    )
     value = models.DecimalField(_("実績値"), max_digits=16, decimal_places=4, null=True, blank=True)
     text_value = models.CharField(_("実績（定性）"), max_length=100, blank=True)
     numerator = models.DecimalField(_("分子"), max_digits=16, decimal_places=2, null=True, blank=True)
@@ -449,7 +465,10 @@ class KpiActual(models.Model):
         ordering = ["target", "period", "month"]
         verbose_name = _("KPI実績")
         verbose_name_plural = _("KPI実績")
-        indexes = [models.Index(fields=["target", "period", "month"], name="actual_target_period_month")]
+        indexes = [
+            models.Index(fields=["target", "period", "month"], name="actual_target_period_month"),
+            models.Index(fields=["target", "fiscal_month"], name="actual_target_fiscal_month"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["target"], condition=Q(period="year_end"), name="one_year_end_actual_per_target"
@@ -474,7 +493,18 @@ class KpiActual(models.Model):
                 condition=Q(numerator__isnull=True) | Q(numerator__gte=0), name="actual_numerator_not_negative"
             ),
             models.CheckConstraint(condition=Q(month__isnull=True) | Q(month__day=1), name="actual_month_first_day"),
+            models.CheckConstraint(
+                condition=Q(fiscal_month__isnull=True) | Q(fiscal_month__gte=1, fiscal_month__lte=12),
+                name="actual_fiscal_month_1_12",
+            ),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.fiscal_month = fiscal_month_of(self.month) if self.month else None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "month" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "fiscal_month"}
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         when = month_label(self.month) if self.month else "年度末"

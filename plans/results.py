@@ -7,7 +7,6 @@ national average annotated), this year's actuals, and last year's mid-year actua
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,9 +29,10 @@ class KpiResult:
     year_end: Decimal | str | None
     latest: Decimal | str | None  # the newest mid-year figure (interim report or monthly entry)
     latest_month: datetime.date | None
-    monthly: dict[datetime.date, Decimal] = field(default_factory=dict)
-    last_year_monthly: dict[datetime.date, Decimal] = field(default_factory=dict)
+    monthly: dict[datetime.date, Decimal] = field(default_factory=dict)  # monthly entries only
+    series: dict[datetime.date, Decimal] = field(default_factory=dict)  # monthly and interim readings
     national_average: Decimal | None = None
+    last_year_same_month: Decimal | None = None
     mark: Mark | None = None
     projection: Projection | None = None
 
@@ -55,59 +55,46 @@ def _number(value: Decimal | None, text: str = "") -> Decimal | str | None:
 
 
 def targets_for_results(plan: Plan) -> list[KpiTarget]:
-    actuals = KpiActual.objects.order_by("month")
+    actuals = KpiActual.objects.exclude(period=KpiActual.Period.YEAR_END).order_by("month", "period")
     return list(
         KpiTarget.objects.filter(plan=plan)
         .with_figures()
         .select_related("kpi", "measure", "measure__area")
-        .prefetch_related(Prefetch("actuals", queryset=actuals, to_attr="actual_list"))
+        .prefetch_related(Prefetch("actuals", queryset=actuals, to_attr="mid_year_actuals"))
         .order_by("measure__area_id", "order", "id")
     )
 
 
-def last_year_series(plan: Plan) -> dict[int, dict[datetime.date, Decimal]]:
-    """Last year's mid-year figures of the same branch, by KPI id, keyed by this year's months."""
-    rows = (
-        KpiActual.objects.filter(
-            target__plan__branch_id=plan.branch_id,
-            target__plan__fiscal_year_id=plan.fiscal_year_id - 1,
-            value__isnull=False,
-        )
-        .exclude(period=KpiActual.Period.YEAR_END)
-        .order_by("period")  # monthly before interim: an interim report overrides the monthly entry
-        .values_list("target__kpi_id", "month", "value")
-    )
-    series: dict[int, dict[datetime.date, Decimal]] = defaultdict(dict)
-    for kpi_id, month, value in rows:
-        series[kpi_id][month.replace(year=month.year + 1)] = value
-    return series
+def result_for(target: KpiTarget) -> KpiResult:
+    """Build a row from a target annotated by ``KpiTarget.objects.with_figures()``.
 
-
-def result_for(target: KpiTarget, last_year: dict[datetime.date, Decimal]) -> KpiResult:
+    When the target's mid-year actuals were prefetched (``mid_year_actuals``) the monthly series is
+    filled in too; the cross-branch matrix does without it.
+    """
     rule = target.target_rule
-    actual_list: list[KpiActual] = getattr(target, "actual_list", [])
-    year_end_actual = next((a for a in actual_list if a.period == KpiActual.Period.YEAR_END), None)
-    mid_year = [a for a in actual_list if a.period != KpiActual.Period.YEAR_END]
-    # The newest month wins; at the same month an interim report wins over the monthly entry.
-    latest = max(mid_year, key=lambda a: (a.month, a.period == KpiActual.Period.INTERIM), default=None)
-    monthly: dict[datetime.date, Decimal] = {}
-    for a in sorted(mid_year, key=lambda a: a.period):  # interim after monthly overrides it
-        if a.value is not None and a.month is not None:
-            monthly[a.month] = a.value
-    previous_year_end: Decimal | None = getattr(target, "previous_year_end", None)
+    annotated: dict[str, Any] = target.__dict__
+    previous_year_end: Decimal | None = annotated.get("previous_year_end")
     baseline = (rule.baseline if rule.baseline is not None else previous_year_end) if rule.is_yoy else None
-    year_end = _number(year_end_actual.value, year_end_actual.text_value) if year_end_actual else None
+    year_end = _number(annotated.get("year_end_value"), annotated.get("year_end_text") or "")
+    monthly: dict[datetime.date, Decimal] = {}
+    series: dict[datetime.date, Decimal] = {}
+    for actual in annotated.get("mid_year_actuals", []):  # ordered monthly before interim: interim wins
+        if actual.value is not None and actual.month is not None:
+            series[actual.month] = actual.value
+            if actual.period == KpiActual.Period.MONTHLY:
+                monthly[actual.month] = actual.value
     result = KpiResult(
         target=target,
         rule=rule,
         baseline=baseline,
         previous_year_end=previous_year_end,
         year_end=year_end,
-        latest=_number(latest.value, latest.text_value) if latest else None,
-        latest_month=latest.month if latest else None,
+        latest=annotated.get("latest_value"),
+        latest_month=annotated.get("latest_month"),
         monthly=dict(sorted(monthly.items())),
-        last_year_monthly=dict(sorted(last_year.items())),
-        national_average=getattr(target, "national_average", None),
+        series=dict(sorted(series.items())),
+        national_average=annotated.get("national_average"),
+        last_year_same_month=annotated.get("last_year_same_month"),
     )
     result.mark = target.judge(year_end, previous_year_end=previous_year_end) if year_end is not None else None
     if year_end is None:
@@ -130,7 +117,7 @@ def project(target: KpiTarget, rule: TargetRule, result: KpiResult) -> Projectio
         basis=target.kpi.measure_basis,
         latest=result.latest,
         months_elapsed=months,
-        last_year_same_month=result.last_year_monthly.get(result.latest_month),
+        last_year_same_month=result.last_year_same_month,
         last_year_end=result.previous_year_end,
         baseline=result.baseline,
         precision=target.precision,
@@ -139,12 +126,11 @@ def project(target: KpiTarget, rule: TargetRule, result: KpiResult) -> Projectio
 
 
 def plan_results(plan: Plan) -> list[KpiResult]:
-    """Every KPI target of ``plan`` with its figures, official mark and projection (3 queries)."""
+    """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries)."""
     targets = targets_for_results(plan)
-    series = last_year_series(plan)
     for target in targets:
         target.plan = plan  # already loaded: no query per row
-    return [result_for(t, series.get(t.kpi_id, {})) for t in targets]
+    return [result_for(t) for t in targets]
 
 
 def _json_number(value: Decimal | str | None) -> int | float | str | None:

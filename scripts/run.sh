@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Fresh clone → running kpitrack on SQLite with the seed plans and demo users: bash scripts/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh ""
+export DEBUG="${DEBUG:-True}"
+port="${PORT:-8000}"
+.venv/bin/python manage.py migrate --no-input -v 0
+.venv/bin/python manage.py load_seed
+.venv/bin/python manage.py load_demo_users
+cat <<MSG
+
+kpitrack: http://127.0.0.1:${port}/   (管理サイト: http://127.0.0.1:${port}/admin/)
+デモ用ログイン（ユーザー名 / パスワード）:
+  hq        / kpitrack-demo   本部（全支部を閲覧）
+  tochigi   / kpitrack-demo   栃木支部の担当者
+  kagoshima / kpitrack-demo   鹿児島支部の担当者
+  tokyo     / kpitrack-demo   東京支部の担当者
+  gifu      / kpitrack-demo   岐阜支部の担当者
+  admin     / kpitrack-admin  管理者（管理サイト）
+Ctrl+C で終了します。
+MSG
+exec .venv/bin/python manage.py runserver "127.0.0.1:${port}"

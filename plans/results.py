@@ -41,6 +41,15 @@ class KpiResult:
         return self.target.kpi
 
     @property
+    def mark_rank(self) -> int:
+        """For sorting: ◎ 3, ○ 2, △ 1, not judged 0."""
+        return {Mark.ABOVE: 3, Mark.AS_PLANNED: 2, Mark.BELOW: 1}.get(self.mark, 0) if self.mark else 0
+
+    @property
+    def projected_mark(self) -> Mark | None:
+        return self.projection.mark_if_held if self.projection else None
+
+    @property
     def reference(self) -> Decimal | None:
         """What the actual is held against: the fixed target or the yoy baseline."""
         return rules.reference_value(self.rule, self.baseline)

@@ -1,0 +1,105 @@
+"""django-tables2 tables for the dashboards: rows are ``KpiResult``s built by plans.results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from plans.formatting import EMPTY, format_figure, format_month
+from plans.results import KpiResult
+from plans.rules import MARK_LABELS, PROJECTION_METHOD_LABELS
+
+MARK_CSS = {"◎": "mark-above", "○": "mark-planned", "△": "mark-below"}
+
+
+def _figure(result: KpiResult, value: Any) -> str:
+    return format_figure(value, result.kpi.unit, result.target.precision)
+
+
+class KpiResultTable(tables.Table):
+    """One branch's KPIs for one fiscal year (支部のKPI一覧)."""
+
+    area = tables.Column("分野", accessor="target__measure__area__number", default=EMPTY)
+    measure = tables.Column("施策", accessor="target__measure__title", default=EMPTY)
+    group = tables.Column("担当", accessor="target__measure__group", default=EMPTY)
+    kpi = tables.Column("KPI", accessor="target__name_as_written", order_by=("target__kpi__order",))
+    target_text = tables.Column("目標", accessor="target__target_text", default=EMPTY)
+    baseline = tables.Column("基準値（前年度）", accessor="baseline", default=EMPTY, attrs={"td": {"class": "num"}})
+    latest = tables.Column("直近実績", accessor="latest", default=EMPTY, attrs={"td": {"class": "num"}})
+    year_end = tables.Column("年度末実績", accessor="year_end", default=EMPTY, attrs={"td": {"class": "num"}})
+    national_average = tables.Column("全国平均", accessor="national_average", default=EMPTY, attrs={"td": {"class": "num"}})
+    mark = tables.Column("評価", accessor="mark", default=EMPTY, order_by=("mark_rank",), attrs={"td": {"class": "mark"}})
+    projection = tables.Column("年度末見込み", accessor="projection__value", default=EMPTY, attrs={"td": {"class": "num"}})
+
+    def __init__(self, *args: Any, branch_code: str, year: int, **kwargs: Any) -> None:
+        self.branch_code = branch_code
+        self.year = year
+        super().__init__(*args, **kwargs)
+
+    class Meta:
+        attrs = {"class": "kpi-table"}
+        orderable = True
+        empty_text = "この条件に合うKPIはありません。"
+        sequence = ("area", "measure", "group", "kpi", "target_text", "baseline", "latest", "year_end",
+                    "national_average", "mark", "projection")
+
+    def render_area(self, value: int) -> str:
+        return str(value)
+
+    def render_kpi(self, value: str, record: KpiResult) -> str:
+        url = reverse("kpi_detail", args=[self.branch_code, self.year, record.kpi.code])
+        note = format_html('<span class="note">{}</span>', record.target.note) if record.target.note else ""
+        return format_html('<a href="{}">{}</a>{}', url, value or record.kpi.name, note)
+
+    def render_baseline(self, value: Any, record: KpiResult) -> str:
+        return _figure(record, value)
+
+    def render_latest(self, value: Any, record: KpiResult) -> str:
+        return format_html(
+            '{}<span class="as-of">{}時点</span>', _figure(record, value), format_month(record.latest_month)
+        )
+
+    def render_year_end(self, value: Any, record: KpiResult) -> str:
+        return _figure(record, value)
+
+    def render_national_average(self, value: Any, record: KpiResult) -> str:
+        return _figure(record, value)
+
+    def render_mark(self, value: str) -> str:
+        return format_html('<span class="mark {}" title="{}">{}</span>', MARK_CSS[value], MARK_LABELS[value], value)
+
+    def render_projection(self, value: Any, record: KpiResult) -> str:
+        projection = record.projection
+        assert projection is not None
+        reading = {True: ("on-track", "達成見込み"), False: ("at-risk", "未達のおそれ"), None: ("", "")}[projection.on_track]
+        return format_html(
+            '<span class="projection {}" title="{}（公式の評価ではありません）">{}<small>{}</small></span>',
+            reading[0], PROJECTION_METHOD_LABELS[projection.method], _figure(record, value), reading[1],
+        )
+
+    # Plain values for the csv/xlsx export.
+    def value_kpi(self, value: str, record: KpiResult) -> str:
+        return value or record.kpi.name
+
+    def value_latest(self, value: Any, record: KpiResult) -> str:
+        if value is None:
+            return ""
+        return f"{_figure(record, value)}（{format_month(record.latest_month)}時点）"
+
+    def value_baseline(self, value: Any, record: KpiResult) -> str:
+        return "" if value is None else _figure(record, value)
+
+    def value_year_end(self, value: Any, record: KpiResult) -> str:
+        return "" if value is None else _figure(record, value)
+
+    def value_national_average(self, value: Any, record: KpiResult) -> str:
+        return "" if value is None else _figure(record, value)
+
+    def value_mark(self, value: Any) -> str:
+        return value or ""
+
+    def value_projection(self, value: Any, record: KpiResult) -> str:
+        return "" if value is None else _figure(record, value)

@@ -88,7 +88,7 @@ def monthly_progress(
             "hovertemplate": hover,
         })
     layout = _layout(f"{kpi_name}：月次の推移（{reiwa_label(fiscal_year)}）", unit,
-                     xaxis={"title": {"text": "月"}, "categoryorder": "array", "categoryarray": FISCAL_MONTH_LABELS})
+                     xaxis={"categoryorder": "array", "categoryarray": FISCAL_MONTH_LABELS})
     return {"data": data, "layout": layout}
 
 

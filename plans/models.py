@@ -468,6 +468,8 @@ class KpiActual(models.Model):
         indexes = [
             models.Index(fields=["target", "period", "month"], name="actual_target_period_month"),
             models.Index(fields=["target", "fiscal_month"], name="actual_target_fiscal_month"),
+            # Serves "the newest mid-year figure" (ORDER BY month DESC, period) without a sort.
+            models.Index(fields=["target", "-month", "period"], name="actual_target_latest"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -19,6 +19,7 @@ from branches import access
 from branches.models import Branch
 from plans import charts, rules
 from plans.forms import ResultFilterForm
+from plans.formatting import format_figure, format_month
 from plans.models import FiscalYear, Kpi, KpiActual, KpiChange, KpiTarget, Plan, reiwa_label
 from plans.results import KpiResult, plan_results, result_for
 from plans.rules import Mark
@@ -166,6 +167,24 @@ def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> Htt
     })
 
 
+def matrix_cell(result: KpiResult | None) -> dict[str, str]:
+    """One cell of the matrix, ready to print: css class, symbol and a tooltip with the figures."""
+    if result is None:
+        return {"css": "empty", "symbol": "", "title": ""}
+    kpi, precision = result.kpi, result.target.precision
+    target = result.target.target_text or "－"
+    if result.mark:
+        figure = format_figure(result.year_end, kpi.unit, precision)
+        return {"css": f"mark-bg-{result.mark.value}", "symbol": result.mark.value,
+                "title": f"{kpi.name}: {figure}（目標 {target}）"}
+    if result.projected_mark and result.projection:
+        projected = format_figure(result.projection.value, kpi.unit, precision)
+        latest = format_figure(result.latest, kpi.unit, precision)
+        return {"css": f"projected mark-bg-{result.projected_mark.value}", "symbol": result.projected_mark.value,
+                "title": f"{kpi.name}: 見込み {projected}（{format_month(result.latest_month)}時点 {latest}・目標 {target}）"}
+    return {"css": "none", "symbol": "－", "title": f"{kpi.name}: 評価なし（目標 {target}）"}
+
+
 def _fiscal_year_or_404(year: int) -> FiscalYear:
     return get_object_or_404(FiscalYear, year=year)
 
@@ -192,10 +211,12 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
     kpi_list = sorted(kpis.values(), key=lambda k: (k.order, k.code))
     rows = []
     for branch in branches:
-        row_cells = [cells.get((branch.pk, kpi.pk)) for kpi in kpi_list]
-        if any(row_cells) or request.GET.get("all") == "1":
-            rows.append({"branch": branch, "cells": row_cells, "counts": Counter(
-                c.mark.value for c in row_cells if c is not None and c.mark)})
+        row_results = [cells.get((branch.pk, kpi.pk)) for kpi in kpi_list]
+        if any(row_results) or request.GET.get("all") == "1":
+            counts = Counter(c.mark.value for c in row_results if c is not None and c.mark)
+            rows.append({"branch": branch, "cells": [matrix_cell(c) for c in row_results],
+                         "above": counts.get("◎", 0), "planned": counts.get("○", 0), "below": counts.get("△", 0),
+                         "has_plan": any(row_results)})
     years = list(FiscalYear.objects.filter(plans__isnull=False).distinct().values_list("year", flat=True))
     totals = Counter(r.mark.value if r.mark else None for r in cells.values())
     return render(request, "plans/national_matrix.html", {

@@ -1,0 +1,60 @@
+"""Screenshots of every dashboard page in headless Chromium (Debian's chromium), for a human look.
+
+Usage: start the app (bash scripts/run.sh), then
+    .venv/bin/python bench/screenshots.py [--base http://127.0.0.1:8000] [--out screenshots]
+Needs `pip install playwright` (the dev extra) and /usr/bin/chromium; Playwright's own browser download
+is not used.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+PAGES = {
+    "national_matrix_2024": "/national/2024/",
+    "national_matrix_2023": "/national/2023/",
+    "national_kpi_lifestyle_2024": "/national/2024/kpi/lifestyle_checkup_rate/",
+    "branch_tochigi_2023": "/branches/tochigi/2023/",
+    "branch_gifu_2024": "/branches/gifu/2024/",
+    "kpi_tochigi_lifestyle": "/branches/tochigi/2023/kpi/lifestyle_checkup_rate/",
+    "kpi_gifu_dependent_checkup": "/branches/gifu/2024/kpi/dependent_checkup_rate/",
+    "kpi_tochigi_receipt": "/branches/tochigi/2024/kpi/receipt_assessment_rate/",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", default="screenshots")
+    parser.add_argument("--user", default="hq")
+    parser.add_argument("--password", default="kpitrack-demo")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="ja-JP")
+        page.goto(f"{args.base}/accounts/login/")
+        page.fill("input[name=username]", args.user)
+        page.fill("input[name=password]", args.password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        for name, path in PAGES.items():
+            page.goto(args.base + path)
+            page.wait_for_load_state("networkidle")
+            if page.locator(".chart").count():
+                page.wait_for_selector(".chart .main-svg", timeout=10_000)
+            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+            print(out / f"{name}.png")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -277,7 +277,7 @@ class Measure(models.Model):
         if self.parent_id and self.parent is not None:
             if self.parent.plan_id != self.plan_id:
                 raise ValidationError({"parent": "親施策は同じ事業計画の施策を選んでください。"})
-            if self.parent.parent_id:
+            if self.parent.parent_id or (self.pk and self.children.exists()):
                 raise ValidationError({"parent": "施策の入れ子は1段までです。"})
 
 

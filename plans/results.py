@@ -131,6 +131,7 @@ def project(target: KpiTarget, rule: TargetRule, result: KpiResult) -> Projectio
         baseline=result.baseline,
         precision=target.precision,
         direction=target.kpi.direction,
+        unit=target.kpi.unit,
     )
 
 

@@ -44,7 +44,7 @@ MARK_LABELS: dict[str, str] = {
 }
 
 #: Units a target may carry, longest first so 事業所 wins over a shorter unit.
-UNITS: tuple[str, ...] = ("事業所", "か月", "円", "日", "件", "人", "%")
+UNITS: tuple[str, ...] = ("事業所", "円", "日", "件", "人", "%")
 
 YOY_KINDS = frozenset({RuleKind.YOY_MIN, RuleKind.YOY_MAX})
 FIXED_KINDS = frozenset({RuleKind.FIXED_MIN, RuleKind.FIXED_MAX, RuleKind.EXACT})
@@ -86,7 +86,10 @@ _NUMBER = r"\d+(?:\.\d+)?"
 _UNIT = "|".join(re.escape(u) for u in UNITS)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _SPACES = re.compile(r"\s+")
-_SENTENCE_END = re.compile(r"(?:とする|とします|を目指す|を目標とする)?[。.]?$")
+_SENTENCE_END = re.compile(r"(?:とする|とします|を目指す|を目標とする|を維持する|を行う)?[。.]?$")
+# Footnote markers inside a phrase ("2,900事業所（※）以上") and remarks after it ("…とする（令和６年度新設）").
+_FOOTNOTE = re.compile(r"\(※\d*\)|※\d*(?=以上|以下|以内)")
+_TRAILING_REMARK = re.compile(r"(?:\([^()]*\))+[。.]?$")
 
 _NO_TARGET = frozenset({"", "-", "ー", "―", "‐", "−", "設定なし", "なし", "目標設定なし", "対象外"})
 
@@ -96,7 +99,7 @@ _YOY = re.compile(
 )
 _FIXED = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>{_UNIT})?(?P<op>以上|以下|以内)$")
 _EXACT = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>{_UNIT})?$")
-_FREQUENCY = re.compile(r"(?:毎月|月に?1回以上|月1回以上)(?:実施|発信|配信)?(?:する)?$")
+_FREQUENCY = re.compile(r"(?:毎月|月に?1回以上|月1回以上)(?:情報)?(?:実施|発信|配信)?(?:する)?$")
 _DONE = re.compile(r"(?:実施|実施する|関係機関への働きかけ|働きかけ|働きかける)$")
 # A second rule hiding in the name part (e.g. "・72.2%以上・委嘱事業所数対前年度以上").
 _RULE_IN_PREFIX = re.compile(rf"(?:{_NUMBER}(?:{_UNIT})?|前年度末?(?:\([^)]*\))?)(?:以上|以下|以内)(?:[・,、/]|$)")
@@ -104,9 +107,18 @@ _RULE_IN_PREFIX = re.compile(rf"(?:{_NUMBER}(?:{_UNIT})?|前年度末?(?:\([^)]*
 _SEPARATORS = ("について、", "について", "を", "は", "、", ":")
 
 
-def normalize_text(text: str) -> str:
-    """Fold PDF text: full-width to half-width (NFKC), no spaces or line breaks, no thousands commas."""
+_NAME_SPACE_NUMBER = re.compile(r"(?<=[^\d\s.,、を:(])[ \t\u3000]+(?=\d)")
+
+
+def normalize_text(text: str, *, keep_name_break: bool = False) -> str:
+    """Fold PDF text: full-width to half-width (NFKC), no spaces or line breaks, no thousands commas.
+
+    With ``keep_name_break``, a space between a KPI name and the figure that follows it (a table row
+    "健康宣言事業所数 1,570事業所以上") becomes 「、」 so the name stays apart from the target.
+    """
     folded = unicodedata.normalize("NFKC", text)
+    if keep_name_break:
+        folded = _NAME_SPACE_NUMBER.sub("、", folded)
     folded = _SPACES.sub("", folded)
     folded = folded.replace("〇", "○")
     return _THOUSANDS.sub("", folded)
@@ -134,10 +146,16 @@ def parse_target(text: str) -> TargetRule:
     if not isinstance(text, str):  # pragma: no cover - guarded by typing, kept for callers from JSON
         raise TargetParseError(str(text), "文字列ではありません")
     original = text
-    folded = normalize_text(text).removeprefix("【KPI】").removeprefix("KPI:")
+    folded = normalize_text(text, keep_name_break=True).removeprefix("【KPI】").removeprefix("KPI:")
     if folded in _NO_TARGET:
         return TargetRule(RuleKind.NONE, original)
-    body = _SENTENCE_END.sub("", folded)
+    body = _FOOTNOTE.sub("", folded)
+    remark = _TRAILING_REMARK.search(body)
+    if remark and _FREQUENCY.fullmatch(remark.group(0).strip("()。.")):
+        body = body[: remark.start()]  # 「毎月情報発信を行う（月に1回以上）」: the remark restates the rule
+    elif remark and remark.start() > 0 and not _YOY.search(body):
+        body = body[: remark.start()]
+    body = _SENTENCE_END.sub("", body)
     if not body:
         raise TargetParseError(original, "目標が空です")
 
@@ -197,15 +215,20 @@ def to_decimal(value: Actual) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, Decimal):
-        return value
+        return value if value.is_finite() else None
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        number = Decimal(repr(value))
+        return number if number.is_finite() else None
+    text = normalize_text(value)
+    for unit in UNITS:
+        text = text.removesuffix(unit)
     try:
-        return Decimal(normalize_text(value).rstrip("%"))
+        number = Decimal(text)
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None
 
 
 def _judge_qualitative(actual: Actual) -> Mark | None:
@@ -330,6 +353,8 @@ class Projection:
 
 def fiscal_month_index(year: int, month: int, fiscal_year: int) -> int:
     """1 for April of ``fiscal_year`` … 12 for the following March; raises outside the year."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"{month}月という月はありません")
     index = (year - fiscal_year) * 12 + month - 3
     if not 1 <= index <= MONTHS_IN_YEAR:
         raise ValueError(f"{year}年{month}月は{fiscal_year}年度の月ではありません")
@@ -354,13 +379,15 @@ def project_year_end(
     baseline: Decimal | None = None,
     precision: int | None = None,
     direction: str | None = None,
+    unit: str | None = None,
 ) -> Projection:
     """Project a mid-year actual to the year end and read it against the rule.
 
     Cumulative rates follow last year's shape when last year's same month is known (the way branches
     compare 中途実績 with last year's), else scale by the months elapsed. Levels (year-to-date ratios,
     single-month values) carry last year's second-half drift when known, else hold. Running totals
-    continue at this year's pace from last year's year-end.
+    continue at this year's pace from last year's year-end. ``unit`` is the KPI's unit (a cumulative
+    rate in % is capped at 100); without it the unit written in the target is used.
     """
     if not 1 <= months_elapsed <= MONTHS_IN_YEAR:
         raise ValueError("months_elapsed must be between 1 and 12")
@@ -383,7 +410,7 @@ def project_year_end(
         value, method = latest + (last_year_end - last_year_same_month), ProjectionMethod.LAST_YEAR_DRIFT
     else:
         value, method = latest, ProjectionMethod.LEVEL
-    if basis is Basis.CUMULATIVE and rule.unit == "%":
+    if basis is Basis.CUMULATIVE and (unit if unit is not None else rule.unit) == "%":
         value = min(value, Decimal(100))
     value = round_published(value, precision) if precision is not None else value
     mark = judge(rule, value, baseline=baseline, precision=precision, direction=direction)

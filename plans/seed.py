@@ -41,6 +41,7 @@ CATALOG_FILE = "catalog.json"
 MARKS = {"◎", "○", "△"}
 EVALUATIONS = {"◎", "○", "△", "－"}
 GROUPS = {"", *Measure.Group.values}
+MAX_DECIMALS = 4  # what the decimal columns keep
 
 
 class SeedError(Exception):
@@ -100,6 +101,9 @@ class _Reader:
             return None
         if not value.is_finite():
             self.error(where, f"数値ではありません: {raw!r}")
+            return None
+        if -value.as_tuple().exponent > MAX_DECIMALS:  # type: ignore[operator]
+            self.error(where, f"小数点以下は{MAX_DECIMALS}桁までです: {raw!r}")
             return None
         return value
 
@@ -325,7 +329,7 @@ def _read_plan(
             if evaluation not in EVALUATIONS:
                 reader.error(p_where, f"evaluation {progress.get('evaluation')!r} は ◎ ○ △ － のいずれかです")
             progress["evaluation"] = evaluation
-            progress["_as_of"] = reader.month(f"{p_where} as_of", progress.get("as_of"))
+            progress["_as_of"] = reader.month(f"{p_where} as_of", progress.get("as_of"), year)
             if not progress.get("period"):
                 reader.error(p_where, "period がありません")
         plan.measures[key] = {**measure, "_order": m_index}
@@ -374,6 +378,9 @@ def _read_target(
     except rules.TargetParseError as exc:
         reader.error(where, str(exc))
         return
+    for figure in (rule.value, rule.baseline):
+        if figure is not None and -figure.as_tuple().exponent > MAX_DECIMALS:  # type: ignore[operator]
+            reader.error(where, f"目標「{text}」の数値は小数点以下{MAX_DECIMALS}桁までです")
     mark = (entry.get("published_mark") or "").replace("〇", "○")
     if mark and mark not in MARKS:
         reader.error(where, f"published_mark {mark!r} は ◎ ○ △ のいずれかです")
@@ -419,6 +426,19 @@ def _read_target(
                     note=row.get("note", "") or "",
                 )
             )
+    for actual in actuals:
+        a_where = f"{where} {actual.period} {actual.month or ''}".rstrip()
+        if actual.denominator is not None and actual.denominator <= 0:
+            reader.error(a_where, "分母は0より大きい数です")
+        elif (
+            actual.numerator is not None
+            and actual.denominator is not None
+            and kpis[code]["kind"] == Kpi.Kind.RATE
+            and actual.numerator > actual.denominator
+        ):
+            reader.error(a_where, "分子が分母より大きくなっています")
+        if actual.numerator is not None and actual.numerator < 0:
+            reader.error(a_where, "分子は0以上の数です")
     for n_index, row in enumerate(entry.get("national_averages", [])):
         n_where = f"{where} national_averages[{n_index}]"
         value = reader.decimal(n_where, row.get("value"), required=True)

@@ -18,8 +18,8 @@ from django_tables2.export import TableExport
 from branches import access
 from branches.models import Branch
 from plans import charts, rules
-from plans.forms import ResultFilterForm
 from plans.formatting import format_figure, format_month
+from plans.forms import ResultFilterForm
 from plans.models import FiscalYear, Kpi, KpiActual, KpiChange, KpiTarget, Plan, reiwa_label
 from plans.results import KpiResult, plan_results, result_for
 from plans.rules import Mark
@@ -272,11 +272,12 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
         national_average=national_average,
     )
     rows = []
-    rank = 0
+    rank, previous = 0, None
     for index, r in enumerate(ranked, start=1):
-        if figure(r) is not None:
-            rank = index
-        rows.append({"rank": rank if figure(r) is not None else None, "result": r, "figure": figure(r)})
+        value = figure(r)
+        if value is not None and value != previous:
+            rank, previous = index, value  # equal figures share a rank (同順位)
+        rows.append({"rank": rank if value is not None else None, "result": r, "figure": value})
     return render(request, "plans/national_kpi.html", {
         "fiscal_year": fiscal_year,
         "kpi": kpi,

@@ -129,14 +129,18 @@ def test_it_accepts_the_fiscal_year_range_bounds(year: int) -> None:
 
 @pytest.mark.parametrize("jis_code", [0, 48])
 def test_it_rejects_a_branch_jis_code_outside_1_to_47(jis_code: int) -> None:
-    assert_check_violated("branch_jis_code_1_47", 
-        lambda: Branch.objects.create(jis_code=jis_code, code="nowhere", name="架空", name_en="Nowhere")
+    assert_check_violated(
+        "branch_jis_code_1_47",
+        lambda: Branch.objects.create(jis_code=jis_code, code="nowhere", name="架空", name_en="Nowhere"),
     )
 
 
 def test_it_requires_a_branch_for_staff() -> None:
     user = get_user_model().objects.create_user(username="staff-without-branch", password="pw")
-    assert_check_violated("membership_staff_has_branch", lambda: Membership.objects.create(user=user, branch=None, role=Membership.Role.STAFF))
+    assert_check_violated(
+        "membership_staff_has_branch",
+        lambda: Membership.objects.create(user=user, branch=None, role=Membership.Role.STAFF),
+    )
 
 
 def test_it_lets_a_manager_work_at_headquarters_without_a_branch() -> None:
@@ -164,7 +168,9 @@ def test_it_lets_a_kpi_be_replaced_by_another() -> None:
 
 def test_it_allows_one_plan_per_branch_and_year() -> None:
     tochigi = Branch.objects.get(code="tochigi")
-    assert_unique_violated("one_plan_per_branch_and_year", lambda: Plan.objects.create(branch=tochigi, fiscal_year_id=2023))
+    assert_unique_violated(
+        "one_plan_per_branch_and_year", lambda: Plan.objects.create(branch=tochigi, fiscal_year_id=2023)
+    )
 
 
 def test_it_names_a_plan_by_branch_and_year(plan: Plan) -> None:
@@ -175,7 +181,9 @@ def test_it_names_a_plan_by_branch_and_year(plan: Plan) -> None:
 
 
 def _measure(plan: Plan, key: str, parent: Measure | None = None) -> Measure:
-    return Measure.objects.create(plan=plan, key=key, area=Area.objects.get(number=1), title=f"施策{key}", parent=parent)
+    return Measure.objects.create(
+        plan=plan, key=key, area=Area.objects.get(number=1), title=f"施策{key}", parent=parent
+    )
 
 
 def test_it_keeps_a_measure_key_unique_within_a_plan(plan: Plan) -> None:
@@ -223,21 +231,28 @@ def test_it_rejects_a_parent_measure_of_another_plan(plan: Plan) -> None:
 
 
 def test_it_allows_one_target_per_kpi_and_plan(target: KpiTarget) -> None:
-    assert_unique_violated("one_target_per_kpi_and_plan", 
+    assert_unique_violated(
+        "one_target_per_kpi_and_plan",
         lambda: KpiTarget.objects.create(
             plan=target.plan, kpi=target.kpi, target_text="60％以上", rule="fixed_min", target_value=Decimal("60")
-        )
+        ),
     )
 
 
 @pytest.mark.parametrize("rule", ["fixed_min", "fixed_max", "exact"])
 def test_it_requires_a_target_value_for_a_fixed_rule(plan: Plan, kpi: Kpi, rule: str) -> None:
-    assert_check_violated("target_value_only_for_fixed_rules", lambda: KpiTarget.objects.create(plan=plan, kpi=kpi, rule=rule, target_value=None))
+    assert_check_violated(
+        "target_value_only_for_fixed_rules",
+        lambda: KpiTarget.objects.create(plan=plan, kpi=kpi, rule=rule, target_value=None),
+    )
 
 
 @pytest.mark.parametrize("rule", ["yoy_min", "yoy_max", "done", "frequency", "none"])
 def test_it_allows_a_target_value_only_for_fixed_rules(plan: Plan, kpi: Kpi, rule: str) -> None:
-    assert_check_violated("target_value_only_for_fixed_rules", lambda: KpiTarget.objects.create(plan=plan, kpi=kpi, rule=rule, target_value=Decimal("1")))
+    assert_check_violated(
+        "target_value_only_for_fixed_rules",
+        lambda: KpiTarget.objects.create(plan=plan, kpi=kpi, rule=rule, target_value=Decimal("1")),
+    )
 
 
 @pytest.mark.parametrize("rule", ["yoy_min", "yoy_max"])
@@ -249,15 +264,19 @@ def test_it_allows_a_stated_baseline_for_yoy_rules(plan: Plan, kpi: Kpi, rule: s
 @pytest.mark.parametrize("rule", ["fixed_min", "exact", "done", "none"])
 def test_it_allows_a_stated_baseline_only_for_yoy_rules(plan: Plan, kpi: Kpi, rule: str) -> None:
     value = Decimal("71.7") if rule in {"fixed_min", "exact"} else None
-    assert_check_violated("stated_baseline_only_for_yoy_rules", 
+    assert_check_violated(
+        "stated_baseline_only_for_yoy_rules",
         lambda: KpiTarget.objects.create(
             plan=plan, kpi=kpi, rule=rule, target_value=value, stated_baseline=Decimal("93.3")
-        )
+        ),
     )
 
 
 def test_it_caps_a_target_precision_override_at_4(plan: Plan, kpi: Kpi) -> None:
-    assert_check_violated("target_precision_at_most_4", lambda: KpiTarget.objects.create(plan=plan, kpi=kpi, rule="none", precision_override=5))
+    assert_check_violated(
+        "target_precision_at_most_4",
+        lambda: KpiTarget.objects.create(plan=plan, kpi=kpi, rule="none", precision_override=5),
+    )
 
 
 @pytest.mark.parametrize(
@@ -294,7 +313,9 @@ def test_it_rejects_an_unreadable_target_text_on_clean(plan: Plan, kpi: Kpi) -> 
     with pytest.raises(ValidationError) as exc:
         target.clean()
     assert exc.value.message_dict == {
-        "target_text": ["目標「がんばる」を読み取れません: 以上・以下・以内・とする・対前年度・実施・毎月のいずれの形でもありません"]
+        "target_text": [
+            "目標「がんばる」を読み取れません: 以上・以下・以内・とする・対前年度・実施・毎月のいずれの形でもありません"
+        ]
     }
 
 
@@ -329,8 +350,9 @@ def test_it_allows_one_year_end_actual_per_target(target: KpiTarget) -> None:
 
 def test_it_allows_one_actual_per_target_period_and_month(target: KpiTarget) -> None:
     _actual(target, period="interim", month=datetime.date(2023, 9, 1), value=Decimal("30.1"))
-    assert_unique_violated("one_actual_per_target_period_month", 
-        lambda: _actual(target, period="interim", month=datetime.date(2023, 9, 1), value=Decimal("30.2"))
+    assert_unique_violated(
+        "one_actual_per_target_period_month",
+        lambda: _actual(target, period="interim", month=datetime.date(2023, 9, 1), value=Decimal("30.2")),
     )
 
 
@@ -346,7 +368,9 @@ def test_it_requires_a_month_unless_year_end(target: KpiTarget, period: str) -> 
 
 
 def test_it_forbids_a_month_on_the_year_end_actual(target: KpiTarget) -> None:
-    assert_check_violated("actual_month_set_unless_year_end", lambda: _actual(target, period="year_end", month=datetime.date(2024, 3, 1)))
+    assert_check_violated(
+        "actual_month_set_unless_year_end", lambda: _actual(target, period="year_end", month=datetime.date(2024, 3, 1))
+    )
 
 
 def test_it_requires_an_actual_to_have_a_value_or_text(target: KpiTarget) -> None:
@@ -361,15 +385,21 @@ def test_it_accepts_a_qualitative_actual_as_text(target: KpiTarget) -> None:
 
 @pytest.mark.parametrize("denominator", [Decimal("0"), Decimal("-1")])
 def test_it_requires_a_positive_denominator(target: KpiTarget, denominator: Decimal) -> None:
-    assert_check_violated("actual_denominator_positive", lambda: _actual(target, numerator=Decimal("1"), denominator=denominator))
+    assert_check_violated(
+        "actual_denominator_positive", lambda: _actual(target, numerator=Decimal("1"), denominator=denominator)
+    )
 
 
 def test_it_rejects_a_negative_numerator(target: KpiTarget) -> None:
-    assert_check_violated("actual_numerator_not_negative", lambda: _actual(target, numerator=Decimal("-1"), denominator=Decimal("10")))
+    assert_check_violated(
+        "actual_numerator_not_negative", lambda: _actual(target, numerator=Decimal("-1"), denominator=Decimal("10"))
+    )
 
 
 def test_it_requires_the_month_to_be_the_first_of_the_month(target: KpiTarget) -> None:
-    assert_check_violated("actual_month_first_day", lambda: _actual(target, period="monthly", month=datetime.date(2023, 5, 15)))
+    assert_check_violated(
+        "actual_month_first_day", lambda: _actual(target, period="monthly", month=datetime.date(2023, 5, 15))
+    )
 
 
 def test_it_rejects_a_month_outside_the_plans_fiscal_year_on_clean(target: KpiTarget) -> None:
@@ -412,8 +442,9 @@ def test_it_shows_an_actual_with_its_month(target: KpiTarget) -> None:
 def test_it_allows_one_year_end_national_average_per_kpi_and_year() -> None:
     kpi = Kpi.objects.get(code="lifestyle_checkup_rate")
     assert NationalAverage.objects.filter(kpi=kpi, fiscal_year_id=2023, as_of=None).exists()  # 57.7 from the seed
-    assert_unique_violated("one_year_end_national_average", 
-        lambda: NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=None, value=Decimal("50"))
+    assert_unique_violated(
+        "one_year_end_national_average",
+        lambda: NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=None, value=Decimal("50")),
     )
 
 
@@ -422,8 +453,9 @@ def test_it_allows_one_national_average_per_kpi_and_month() -> None:
     month = datetime.date(2023, 9, 1)
     NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=month, value=Decimal("30.0"))
     NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=datetime.date(2023, 10, 1), value=Decimal("35"))
-    assert_unique_violated("one_national_average_per_month", 
-        lambda: NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=month, value=Decimal("31.0"))
+    assert_unique_violated(
+        "one_national_average_per_month",
+        lambda: NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=month, value=Decimal("31.0")),
     )
 
 
@@ -449,19 +481,34 @@ def test_it_computes_the_execution_rate(plan: Plan, budget: str, spent: str | No
 
 
 def test_it_rejects_a_negative_budget(plan: Plan) -> None:
-    assert_check_violated("budget_not_negative", lambda: BudgetLine.objects.create(plan=plan, programme="事業", budget_amount=Decimal("-1")))
+    assert_check_violated(
+        "budget_not_negative",
+        lambda: BudgetLine.objects.create(plan=plan, programme="事業", budget_amount=Decimal("-1")),
+    )
 
 
 def test_it_rejects_negative_spending(plan: Plan) -> None:
-    assert_check_violated("spent_not_negative", 
+    assert_check_violated(
+        "spent_not_negative",
         lambda: BudgetLine.objects.create(
             plan=plan, programme="事業", budget_amount=Decimal("1"), spent_amount=Decimal("-1")
-        )
+        ),
     )
 
 
 def test_it_allows_one_budget_line_per_programme(plan: Plan) -> None:
     BudgetLine.objects.create(plan=plan, category="健診経費", programme="事業", budget_amount=Decimal("1"))
-    assert_unique_violated("one_budget_line_per_programme", 
-        lambda: BudgetLine.objects.create(plan=plan, category="健診経費", programme="事業", budget_amount=Decimal("2"))
+    assert_unique_violated(
+        "one_budget_line_per_programme",
+        lambda: BudgetLine.objects.create(plan=plan, category="健診経費", programme="事業", budget_amount=Decimal("2")),
     )
+
+
+def test_it_rejects_nesting_a_measure_that_has_children(plan: Plan) -> None:
+    top = _measure(plan, "1-1")
+    middle = _measure(plan, "1-2")
+    _measure(plan, "1-2-1", parent=middle)
+    middle.parent = top
+    with pytest.raises(ValidationError) as exc:
+        middle.clean()
+    assert exc.value.message_dict == {"parent": ["施策の入れ子は1段までです。"]}

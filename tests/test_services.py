@@ -35,7 +35,9 @@ def user() -> AbstractBaseUser:
 
 
 def _record(target: KpiTarget, value: str, **kwargs):  # type: ignore[no-untyped-def]
-    return actual_record(target=target, period=KpiActual.Period.INTERIM, month=SEPTEMBER, value=Decimal(value), **kwargs)
+    return actual_record(
+        target=target, period=KpiActual.Period.INTERIM, month=SEPTEMBER, value=Decimal(value), **kwargs
+    )
 
 
 def test_it_creates_an_actual_with_a_create_revision(target: KpiTarget, user: AbstractBaseUser) -> None:
@@ -56,7 +58,9 @@ def test_it_creates_an_actual_with_a_create_revision(target: KpiTarget, user: Ab
 
 
 def test_it_records_a_qualitative_actual_as_text(target: KpiTarget) -> None:
-    actual, outcome = actual_record(target=target, period=KpiActual.Period.YEAR_END, month=None, value=None, text_value="実施")
+    actual, outcome = actual_record(
+        target=target, period=KpiActual.Period.YEAR_END, month=None, value=None, text_value="実施"
+    )
     assert outcome == "created"
     assert actual.text_value == "実施"
     assert ActualRevision.objects.get(actual=actual).new_value == "実施"
@@ -124,7 +128,9 @@ def test_it_refuses_a_stale_version_even_when_the_value_is_the_same(target: KpiT
 
 def test_it_validates_the_month_before_saving(target: KpiTarget) -> None:
     with pytest.raises(ValidationError) as exc:
-        actual_record(target=target, period=KpiActual.Period.MONTHLY, month=datetime.date(2024, 4, 1), value=Decimal("1"))
+        actual_record(
+            target=target, period=KpiActual.Period.MONTHLY, month=datetime.date(2024, 4, 1), value=Decimal("1")
+        )
     assert exc.value.message_dict["month"] == ["2024年4月は令和5年度の月ではありません。"]
     assert not KpiActual.objects.filter(target=target).exists()
     assert not ActualRevision.objects.filter(target=target).exists()

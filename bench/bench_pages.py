@@ -137,8 +137,10 @@ def main() -> None:
     print(f"data set: {data_set}")
     print(f"{'page':<18}{'median ms':>10}{'p95 ms':>9}{'queries':>9}{'static ms':>11}{'KB':>7}")
     for name, row in results.items():
-        print(f"{name:<18}{row['median_ms']:>10}{row['p95_ms']:>9}{row['queries']:>9}"
-              f"{row['static_median_ms']:>11}{row['html_bytes'] // 1024:>7}")
+        print(
+            f"{name:<18}{row['median_ms']:>10}{row['p95_ms']:>9}{row['queries']:>9}"
+            f"{row['static_median_ms']:>11}{row['html_bytes'] // 1024:>7}"
+        )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"data_set": data_set, "pages": results}, ensure_ascii=False, indent=2) + "\n")

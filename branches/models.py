@@ -40,9 +40,7 @@ class Branch(models.Model):
         verbose_name = _("支部")
         verbose_name_plural = _("支部")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(jis_code__gte=1, jis_code__lte=47), name="branch_jis_code_1_47"
-            ),
+            models.CheckConstraint(condition=models.Q(jis_code__gte=1, jis_code__lte=47), name="branch_jis_code_1_47"),
         ]
 
     def __str__(self) -> str:

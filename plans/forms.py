@@ -12,14 +12,23 @@ class ResultFilterForm(forms.Form):
     """Filters of the branch dashboard's KPI table: area (分野), group (担当グループ), mark (評価)."""
 
     area = forms.TypedChoiceField(
-        label="分野", required=False, coerce=int, empty_value=None,
+        label="分野",
+        required=False,
+        coerce=int,
+        empty_value=None,
         choices=[("", "すべて"), (1, "1 基盤的保険者機能"), (2, "2 戦略的保険者機能"), (3, "3 組織・運営体制")],
     )
     group = forms.ChoiceField(label="担当グループ", required=False, choices=[("", "すべて"), *Measure.Group.choices])
     mark = forms.ChoiceField(
-        label="評価", required=False,
-        choices=[("", "すべて"), ("◎", "◎ 計画を上回る"), ("○", "○ 計画どおり"), ("△", "△ 計画を下回る"),
-                 (NOT_JUDGED, "未評価")],
+        label="評価",
+        required=False,
+        choices=[
+            ("", "すべて"),
+            ("◎", "◎ 計画を上回る"),
+            ("○", "○ 計画どおり"),
+            ("△", "△ 計画を下回る"),
+            (NOT_JUDGED, "未評価"),
+        ],
     )
 
     def apply(self, results: list[KpiResult]) -> list[KpiResult]:

@@ -216,7 +216,9 @@ class PlanQuerySet(models.QuerySet["Plan"]):
 class Plan(models.Model):
     """事業計画: one branch's business plan for one fiscal year."""
 
-    branch = models.ForeignKey("branches.Branch", on_delete=models.PROTECT, related_name="plans", verbose_name=_("支部"))
+    branch = models.ForeignKey(
+        "branches.Branch", on_delete=models.PROTECT, related_name="plans", verbose_name=_("支部")
+    )
     fiscal_year = models.ForeignKey(FiscalYear, on_delete=models.PROTECT, related_name="plans", verbose_name=_("年度"))
     source = models.CharField(_("出典"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
@@ -354,9 +356,7 @@ class KpiTarget(models.Model):
     )
     precision_override = models.PositiveSmallIntegerField(_("公表桁数（この計画のみ）"), null=True, blank=True)
     note = models.CharField(_("備考"), max_length=300, blank=True)
-    published_mark = models.CharField(
-        _("支部公表の評価"), max_length=1, choices=MarkChoice.choices, blank=True
-    )
+    published_mark = models.CharField(_("支部公表の評価"), max_length=1, choices=MarkChoice.choices, blank=True)
     order = models.PositiveIntegerField(_("表示順"), default=0)
 
     objects = KpiTargetQuerySet.as_manager()
@@ -485,9 +485,7 @@ class KpiActual(models.Model):
                 | (~Q(period="year_end") & Q(month__isnull=False)),
                 name="actual_month_set_unless_year_end",
             ),
-            models.CheckConstraint(
-                condition=Q(value__isnull=False) | ~Q(text_value=""), name="actual_has_a_value"
-            ),
+            models.CheckConstraint(condition=Q(value__isnull=False) | ~Q(text_value=""), name="actual_has_a_value"),
             models.CheckConstraint(
                 condition=Q(denominator__isnull=True) | Q(denominator__gt=0), name="actual_denominator_positive"
             ),

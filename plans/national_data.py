@@ -95,11 +95,18 @@ def generate_national_data(*, first_year: int, years: int, seed: int = 2024) -> 
     kpis = list(Kpi.objects.filter(is_national=True).order_by("order", "code"))
     branches = list(Branch.objects.all())
     existing = set(Plan.objects.values_list("branch_id", "fiscal_year_id"))
-    plans = [Plan(branch=b, fiscal_year_id=y, source=GENERATED_SOURCE)
-             for y in fiscal_years for b in branches if (b.pk, y) not in existing]
+    plans = [
+        Plan(branch=b, fiscal_year_id=y, source=GENERATED_SOURCE)
+        for y in fiscal_years
+        for b in branches
+        if (b.pk, y) not in existing
+    ]
     Plan.objects.bulk_create(plans, batch_size=BATCH)
-    plans = list(Plan.objects.filter(source=GENERATED_SOURCE, fiscal_year_id__in=fiscal_years)
-                 .order_by("fiscal_year_id", "branch__jis_code"))
+    plans = list(
+        Plan.objects.filter(source=GENERATED_SOURCE, fiscal_year_id__in=fiscal_years).order_by(
+            "fiscal_year_id", "branch__jis_code"
+        )
+    )
     parsed: dict[str, rules.TargetRule] = {}
     levels: dict[tuple[int, int], Decimal] = {}  # (branch, kpi) → last year-end, carried year to year
     targets: list[KpiTarget] = []
@@ -116,14 +123,25 @@ def generate_national_data(*, first_year: int, years: int, seed: int = 2024) -> 
             levels[key] = final
             text = _target_text(kpi, previous, rng)
             rule = parsed.setdefault(text, rules.parse_target(text))
-            targets.append(KpiTarget(
-                plan=plan, kpi=kpi, name_as_written=kpi.name, target_text=text, rule=rule.kind.value,
-                target_value=rule.value, stated_baseline=rule.baseline, order=order,
-            ))
+            targets.append(
+                KpiTarget(
+                    plan=plan,
+                    kpi=kpi,
+                    name_as_written=kpi.name,
+                    target_text=text,
+                    rule=rule.kind.value,
+                    target_value=rule.value,
+                    stated_baseline=rule.baseline,
+                    order=order,
+                )
+            )
             finals.append((kpi, final, previous))
     KpiTarget.objects.bulk_create(targets, batch_size=BATCH)
-    saved = list(KpiTarget.objects.filter(plan__source=GENERATED_SOURCE, plan__fiscal_year_id__in=fiscal_years)
-                 .order_by("plan__fiscal_year_id", "plan__branch__jis_code", "order"))
+    saved = list(
+        KpiTarget.objects.filter(plan__source=GENERATED_SOURCE, plan__fiscal_year_id__in=fiscal_years).order_by(
+            "plan__fiscal_year_id", "plan__branch__jis_code", "order"
+        )
+    )
     actuals: list[KpiActual] = []
     year_ends: dict[tuple[int, int], list[Decimal]] = {}
     for target, (kpi, final, previous), plan_year in zip(
@@ -132,30 +150,49 @@ def generate_national_data(*, first_year: int, years: int, seed: int = 2024) -> 
         months = [datetime.date(plan_year + (m < 4), m, 1) for m in (*range(4, 13), 1, 2, 3)]
         if kpi.is_numeric:
             for month, value in zip(months, _monthly(kpi, final, previous, rng), strict=True):
-                actuals.append(KpiActual(target=target, period=KpiActual.Period.MONTHLY, month=month,
-                                         fiscal_month=fiscal_month_of(month), value=value,
-                                         is_cumulative=kpi.measure_basis != Kpi.MeasureBasis.SINGLE_MONTH,
-                                         source=KpiActual.Source.GENERATED))
-            actuals.append(KpiActual(target=target, period=KpiActual.Period.YEAR_END, value=final,
-                                     source=KpiActual.Source.GENERATED))
+                actuals.append(
+                    KpiActual(
+                        target=target,
+                        period=KpiActual.Period.MONTHLY,
+                        month=month,
+                        fiscal_month=fiscal_month_of(month),
+                        value=value,
+                        is_cumulative=kpi.measure_basis != Kpi.MeasureBasis.SINGLE_MONTH,
+                        source=KpiActual.Source.GENERATED,
+                    )
+                )
+            actuals.append(
+                KpiActual(
+                    target=target, period=KpiActual.Period.YEAR_END, value=final, source=KpiActual.Source.GENERATED
+                )
+            )
             year_ends.setdefault((kpi.pk, plan_year), []).append(final)
         else:
-            actuals.append(KpiActual(target=target, period=KpiActual.Period.YEAR_END, text_value="実施",
-                                     source=KpiActual.Source.GENERATED))
+            actuals.append(
+                KpiActual(
+                    target=target,
+                    period=KpiActual.Period.YEAR_END,
+                    text_value="実施",
+                    source=KpiActual.Source.GENERATED,
+                )
+            )
         if len(actuals) >= BATCH * 5:
             KpiActual.objects.bulk_create(actuals, batch_size=BATCH)
             actuals = []
     KpiActual.objects.bulk_create(actuals, batch_size=BATCH)
     existing_averages = set(NationalAverage.objects.filter(as_of__isnull=True).values_list("kpi_id", "fiscal_year_id"))
     averages = [
-        NationalAverage(kpi_id=kpi_id, fiscal_year_id=year,
-                        value=rules.round_published(sum(values) / len(values), 3))
-        for (kpi_id, year), values in year_ends.items() if (kpi_id, year) not in existing_averages
+        NationalAverage(kpi_id=kpi_id, fiscal_year_id=year, value=rules.round_published(sum(values) / len(values), 3))
+        for (kpi_id, year), values in year_ends.items()
+        if (kpi_id, year) not in existing_averages
     ]
     NationalAverage.objects.bulk_create(averages, batch_size=BATCH)
-    return GeneratedCounts(plans=len(plans), targets=len(saved),
-                           actuals=KpiActual.objects.filter(source=KpiActual.Source.GENERATED).count(),
-                           national_averages=len(averages))
+    return GeneratedCounts(
+        plans=len(plans),
+        targets=len(saved),
+        actuals=KpiActual.objects.filter(source=KpiActual.Source.GENERATED).count(),
+        national_averages=len(averages),
+    )
 
 
 @transaction.atomic

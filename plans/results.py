@@ -113,9 +113,11 @@ def result_for(target: KpiTarget) -> KpiResult:
 
 def project(target: KpiTarget, rule: TargetRule, result: KpiResult) -> Projection | None:
     """A year-end projection from the newest mid-year figure, or None when there is nothing to project."""
-    if not isinstance(result.latest, Decimal) or result.latest_month is None or rule.kind in {
-        RuleKind.NONE, RuleKind.DONE, RuleKind.FREQUENCY
-    }:
+    if (
+        not isinstance(result.latest, Decimal)
+        or result.latest_month is None
+        or rule.kind in {RuleKind.NONE, RuleKind.DONE, RuleKind.FREQUENCY}
+    ):
         return None
     fiscal_year = target.plan.fiscal_year_id
     months = rules.fiscal_month_index_or_none(result.latest_month.year, result.latest_month.month, fiscal_year)

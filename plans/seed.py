@@ -113,9 +113,11 @@ class _Reader:
         except (ValueError, AttributeError):
             self.error(where, f"月は YYYY-MM で書いてください: {raw!r}")
             return None
-        if month is not None and fiscal_year is not None and rules.fiscal_month_index_or_none(
-            month.year, month.month, fiscal_year
-        ) is None:
+        if (
+            month is not None
+            and fiscal_year is not None
+            and rules.fiscal_month_index_or_none(month.year, month.month, fiscal_year) is None
+        ):
             self.error(where, f"{raw} は{fiscal_year}年度の月ではありません")
         return month
 
@@ -212,7 +214,9 @@ def read_seed(directory: Path = SEED_DIR) -> SeedData:
             reader.error(name, f"支部コード {branch!r} は47支部にありません")
             continue
         for p_index, plan in enumerate(doc.get("plans", [])):
-            _read_plan(reader, f"{name} plans[{p_index}]", name, doc.get("source", name), branch, plan, kpis, plans, national)
+            _read_plan(
+                reader, f"{name} plans[{p_index}]", name, doc.get("source", name), branch, plan, kpis, plans, national
+            )
 
     if reader.errors:
         raise SeedError("シードデータに誤りがあります:\n" + "\n".join(f"- {e}" for e in reader.errors))
@@ -220,7 +224,13 @@ def read_seed(directory: Path = SEED_DIR) -> SeedData:
 
 
 def _read_kpi(
-    reader: _Reader, where: str, entry: dict[str, Any], kpis: dict[str, dict[str, Any]], *, is_national: bool, order: int
+    reader: _Reader,
+    where: str,
+    entry: dict[str, Any],
+    kpis: dict[str, dict[str, Any]],
+    *,
+    is_national: bool,
+    order: int,
 ) -> None:
     code = entry.get("code", "")
     if not code or not code.replace("_", "").isalnum() or code != code.lower():
@@ -394,7 +404,10 @@ def _read_target(
         value, text_value = _actual_value(reader, f"{where} year_end", year_end.get("value"))
         actuals.append(
             _ActualRow(
-                KpiActual.Period.YEAR_END, None, value, text_value,
+                KpiActual.Period.YEAR_END,
+                None,
+                value,
+                text_value,
                 numerator=reader.decimal(f"{where} year_end numerator", year_end.get("numerator")),
                 denominator=reader.decimal(f"{where} year_end denominator", year_end.get("denominator")),
                 note=year_end.get("note", "") or "",
@@ -419,7 +432,10 @@ def _read_target(
             value, text_value = _actual_value(reader, a_where, row.get("value"))
             actuals.append(
                 _ActualRow(
-                    period, month, value, text_value,
+                    period,
+                    month,
+                    value,
+                    text_value,
                     numerator=reader.decimal(f"{a_where} numerator", row.get("numerator")),
                     denominator=reader.decimal(f"{a_where} denominator", row.get("denominator")),
                     is_cumulative=bool(row.get("cumulative", cumulative_default)),
@@ -504,10 +520,14 @@ def load_seed(directory: Path = SEED_DIR) -> SeedReport:
         branches = {b.code: b for b in Branch.objects.all()}
         areas = {a.number: a for a in Area.objects.all()}
         kpis = {k.code: k for k in Kpi.objects.all()}
-        for (code, year), plan_row in sorted(data.plans.items()):
+        for (code, _year), plan_row in sorted(data.plans.items()):
             _write_plan(report, plan_row, branches[code], areas, kpis)
-        for (code, year, as_of), value in sorted(data.national_averages.items(), key=lambda i: (i[0][0], i[0][1], i[0][2] or datetime.date.min)):
-            _upsert(report, NationalAverage, {"kpi": kpis[code], "fiscal_year_id": year, "as_of": as_of}, {"value": value})
+        for (code, year, as_of), value in sorted(
+            data.national_averages.items(), key=lambda i: (i[0][0], i[0][1], i[0][2] or datetime.date.min)
+        ):
+            _upsert(
+                report, NationalAverage, {"kpi": kpis[code], "fiscal_year_id": year, "as_of": as_of}, {"value": value}
+            )
     return report
 
 
@@ -603,5 +623,10 @@ def _write_plan(
             report,
             BudgetLine,
             {"plan": plan, "category": line.get("category", "") or "", "programme": line["programme"]},
-            {"budget_amount": line["_budget"], "spent_amount": line["_spent"], "note": line.get("note", "") or "", "order": line["_order"]},
+            {
+                "budget_amount": line["_budget"],
+                "spent_amount": line["_spent"],
+                "note": line.get("note", "") or "",
+                "order": line["_order"],
+            },
         )

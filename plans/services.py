@@ -11,7 +11,9 @@ from django.db import transaction
 
 from plans.models import ActualRevision, KpiActual, KpiTarget
 
-CONFLICT_MESSAGE = "この実績は他の利用者が先に更新しました（版 {current}）。最新の値を確認してから入力し直してください。"
+CONFLICT_MESSAGE = (
+    "この実績は他の利用者が先に更新しました（版 {current}）。最新の値を確認してから入力し直してください。"
+)
 
 
 class ActualConflict(Exception):
@@ -49,11 +51,7 @@ def actual_record(
     ``expected_version`` is the version the user's form was showing; when another save came in between,
     ``ActualConflict`` is raised and nothing changes.
     """
-    existing = (
-        KpiActual.objects.select_for_update()
-        .filter(target=target, period=period, month=month)
-        .first()
-    )
+    existing = KpiActual.objects.select_for_update().filter(target=target, period=period, month=month).first()
     fields: dict[str, Any] = {
         "value": value,
         "text_value": text_value,
@@ -67,8 +65,15 @@ def actual_record(
         actual.full_clean()
         actual.save()
         ActualRevision.objects.create(
-            actual=actual, target=target, period=period, month=month, action=ActualRevision.Action.CREATE,
-            new_value=_display(value, text_value), version=actual.version, changed_by=user, reason=reason,
+            actual=actual,
+            target=target,
+            period=period,
+            month=month,
+            action=ActualRevision.Action.CREATE,
+            new_value=_display(value, text_value),
+            version=actual.version,
+            changed_by=user,
+            reason=reason,
         )
         return actual, "created"
 
@@ -86,8 +91,15 @@ def actual_record(
     existing.full_clean()
     existing.save()
     ActualRevision.objects.create(
-        actual=existing, target=target, period=period, month=month, action=ActualRevision.Action.UPDATE,
-        old_value=old_display, new_value=_display(existing.value, existing.text_value),
-        version=existing.version, changed_by=user, reason=reason,
+        actual=existing,
+        target=target,
+        period=period,
+        month=month,
+        action=ActualRevision.Action.UPDATE,
+        old_value=old_display,
+        new_value=_display(existing.value, existing.text_value),
+        version=existing.version,
+        changed_by=user,
+        reason=reason,
     )
     return existing, "updated"

@@ -30,9 +30,15 @@ class KpiResultTable(tables.Table):
     baseline = tables.Column("基準値（前年度）", accessor="baseline", default=EMPTY, attrs={"td": {"class": "num"}})
     latest = tables.Column("直近実績", accessor="latest", default=EMPTY, attrs={"td": {"class": "num"}})
     year_end = tables.Column("年度末実績", accessor="year_end", default=EMPTY, attrs={"td": {"class": "num"}})
-    national_average = tables.Column("全国平均", accessor="national_average", default=EMPTY, attrs={"td": {"class": "num"}})
-    mark = tables.Column("評価", accessor="mark", default=EMPTY, order_by=("mark_rank",), attrs={"td": {"class": "mark"}})
-    projection = tables.Column("年度末見込み", accessor="projection__value", default=EMPTY, attrs={"td": {"class": "num"}})
+    national_average = tables.Column(
+        "全国平均", accessor="national_average", default=EMPTY, attrs={"td": {"class": "num"}}
+    )
+    mark = tables.Column(
+        "評価", accessor="mark", default=EMPTY, order_by=("mark_rank",), attrs={"td": {"class": "mark"}}
+    )
+    projection = tables.Column(
+        "年度末見込み", accessor="projection__value", default=EMPTY, attrs={"td": {"class": "num"}}
+    )
 
     def __init__(self, *args: Any, branch_code: str, year: int, **kwargs: Any) -> None:
         self.branch_code = branch_code
@@ -43,8 +49,19 @@ class KpiResultTable(tables.Table):
         attrs = {"class": "kpi-table"}
         orderable = True
         empty_text = "この条件に合うKPIはありません。"
-        sequence = ("area", "measure", "group", "kpi", "target_text", "baseline", "latest", "year_end",
-                    "national_average", "mark", "projection")
+        sequence = (
+            "area",
+            "measure",
+            "group",
+            "kpi",
+            "target_text",
+            "baseline",
+            "latest",
+            "year_end",
+            "national_average",
+            "mark",
+            "projection",
+        )
 
     def render_area(self, value: int) -> str:
         return str(value)
@@ -74,10 +91,15 @@ class KpiResultTable(tables.Table):
     def render_projection(self, value: Any, record: KpiResult) -> str:
         projection = record.projection
         assert projection is not None
-        reading = {True: ("on-track", "達成見込み"), False: ("at-risk", "未達のおそれ"), None: ("", "")}[projection.on_track]
+        reading = {True: ("on-track", "達成見込み"), False: ("at-risk", "未達のおそれ"), None: ("", "")}[
+            projection.on_track
+        ]
         return format_html(
             '<span class="projection {}" title="{}（公式の評価ではありません）">{}<small>{}</small></span>',
-            reading[0], PROJECTION_METHOD_LABELS[projection.method], _figure(record, value), reading[1],
+            reading[0],
+            PROJECTION_METHOD_LABELS[projection.method],
+            _figure(record, value),
+            reading[1],
         )
 
     # Plain values for the csv/xlsx export.

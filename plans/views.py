@@ -79,29 +79,37 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
     export_format = request.GET.get("_export")
     if export_format:
         if not TableExport.is_valid_format(export_format):
-            return HttpResponse("出力形式は csv か xlsx を指定してください。", status=400, content_type="text/plain; charset=utf-8")
+            return HttpResponse(
+                "出力形式は csv か xlsx を指定してください。", status=400, content_type="text/plain; charset=utf-8"
+            )
         exporter = TableExport(export_format, table, dataset_kwargs={"title": f"{plan.branch.name}{year}"})
         return exporter.response(f"kpitrack_{code}_{year}.{export_format}")
-    years = list(Plan.objects.filter(branch=plan.branch).values_list("fiscal_year_id", flat=True).order_by("fiscal_year_id"))
+    years = list(
+        Plan.objects.filter(branch=plan.branch).values_list("fiscal_year_id", flat=True).order_by("fiscal_year_id")
+    )
     on_track = sum(1 for r in results if r.mark is None and r.projection and r.projection.on_track)
     at_risk = sum(1 for r in results if r.mark is None and r.projection and r.projection.on_track is False)
-    return render(request, "plans/branch_dashboard.html", {
-        "plan": plan,
-        "branch": plan.branch,
-        "fiscal_year": plan.fiscal_year,
-        "table": table,
-        "form": form,
-        "summary": mark_summary(results),
-        "total": len(results),
-        "shown": len(shown),
-        "on_track": on_track,
-        "at_risk": at_risk,
-        "years": [(y, reiwa_label(y)) for y in years],
-        "previous_year": year - 1 if year - 1 in years else None,
-        "next_year": year + 1 if year + 1 in years else None,
-        "branches": _branch_choices(request, plan.branch),
-        "sees_all": access.sees_all_branches(request.user),
-    })
+    return render(
+        request,
+        "plans/branch_dashboard.html",
+        {
+            "plan": plan,
+            "branch": plan.branch,
+            "fiscal_year": plan.fiscal_year,
+            "table": table,
+            "form": form,
+            "summary": mark_summary(results),
+            "total": len(results),
+            "shown": len(shown),
+            "on_track": on_track,
+            "at_risk": at_risk,
+            "years": [(y, reiwa_label(y)) for y in years],
+            "previous_year": year - 1 if year - 1 in years else None,
+            "next_year": year + 1 if year + 1 in years else None,
+            "branches": _branch_choices(request, plan.branch),
+            "sees_all": access.sees_all_branches(request.user),
+        },
+    )
 
 
 @require_GET
@@ -122,7 +130,9 @@ def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> Htt
     kpi: Kpi = result.kpi
     target = result.target
     actuals = list(
-        KpiActual.objects.filter(target__plan__branch=plan.branch, target__kpi=kpi, target__plan__fiscal_year_id__in=[year, year - 1])
+        KpiActual.objects.filter(
+            target__plan__branch=plan.branch, target__kpi=kpi, target__plan__fiscal_year_id__in=[year, year - 1]
+        )
         .exclude(period=KpiActual.Period.YEAR_END)
         .select_related("target__plan", "entered_by")
         .order_by("month", "period")
@@ -140,31 +150,44 @@ def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> Htt
     breaks = [(c.fiscal_year_id, c.get_change_display()) for c in changes if c.breaks_series]
     years = sorted(rows)
     progress_chart = charts.monthly_progress(
-        kpi_name=kpi.name, unit=kpi.unit, precision=target.precision, fiscal_year=year,
-        this_year=this_year, last_year=last_year, reference=result.reference, rule=result.rule.kind,
+        kpi_name=kpi.name,
+        unit=kpi.unit,
+        precision=target.precision,
+        fiscal_year=year,
+        this_year=this_year,
+        last_year=last_year,
+        reference=result.reference,
+        rule=result.rule.kind,
         year_end=result.year_end if isinstance(result.year_end, Decimal) else None,
     )
     trend_chart = charts.multi_year_trend(
-        kpi_name=kpi.name, unit=kpi.unit, precision=target.precision, years=years,
+        kpi_name=kpi.name,
+        unit=kpi.unit,
+        precision=target.precision,
+        years=years,
         actuals=[rows[y].year_end if isinstance(rows[y].year_end, Decimal) else None for y in years],
         targets=[rows[y].reference for y in years],
         national=[rows[y].national_average for y in years],
         marks=[rows[y].mark.value if rows[y].mark else None for y in years],
         breaks=breaks,
     )
-    return render(request, "plans/kpi_detail.html", {
-        "plan": plan,
-        "branch": plan.branch,
-        "fiscal_year": plan.fiscal_year,
-        "result": result,
-        "kpi": kpi,
-        "history": [rows[y] for y in years],
-        "actuals": [a for a in actuals if a.target.plan.fiscal_year_id == year],
-        "changes": changes,
-        "progress_chart": progress_chart,
-        "trend_chart": trend_chart,
-        "method_labels": rules.PROJECTION_METHOD_LABELS,
-    })
+    return render(
+        request,
+        "plans/kpi_detail.html",
+        {
+            "plan": plan,
+            "branch": plan.branch,
+            "fiscal_year": plan.fiscal_year,
+            "result": result,
+            "kpi": kpi,
+            "history": [rows[y] for y in years],
+            "actuals": [a for a in actuals if a.target.plan.fiscal_year_id == year],
+            "changes": changes,
+            "progress_chart": progress_chart,
+            "trend_chart": trend_chart,
+            "method_labels": rules.PROJECTION_METHOD_LABELS,
+        },
+    )
 
 
 def matrix_cell(result: KpiResult | None) -> dict[str, str]:
@@ -175,13 +198,19 @@ def matrix_cell(result: KpiResult | None) -> dict[str, str]:
     target = result.target.target_text or "－"
     if result.mark:
         figure = format_figure(result.year_end, kpi.unit, precision)
-        return {"css": f"mark-bg-{result.mark.value}", "symbol": result.mark.value,
-                "title": f"{kpi.name}: {figure}（目標 {target}）"}
+        return {
+            "css": f"mark-bg-{result.mark.value}",
+            "symbol": result.mark.value,
+            "title": f"{kpi.name}: {figure}（目標 {target}）",
+        }
     if result.projected_mark and result.projection:
         projected = format_figure(result.projection.value, kpi.unit, precision)
         latest = format_figure(result.latest, kpi.unit, precision)
-        return {"css": f"projected mark-bg-{result.projected_mark.value}", "symbol": result.projected_mark.value,
-                "title": f"{kpi.name}: 見込み {projected}（{format_month(result.latest_month)}時点 {latest}・目標 {target}）"}
+        return {
+            "css": f"projected mark-bg-{result.projected_mark.value}",
+            "symbol": result.projected_mark.value,
+            "title": f"{kpi.name}: 見込み {projected}（{format_month(result.latest_month)}時点 {latest}・目標 {target}）",
+        }
     return {"css": "none", "symbol": "－", "title": f"{kpi.name}: 評価なし（目標 {target}）"}
 
 
@@ -214,22 +243,33 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
         row_results = [cells.get((branch.pk, kpi.pk)) for kpi in kpi_list]
         if any(row_results) or request.GET.get("all") == "1":
             counts = Counter(c.mark.value for c in row_results if c is not None and c.mark)
-            rows.append({"branch": branch, "cells": [matrix_cell(c) for c in row_results],
-                         "above": counts.get("◎", 0), "planned": counts.get("○", 0), "below": counts.get("△", 0),
-                         "has_plan": any(row_results)})
+            rows.append(
+                {
+                    "branch": branch,
+                    "cells": [matrix_cell(c) for c in row_results],
+                    "above": counts.get("◎", 0),
+                    "planned": counts.get("○", 0),
+                    "below": counts.get("△", 0),
+                    "has_plan": any(row_results),
+                }
+            )
     years = list(FiscalYear.objects.filter(plans__isnull=False).distinct().values_list("year", flat=True))
     totals = Counter(r.mark.value if r.mark else None for r in cells.values())
-    return render(request, "plans/national_matrix.html", {
-        "fiscal_year": fiscal_year,
-        "kpis": kpi_list,
-        "rows": rows,
-        "years": [(y, reiwa_label(y)) for y in years],
-        "previous_year": year - 1 if year - 1 in years else None,
-        "next_year": year + 1 if year + 1 in years else None,
-        "summary": [{"mark": m or "－", "count": totals.get(m, 0), "css": m or "none"} for m in MARK_ORDER],
-        "branch_count": len(rows),
-        "show_all": request.GET.get("all") == "1",
-    })
+    return render(
+        request,
+        "plans/national_matrix.html",
+        {
+            "fiscal_year": fiscal_year,
+            "kpis": kpi_list,
+            "rows": rows,
+            "years": [(y, reiwa_label(y)) for y in years],
+            "previous_year": year - 1 if year - 1 in years else None,
+            "next_year": year + 1 if year + 1 in years else None,
+            "summary": [{"mark": m or "－", "count": totals.get(m, 0), "css": m or "none"} for m in MARK_ORDER],
+            "branch_count": len(rows),
+            "show_all": request.GET.get("all") == "1",
+        },
+    )
 
 
 @require_GET
@@ -240,9 +280,7 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
     fiscal_year = _fiscal_year_or_404(year)
     kpi = get_object_or_404(Kpi, code=kpi_code)
     targets = list(
-        KpiTarget.objects.filter(plan__fiscal_year_id=year, kpi=kpi)
-        .with_figures()
-        .select_related("plan__branch")
+        KpiTarget.objects.filter(plan__fiscal_year_id=year, kpi=kpi).with_figures().select_related("plan__branch")
     )
     results = []
     for target in targets:
@@ -260,11 +298,18 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
     higher_is_better = kpi.direction != Kpi.Direction.LOWER
     ranked = sorted(
         results,
-        key=lambda r: (figure(r) is None, -(figure(r) or 0) if higher_is_better else (figure(r) or 0), r.target.plan.branch.jis_code),
+        key=lambda r: (
+            figure(r) is None,
+            -(figure(r) or 0) if higher_is_better else (figure(r) or 0),
+            r.target.plan.branch.jis_code,
+        ),
     )
     national_average = next((r.national_average for r in results if r.national_average is not None), None)
     chart = charts.branch_ranking(
-        kpi_name=kpi.name, unit=kpi.unit, precision=kpi.precision, fiscal_year=year,
+        kpi_name=kpi.name,
+        unit=kpi.unit,
+        precision=kpi.precision,
+        fiscal_year=year,
         branches=[r.target.plan.branch.name for r in ranked],
         values=[figure(r) for r in ranked],
         targets=[r.reference for r in ranked],
@@ -278,10 +323,14 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
         if value is not None and value != previous:
             rank, previous = index, value  # equal figures share a rank (同順位)
         rows.append({"rank": rank if value is not None else None, "result": r, "figure": value})
-    return render(request, "plans/national_kpi.html", {
-        "fiscal_year": fiscal_year,
-        "kpi": kpi,
-        "rows": rows,
-        "chart": chart,
-        "national_average": national_average,
-    })
+    return render(
+        request,
+        "plans/national_kpi.html",
+        {
+            "fiscal_year": fiscal_year,
+            "kpi": kpi,
+            "rows": rows,
+            "chart": chart,
+            "national_average": national_average,
+        },
+    )

@@ -222,16 +222,28 @@ def branch_ranking(
     targets: list[Decimal | None],
     marks: list[str | None],
     national_average: Decimal | None,
+    projected: list[bool] | None = None,
 ) -> dict[str, Any]:
-    """Every branch's figure for one KPI, ranked, coloured by mark, with the national average line."""
+    """Every branch's figure for one KPI, ranked, coloured by mark, with the national average line.
+
+    A bar whose colour comes from a projection (no year-end actual yet) is drawn pale and hatched and
+    labelled 見込み, so it is never read as an official mark.
+    """
+    projected = projected or [False] * len(branches)
     hover = f"%{{x}}: %{{y:,.{precision}f}}{unit}<extra>%{{fullData.name}}</extra>"
     data: list[dict[str, Any]] = [
         {
             "type": "bar",
-            "name": "実績",
+            "name": "実績（淡色・斜線は年度末見込みによる色）",
             "x": branches,
             "y": [_float(v) for v in values],
-            "marker": {"color": [MARK_COLOURS.get(m, MARK_COLOURS[None]) for m in marks]},
+            "marker": {
+                "color": [MARK_COLOURS.get(m, MARK_COLOURS[None]) for m in marks],
+                "opacity": [0.45 if p else 1.0 for p in projected],
+                "pattern": {"shape": ["/" if p else "" for p in projected]},
+            },
+            "text": [f"{m}見込み" if p and m else (m or "") for m, p in zip(marks, projected, strict=True)],
+            "textposition": "outside",
             "hovertemplate": hover,
         },
         {

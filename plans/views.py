@@ -315,6 +315,7 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
         targets=[r.reference for r in ranked],
         marks=[(r.mark or r.projected_mark).value if (r.mark or r.projected_mark) else None for r in ranked],
         national_average=national_average,
+        projected=[r.mark is None and r.projected_mark is not None for r in ranked],
     )
     rows = []
     rank, previous = 0, None

@@ -13,6 +13,7 @@ import io
 import json
 import re
 from decimal import Decimal
+from typing import Any
 
 import openpyxl
 import pytest
@@ -636,3 +637,13 @@ def test_the_national_kpi_runs_a_constant_number_of_queries(manager, django_asse
         response = manager.get(NATIONAL_KPI)
     chart = json_block(response.content.decode(), "ranking-data")
     assert chart["data"][0]["x"] == ["北海道", "栃木", "岐阜", "鹿児島", "沖縄"]
+
+
+def test_it_draws_a_projected_mark_pale_and_labelled_in_the_ranking_chart(hq_manager: Any) -> None:
+    html = client_for(hq_manager).get("/national/2024/kpi/lifestyle_checkup_rate/").content.decode()
+    figure = json.loads(re.search(r'id="ranking-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    bars = figure["data"][0]
+    # Kagoshima and Gifu have only mid-year figures in FY2024: their colour is a projection, not a mark.
+    assert bars["text"][:2] == ["△見込み", "△見込み"]
+    assert bars["marker"]["opacity"][:2] == [0.45, 0.45]
+    assert bars["marker"]["pattern"]["shape"][:2] == ["/", "/"]

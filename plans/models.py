@@ -16,7 +16,7 @@ from plans import rules
 from plans.rules import Basis, Mark, RuleKind, TargetRule
 
 if TYPE_CHECKING:
-    from branches.models import Branch
+    pass
 
 REIWA_OFFSET = 2018
 FIRST_FISCAL_YEAR = 2008  # 協会けんぽ was founded in October 2008
@@ -208,11 +208,6 @@ class KpiChange(models.Model):
         return self.change in {self.Change.REPLACED, self.Change.DEFINITION_CHANGED}
 
 
-class PlanQuerySet(models.QuerySet["Plan"]):
-    def for_branch(self, branch: Branch) -> PlanQuerySet:
-        return self.filter(branch=branch)
-
-
 class Plan(models.Model):
     """事業計画: one branch's business plan for one fiscal year."""
 
@@ -223,8 +218,6 @@ class Plan(models.Model):
     source = models.CharField(_("出典"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
-
-    objects = PlanQuerySet.as_manager()
 
     class Meta:
         ordering = ["branch__jis_code", "fiscal_year"]
@@ -284,9 +277,6 @@ class Measure(models.Model):
 
 
 class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
-    def for_table(self) -> KpiTargetQuerySet:
-        return self.select_related("kpi", "measure", "measure__area", "plan__fiscal_year", "plan__branch")
-
     def with_figures(self) -> KpiTargetQuerySet:
         """Annotate each target with every figure a dashboard row needs, in the same query.
 
@@ -661,5 +651,3 @@ def as_month(raw: str | datetime.date | None) -> datetime.date | None:
     year, month = raw.split("-")[:2]
     return datetime.date(int(year), int(month), 1)
 
-
-__all__: list[Any] = []

@@ -54,9 +54,6 @@ class KpiResult:
         """What the actual is held against: the fixed target or the yoy baseline."""
         return rules.reference_value(self.rule, self.baseline)
 
-    @property
-    def definition_changed(self) -> bool:
-        return bool(self.target.note) and any(w in self.target.note for w in ("基準変更", "算出方法変更", "変更"))
 
 
 def _number(value: Decimal | None, text: str = "") -> Decimal | str | None:

@@ -124,10 +124,6 @@ def normalize_text(text: str, *, keep_name_break: bool = False) -> str:
     return _THOUSANDS.sub("", folded)
 
 
-def _to_decimal(raw: str) -> Decimal:
-    return Decimal(raw)
-
-
 def _check_prefix(original: str, prefix: str) -> None:
     """The part before the target must be a KPI name, not another target or a stray fragment."""
     if not prefix:
@@ -161,7 +157,7 @@ def parse_target(text: str) -> TargetRule:
 
     if match := _YOY.search(body):
         _check_prefix(original, body[: match.start()])
-        baseline = _to_decimal(match["base"]) if match["base"] else None
+        baseline = Decimal(match["base"]) if match["base"] else None
         kind = RuleKind.YOY_MIN if match["op"] == "以上" else RuleKind.YOY_MAX
         return TargetRule(kind, original, baseline=baseline, unit=match["bunit"] or "")
 
@@ -173,7 +169,7 @@ def parse_target(text: str) -> TargetRule:
         prefix = body[: match.start()]
         _check_prefix(original, prefix)
         kind = RuleKind.FIXED_MIN if match["op"] == "以上" else RuleKind.FIXED_MAX
-        return TargetRule(kind, original, value=_to_decimal(match["num"]), unit=match["unit"] or "")
+        return TargetRule(kind, original, value=Decimal(match["num"]), unit=match["unit"] or "")
 
     if match := _EXACT.search(body):
         prefix = body[: match.start()]
@@ -183,7 +179,7 @@ def parse_target(text: str) -> TargetRule:
         if prefix and prefix[-1].isdigit():
             raise TargetParseError(original, "数値の書き方が不正です")
         _check_prefix(original, prefix)
-        return TargetRule(RuleKind.EXACT, original, value=_to_decimal(match["num"]), unit=match["unit"] or "")
+        return TargetRule(RuleKind.EXACT, original, value=Decimal(match["num"]), unit=match["unit"] or "")
 
     if match := _DONE.search(body):
         _check_prefix(original, body[: match.start()] if match.start() else "")

@@ -8,19 +8,37 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from plans.fiscal import FISCAL_MONTH_LABELS, fiscal_month_of, reiwa_label
 from plans.formatting import format_figure
-from plans.models import reiwa_label
-from plans.rules import RuleKind
+from plans.rules import Mark, RuleKind
 
-FISCAL_MONTH_LABELS = [f"{m}月" for m in (*range(4, 13), 1, 2, 3)]
-MARK_COLOURS = {"◎": "#1b7f3b", "○": "#2f6db3", "△": "#c0392b", None: "#9aa0a6"}
+if TYPE_CHECKING:
+    from plans.models import Kpi
+    from plans.selectors import KpiHistory, RankedResult
+
+#: Bar and marker colours by mark, matching the CSS (static/css/kpitrack.css).
+MARK_COLOURS: dict[Mark | None, str] = {Mark.ABOVE: "#1b7f3b", Mark.AS_PLANNED: "#2f6db3", Mark.BELOW: "#c0392b"}
+NOT_JUDGED_COLOUR = "#9aa0a6"
+MONTH_AXIS = list(FISCAL_MONTH_LABELS)
+
+
+def mark_colour(mark: Mark | None) -> str:
+    return MARK_COLOURS.get(mark, NOT_JUDGED_COLOUR)
 FONT = {"family": "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif", "size": 13}
 
 
 def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def by_fiscal_month(series: dict[datetime.date, Decimal]) -> list[float | None]:
+    """A month → value series as twelve values, April first, None where there is no figure."""
+    values: list[float | None] = [None] * 12
+    for month, value in series.items():
+        values[fiscal_month_of(month) - 1] = float(value)
+    return values
 
 
 def _layout(title: str, unit: str, **extra: Any) -> dict[str, Any]:
@@ -45,25 +63,12 @@ def _layout(title: str, unit: str, **extra: Any) -> dict[str, Any]:
     return layout
 
 
-def monthly_progress(
-    *,
-    kpi_name: str,
-    unit: str,
-    precision: int,
-    fiscal_year: int,
-    this_year: dict[datetime.date, Decimal],
-    last_year: dict[datetime.date, Decimal],
-    reference: Decimal | None,
-    rule: RuleKind,
-    year_end: Decimal | None,
-) -> dict[str, Any]:
+def monthly_progress(history: KpiHistory) -> dict[str, Any]:
     """This year's monthly (cumulative) figures against the target line and last year's same months."""
-
-    def by_fiscal_month(series: dict[datetime.date, Decimal]) -> list[float | None]:
-        values: list[float | None] = [None] * 12
-        for month, value in series.items():
-            values[(month.month - 4) % 12] = float(value)
-        return values
+    result = history.result
+    kpi_name, unit, precision = result.kpi.name, result.kpi.unit, result.target.precision
+    fiscal_year, reference, rule = result.fiscal_year, result.reference, result.rule.kind
+    year_end = result.year_end if isinstance(result.year_end, Decimal) else None
 
     hover = f"%{{y:,.{precision}f}}{unit}<extra>%{{fullData.name}}</extra>"
     data: list[dict[str, Any]] = [
@@ -71,8 +76,8 @@ def monthly_progress(
             "type": "scatter",
             "mode": "lines+markers",
             "name": f"{reiwa_label(fiscal_year)}（今年度）",
-            "x": FISCAL_MONTH_LABELS,
-            "y": by_fiscal_month(this_year),
+            "x": MONTH_AXIS,
+            "y": by_fiscal_month(history.this_year),
             "connectgaps": True,
             "line": {"color": "#2f6db3", "width": 3},
             "marker": {"size": 8},
@@ -82,8 +87,8 @@ def monthly_progress(
             "type": "scatter",
             "mode": "lines+markers",
             "name": f"{reiwa_label(fiscal_year - 1)}（前年度同月）",
-            "x": FISCAL_MONTH_LABELS,
-            "y": by_fiscal_month(last_year),
+            "x": MONTH_AXIS,
+            "y": by_fiscal_month(history.last_year),
             "connectgaps": True,
             "line": {"color": "#8a94a6", "width": 2, "dash": "dot"},
             "marker": {"size": 6},
@@ -97,7 +102,7 @@ def monthly_progress(
                 "type": "scatter",
                 "mode": "lines",
                 "name": f"{label} {format_figure(reference, unit, precision)}",
-                "x": FISCAL_MONTH_LABELS,
+                "x": MONTH_AXIS,
                 "y": [float(reference)] * 12,
                 "line": {"color": "#d35400", "width": 2, "dash": "dash"},
                 "hovertemplate": hover,
@@ -118,24 +123,18 @@ def monthly_progress(
     layout = _layout(
         f"{kpi_name}：月次の推移（{reiwa_label(fiscal_year)}）",
         unit,
-        xaxis={"categoryorder": "array", "categoryarray": FISCAL_MONTH_LABELS},
+        xaxis={"categoryorder": "array", "categoryarray": MONTH_AXIS},
     )
     return {"data": data, "layout": layout}
 
 
-def multi_year_trend(
-    *,
-    kpi_name: str,
-    unit: str,
-    precision: int,
-    years: list[int],
-    actuals: list[Decimal | None],
-    targets: list[Decimal | None],
-    national: list[Decimal | None],
-    marks: list[str | None],
-    breaks: list[tuple[int, str]],
-) -> dict[str, Any]:
+def multi_year_trend(history: KpiHistory) -> dict[str, Any]:
     """Year-end actuals by fiscal year with each year's target, the national average and definition breaks."""
+    result = history.result
+    kpi_name, unit, precision = result.kpi.name, result.kpi.unit, result.target.precision
+    years = [r.fiscal_year for r in history.years]
+    actuals = [r.year_end if isinstance(r.year_end, Decimal) else None for r in history.years]
+    marks = [r.mark for r in history.years]
     labels = [f"{reiwa_label(y)}<br>FY{y}" for y in years]
     hover = f"%{{y:,.{precision}f}}{unit}<extra>%{{fullData.name}}</extra>"
     data: list[dict[str, Any]] = [
@@ -144,7 +143,7 @@ def multi_year_trend(
             "name": "年度末実績",
             "x": labels,
             "y": [_float(v) for v in actuals],
-            "marker": {"color": [MARK_COLOURS.get(m, MARK_COLOURS[None]) for m in marks]},
+            "marker": {"color": [mark_colour(m) for m in marks]},
             "text": [m or "" for m in marks],
             "textposition": "outside",
             "hovertemplate": hover,
@@ -154,11 +153,12 @@ def multi_year_trend(
             "mode": "markers",
             "name": "目標（基準値）",
             "x": labels,
-            "y": [_float(v) for v in targets],
+            "y": [_float(r.reference) for r in history.years],
             "marker": {"symbol": "line-ew-open", "size": 28, "line": {"width": 3, "color": "#d35400"}},
             "hovertemplate": hover,
         },
     ]
+    national = [r.national_average for r in history.years]
     if any(v is not None for v in national):
         data.append(
             {
@@ -173,7 +173,7 @@ def multi_year_trend(
             }
         )
     shapes, annotations = [], []
-    for year, note in breaks:
+    for year, note in history.breaks:
         if year in years:
             index = years.index(year)
             shapes.append(
@@ -212,33 +212,27 @@ def multi_year_trend(
 
 
 def branch_ranking(
-    *,
-    kpi_name: str,
-    unit: str,
-    precision: int,
-    fiscal_year: int,
-    branches: list[str],
-    values: list[Decimal | None],
-    targets: list[Decimal | None],
-    marks: list[str | None],
-    national_average: Decimal | None,
-    projected: list[bool] | None = None,
+    fiscal_year: int, kpi: Kpi, ranking: list[RankedResult], national_average: Decimal | None
 ) -> dict[str, Any]:
     """Every branch's figure for one KPI, ranked, coloured by mark, with the national average line.
 
     A bar whose colour comes from a projection (no year-end actual yet) is drawn pale and hatched and
     labelled 見込み, so it is never read as an official mark.
     """
-    projected = projected or [False] * len(branches)
+    kpi_name, unit, precision = kpi.name, kpi.unit, kpi.precision
+    branches = [r.branch.name for r in ranking]
+    results = [r.result for r in ranking]
+    marks = [r.mark or r.projected_mark for r in results]
+    projected = [r.mark is None and r.projected_mark is not None for r in results]
     hover = f"%{{x}}: %{{y:,.{precision}f}}{unit}<extra>%{{fullData.name}}</extra>"
     data: list[dict[str, Any]] = [
         {
             "type": "bar",
             "name": "実績（淡色・斜線は年度末見込みによる色）",
             "x": branches,
-            "y": [_float(v) for v in values],
+            "y": [_float(r.figure) for r in results],
             "marker": {
-                "color": [MARK_COLOURS.get(m, MARK_COLOURS[None]) for m in marks],
+                "color": [mark_colour(m) for m in marks],
                 "opacity": [0.45 if p else 1.0 for p in projected],
                 "pattern": {"shape": ["/" if p else "" for p in projected]},
             },
@@ -251,7 +245,7 @@ def branch_ranking(
             "mode": "markers",
             "name": "目標",
             "x": branches,
-            "y": [_float(v) for v in targets],
+            "y": [_float(r.reference) for r in results],
             "marker": {"symbol": "line-ew-open", "size": 18, "line": {"width": 3, "color": "#d35400"}},
             "hovertemplate": hover,
         },

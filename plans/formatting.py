@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
 from plans import rules
@@ -25,9 +24,3 @@ def format_figure(value: Decimal | str | None, unit: str = "", precision: int = 
         return value
     return f"{format_number(value, precision)}{unit}"
 
-
-def format_month(month: datetime.date | None) -> str:
-    """2024年9月 — the as-of month of an interim actual."""
-    if month is None:
-        return ""
-    return f"{month.year}年{month.month}月"

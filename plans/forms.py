@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django import forms
 
-from plans.models import Measure
+from plans import rules
+from plans.models import Area, Measure
 from plans.results import KpiResult
+from plans.rules import Mark
 
 NOT_JUDGED = "none"
 
@@ -16,19 +18,13 @@ class ResultFilterForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "すべて"), (1, "1 基盤的保険者機能"), (2, "2 戦略的保険者機能"), (3, "3 組織・運営体制")],
+        choices=[("", "すべて"), *((number, f"{number} {name}") for number, name, _ in Area.FIXED)],
     )
     group = forms.ChoiceField(label="担当グループ", required=False, choices=[("", "すべて"), *Measure.Group.choices])
     mark = forms.ChoiceField(
         label="評価",
         required=False,
-        choices=[
-            ("", "すべて"),
-            ("◎", "◎ 計画を上回る"),
-            ("○", "○ 計画どおり"),
-            ("△", "△ 計画を下回る"),
-            (NOT_JUDGED, "未評価"),
-        ],
+        choices=[("", "すべて"), *Mark.choices(), (NOT_JUDGED, f"{rules.NOT_JUDGED} 未評価")],
     )
 
     def apply(self, results: list[KpiResult]) -> list[KpiResult]:
@@ -43,9 +39,7 @@ class ResultFilterForm(forms.Form):
                 continue
             if group and (measure is None or measure.group != group):
                 continue
-            if mark == NOT_JUDGED and result.mark is not None:
-                continue
-            if mark and mark != NOT_JUDGED and (result.mark is None or result.mark.value != mark):
+            if mark and (result.mark or NOT_JUDGED) != mark:
                 continue
             shown.append(result)
         return shown

@@ -4,46 +4,16 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import ExtractMonth
 from django.utils.translation import gettext_lazy as _
 
-from plans import rules
+from plans import fiscal, rules
 from plans.rules import Basis, Mark, RuleKind, TargetRule
-
-if TYPE_CHECKING:
-    pass
-
-REIWA_OFFSET = 2018
-FIRST_FISCAL_YEAR = 2008  # 協会けんぽ was founded in October 2008
-
-
-def reiwa_label(year: int) -> str:
-    """令和N年度 for an April-start fiscal year (令和元年度 = FY2019); 平成 before that."""
-    if year >= 2019:
-        n = year - REIWA_OFFSET
-        return f"令和{'元' if n == 1 else n}年度"
-    return f"平成{year - 1988}年度"
-
-
-def fiscal_year_of(day: datetime.date) -> int:
-    """The fiscal year a date falls in: April–March."""
-    return day.year if day.month >= 4 else day.year - 1
-
-
-def fiscal_month_of(month: datetime.date) -> int:
-    """April → 1 … March → 12."""
-    return (month.month - 4) % 12 + 1
-
-
-def month_label(month: datetime.date) -> str:
-    """R6.4 style is for tables in print; kpitrack writes 2024年4月 (令和6年4月) in full."""
-    return f"{month.year}年{month.month}月"
-
 
 class FiscalYear(models.Model):
     """年度: April 1 to March 31. The primary key is the Gregorian year it starts in."""
@@ -56,7 +26,8 @@ class FiscalYear(models.Model):
         verbose_name_plural = _("年度")
         constraints = [
             models.CheckConstraint(
-                condition=Q(year__gte=FIRST_FISCAL_YEAR, year__lte=2100), name="fiscal_year_in_range"
+                condition=Q(year__gte=fiscal.FIRST_FISCAL_YEAR, year__lte=fiscal.LAST_FISCAL_YEAR),
+                name="fiscal_year_in_range",
             ),
         ]
 
@@ -65,26 +36,18 @@ class FiscalYear(models.Model):
 
     @property
     def label(self) -> str:
-        return reiwa_label(self.year)
+        return fiscal.reiwa_label(self.year)
 
     @property
     def display(self) -> str:
-        return f"{self.label} (FY{self.year})"
-
-    @property
-    def start(self) -> datetime.date:
-        return datetime.date(self.year, 4, 1)
-
-    @property
-    def end(self) -> datetime.date:
-        return datetime.date(self.year + 1, 3, 31)
+        return fiscal.year_display(self.year)
 
     def months(self) -> list[datetime.date]:
         """The twelve months of the year, April first."""
-        return [datetime.date(self.year + (m < 4), m, 1) for m in (*range(4, 13), 1, 2, 3)]
+        return fiscal.months_of(self.year)
 
     def contains(self, day: datetime.date) -> bool:
-        return self.start <= day <= self.end
+        return fiscal.in_year(day, self.year)
 
 
 class Area(models.Model):
@@ -278,26 +241,28 @@ class Measure(models.Model):
 
 class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
     def with_figures(self) -> KpiTargetQuerySet:
-        """Annotate each target with every figure a dashboard row needs, in the same query.
+        """Each target with its KPI and every figure a dashboard row needs, in the same query.
 
-        year_end_value/text: the year-end actual. latest_value/latest_month/latest_fiscal_month: the
-        newest mid-year figure (at the same month an interim report wins over the monthly entry).
-        previous_year_end: last year's year-end actual of the same branch and KPI (the yoy baseline).
-        last_year_same_month: last year's figure at the same month as latest (for the projection).
-        national_average: this year's year-end national average.
+        plan_year: the plan's fiscal year. year_end_value/text: the year-end actual.
+        latest_value/latest_month/latest_fiscal_month: the newest mid-year figure (at the same month an
+        interim report wins over the monthly entry). previous_year_end: last year's year-end actual of the
+        same branch and KPI (the yoy baseline). last_year_same_month: last year's figure at the same month
+        as latest (for the projection). national_average: this year's year-end national average.
+        Every subquery orders explicitly (``order_by()``) so none inherits a model's default ordering.
         """
-        actuals = KpiActual.objects.filter(target=OuterRef("pk"))
+        actuals = KpiActual.objects.filter(target=OuterRef("pk")).order_by()
         year_end = actuals.filter(period=KpiActual.Period.YEAR_END)
         latest = actuals.exclude(period=KpiActual.Period.YEAR_END).order_by("-month", "period")
         last_year = KpiActual.objects.filter(
             target__kpi=OuterRef("kpi"),
             target__plan__branch=OuterRef("plan__branch"),
             target__plan__fiscal_year=OuterRef("plan__fiscal_year") - 1,
-        )
+        ).order_by()
         national = NationalAverage.objects.filter(
             kpi=OuterRef("kpi"), fiscal_year=OuterRef("plan__fiscal_year"), as_of__isnull=True
-        )
-        return self.annotate(
+        ).order_by()
+        return self.select_related("kpi").annotate(
+            plan_year=F("plan__fiscal_year"),
             year_end_value=Subquery(year_end.values("value")[:1]),
             year_end_text=Subquery(year_end.values("text_value")[:1]),
             latest_value=Subquery(latest.values("value")[:1]),
@@ -316,11 +281,6 @@ class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
 
 class KpiTarget(models.Model):
     """A KPI's target in one plan: the phrase as written and the rule kpitrack reads from it."""
-
-    class MarkChoice(models.TextChoices):
-        ABOVE = Mark.ABOVE.value, _("◎ 計画を上回る")
-        AS_PLANNED = Mark.AS_PLANNED.value, _("○ 計画どおり")
-        BELOW = Mark.BELOW.value, _("△ 計画を下回る")
 
     class RuleChoice(models.TextChoices):
         FIXED_MIN = RuleKind.FIXED_MIN.value, _("固定値以上")
@@ -346,7 +306,7 @@ class KpiTarget(models.Model):
     )
     precision_override = models.PositiveSmallIntegerField(_("公表桁数（この計画のみ）"), null=True, blank=True)
     note = models.CharField(_("備考"), max_length=300, blank=True)
-    published_mark = models.CharField(_("支部公表の評価"), max_length=1, choices=MarkChoice.choices, blank=True)
+    published_mark = models.CharField(_("支部公表の評価"), max_length=1, choices=Mark.choices(), blank=True)
     order = models.PositiveIntegerField(_("表示順"), default=0)
 
     objects = KpiTargetQuerySet.as_manager()
@@ -435,8 +395,12 @@ class KpiActual(models.Model):
     target = models.ForeignKey(KpiTarget, on_delete=models.PROTECT, related_name="actuals", verbose_name=_("KPI目標"))
     period = models.CharField(_("区分"), max_length=10, choices=Period.choices)
     month = models.DateField(_("対象月（時点）"), null=True, blank=True, help_text=_("月の1日。年度末実績は空欄"))
-    fiscal_month = models.PositiveSmallIntegerField(
-        _("年度内の月（4月=1）"), null=True, blank=True, editable=False, help_text=_("対象月から自動で設定")
+    fiscal_month = models.GeneratedField(
+        expression=(ExtractMonth("month") + 8) % 12 + 1,
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+        null=True,
+        verbose_name=_("年度内の月（4月=1）"),
     )
     value = models.DecimalField(_("実績値"), max_digits=16, decimal_places=4, null=True, blank=True)
     text_value = models.CharField(_("実績（定性）"), max_length=100, blank=True)
@@ -483,21 +447,10 @@ class KpiActual(models.Model):
                 condition=Q(numerator__isnull=True) | Q(numerator__gte=0), name="actual_numerator_not_negative"
             ),
             models.CheckConstraint(condition=Q(month__isnull=True) | Q(month__day=1), name="actual_month_first_day"),
-            models.CheckConstraint(
-                condition=Q(fiscal_month__isnull=True) | Q(fiscal_month__gte=1, fiscal_month__lte=12),
-                name="actual_fiscal_month_1_12",
-            ),
         ]
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.fiscal_month = fiscal_month_of(self.month) if self.month else None
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "month" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "fiscal_month"}
-        super().save(*args, **kwargs)
-
     def __str__(self) -> str:
-        when = month_label(self.month) if self.month else "年度末"
+        when = fiscal.month_label(self.month) if self.month else "年度末"
         return f"{self.target.kpi.name} {when}: {self.display_value}"
 
     @property
@@ -512,7 +465,7 @@ class KpiActual(models.Model):
         if self.month is not None and self.target_id:
             fiscal_year = self.target.plan.fiscal_year
             if not fiscal_year.contains(self.month):
-                raise ValidationError({"month": f"{month_label(self.month)}は{fiscal_year.label}の月ではありません。"})
+                raise ValidationError({"month": f"{fiscal.month_label(self.month)}は{fiscal_year.label}の月ではありません。"})
         if self.numerator is not None and self.denominator is not None and self.value is not None:
             if self.denominator and self.target.kpi.kind == "rate" and self.numerator > self.denominator:
                 raise ValidationError({"numerator": "分子が分母より大きくなっています。"})
@@ -581,17 +534,14 @@ class NationalAverage(models.Model):
 class MeasureProgress(models.Model):
     """施策の進捗: 実施状況, 評価 (○ / △ / －) and 今後の実施予定 for a period."""
 
-    class Evaluation(models.TextChoices):
-        ABOVE = "◎", _("◎ 計画を上回る")
-        AS_PLANNED = "○", _("○ 計画どおり")
-        BELOW = "△", _("△ 計画を下回る")
-        NOT_RATED = "－", _("－ 評価なし")
+    #: 評価 of a measure: a mark, or － (not rated) as Tokyo writes mid-year.
+    EVALUATION_CHOICES = [*Mark.choices(), (rules.NOT_JUDGED, _("－ 評価なし"))]
 
     measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="progress", verbose_name=_("施策"))
     period = models.CharField(_("期間"), max_length=30, help_text=_("例: 令和6年度上期"))
     as_of = models.DateField(_("時点"), null=True, blank=True)
     status = models.TextField(_("実施状況"), blank=True)
-    evaluation = models.CharField(_("評価"), max_length=1, choices=Evaluation.choices, default=Evaluation.NOT_RATED)
+    evaluation = models.CharField(_("評価"), max_length=1, choices=EVALUATION_CHOICES, default=rules.NOT_JUDGED)
     next_steps = models.TextField(_("今後の実施予定"), blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("更新者")
@@ -642,12 +592,4 @@ class BudgetLine(models.Model):
         if self.spent_amount is None or not self.budget_amount:
             return None
         return rules.round_published(self.spent_amount * 100 / self.budget_amount, 1)
-
-
-def as_month(raw: str | datetime.date | None) -> datetime.date | None:
-    """'2024-05' or a date → the first of that month."""
-    if raw is None or isinstance(raw, datetime.date):
-        return raw.replace(day=1) if raw else None
-    year, month = raw.split("-")[:2]
-    return datetime.date(int(year), int(month), 1)
 

@@ -23,7 +23,6 @@ from plans.models import (
     KpiTarget,
     NationalAverage,
     Plan,
-    fiscal_month_of,
 )
 
 GENERATED_SOURCE = "generated:national"
@@ -155,7 +154,6 @@ def generate_national_data(*, first_year: int, years: int, seed: int = 2024) -> 
                         target=target,
                         period=KpiActual.Period.MONTHLY,
                         month=month,
-                        fiscal_month=fiscal_month_of(month),
                         value=value,
                         is_cumulative=kpi.measure_basis != Kpi.MeasureBasis.SINGLE_MONTH,
                         source=KpiActual.Source.GENERATED,

@@ -1,21 +1,37 @@
-"""Reads of a plan's KPI results: one row per KPI target with its figures, mark and projection.
+"""A KPI target's result as a manager reads it: figures, official mark and projection.
 
-A fixed number of queries per plan, whatever its size: the targets (with last year's year-end and the
-national average annotated), this year's actuals, and last year's mid-year actuals for the projection.
+``result_for`` turns one target annotated by ``KpiTarget.objects.with_figures()`` into a ``KpiResult``
+without touching the database; the selectors in ``plans.selectors`` decide which targets to read.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch
-
-from plans import rules
-from plans.models import KpiActual, KpiTarget, Plan
+from plans import fiscal, rules
+from plans.models import Kpi, KpiActual, KpiTarget
 from plans.rules import Mark, Projection, RuleKind, TargetRule
+
+#: The annotations ``result_for`` reads; ``with_figures()`` sets them all.
+FIGURES = (
+    "plan_year",
+    "year_end_value",
+    "year_end_text",
+    "latest_value",
+    "latest_month",
+    "previous_year_end",
+    "last_year_same_month",
+    "national_average",
+)
+
+
+class NotAnnotated(ValueError):
+    """``result_for`` was given a target that was not read through ``with_figures()``."""
 
 
 @dataclass
@@ -24,26 +40,31 @@ class KpiResult:
 
     target: KpiTarget
     rule: TargetRule
+    fiscal_year: int
     baseline: Decimal | None  # the stated baseline, else last year's year-end, for a yoy rule
     previous_year_end: Decimal | None
     year_end: Decimal | str | None
     latest: Decimal | str | None  # the newest mid-year figure (interim report or monthly entry)
     latest_month: datetime.date | None
     monthly: dict[datetime.date, Decimal] = field(default_factory=dict)  # monthly entries only
-    series: dict[datetime.date, Decimal] = field(default_factory=dict)  # monthly and interim readings
     national_average: Decimal | None = None
     last_year_same_month: Decimal | None = None
     mark: Mark | None = None
     projection: Projection | None = None
 
     @property
-    def kpi(self) -> Any:
+    def kpi(self) -> Kpi:
         return self.target.kpi
+
+    @property
+    def name(self) -> str:
+        """The KPI as the branch wrote it, else the catalog's name."""
+        return self.target.name_as_written or self.target.kpi.name
 
     @property
     def mark_rank(self) -> int:
         """For sorting: ◎ 3, ○ 2, △ 1, not judged 0."""
-        return {Mark.ABOVE: 3, Mark.AS_PLANNED: 2, Mark.BELOW: 1}.get(self.mark, 0) if self.mark else 0
+        return rules.mark_rank(self.mark)
 
     @property
     def projected_mark(self) -> Mark | None:
@@ -54,70 +75,67 @@ class KpiResult:
         """What the actual is held against: the fixed target or the yoy baseline."""
         return rules.reference_value(self.rule, self.baseline)
 
+    @property
+    def figure(self) -> Decimal | None:
+        """The newest numeric figure: the year-end actual, else the latest mid-year one."""
+        if isinstance(self.year_end, Decimal):
+            return self.year_end
+        return self.latest if isinstance(self.latest, Decimal) else None
 
 
 def _number(value: Decimal | None, text: str = "") -> Decimal | str | None:
     return value if value is not None else (text or None)
 
 
-def targets_for_results(plan: Plan) -> list[KpiTarget]:
-    actuals = KpiActual.objects.exclude(period=KpiActual.Period.YEAR_END).order_by("month", "period")
-    return list(
-        KpiTarget.objects.filter(plan=plan)
-        .with_figures()
-        .select_related("kpi", "measure", "measure__area")
-        .prefetch_related(Prefetch("actuals", queryset=actuals, to_attr="mid_year_actuals"))
-        .order_by("measure__area_id", "order", "id")
-    )
+def result_for(target: KpiTarget, mid_year: Iterable[KpiActual] = ()) -> KpiResult:
+    """Build a row from a target annotated by ``KpiTarget.objects.with_figures()`` (no query).
 
-
-def result_for(target: KpiTarget) -> KpiResult:
-    """Build a row from a target annotated by ``KpiTarget.objects.with_figures()``.
-
-    When the target's mid-year actuals were prefetched (``mid_year_actuals``) the monthly series is
-    filled in too; the cross-branch matrix does without it.
+    ``mid_year`` are the target's monthly and interim actuals, ordered by month with monthly before
+    interim; the monthly series is filled from them.
     """
-    rule = target.target_rule
     annotated: dict[str, Any] = target.__dict__
-    previous_year_end: Decimal | None = annotated.get("previous_year_end")
+    missing = [name for name in FIGURES if name not in annotated]
+    if missing or "kpi" not in target._state.fields_cache:
+        raise NotAnnotated("result_for needs a target read through KpiTarget.objects.with_figures()")
+    rule = target.target_rule
+    previous_year_end: Decimal | None = annotated["previous_year_end"]
     baseline = (rule.baseline if rule.baseline is not None else previous_year_end) if rule.is_yoy else None
-    year_end = _number(annotated.get("year_end_value"), annotated.get("year_end_text") or "")
-    monthly: dict[datetime.date, Decimal] = {}
-    series: dict[datetime.date, Decimal] = {}
-    for actual in annotated.get("mid_year_actuals", []):  # ordered monthly before interim: interim wins
-        if actual.value is not None and actual.month is not None:
-            series[actual.month] = actual.value
-            if actual.period == KpiActual.Period.MONTHLY:
-                monthly[actual.month] = actual.value
+    year_end = _number(annotated["year_end_value"], annotated["year_end_text"] or "")
+    monthly = {
+        a.month: a.value
+        for a in mid_year
+        if a.period == KpiActual.Period.MONTHLY and a.value is not None and a.month is not None
+    }
     result = KpiResult(
         target=target,
         rule=rule,
+        fiscal_year=annotated["plan_year"],
         baseline=baseline,
         previous_year_end=previous_year_end,
         year_end=year_end,
-        latest=annotated.get("latest_value"),
-        latest_month=annotated.get("latest_month"),
+        latest=annotated["latest_value"],
+        latest_month=annotated["latest_month"],
         monthly=dict(sorted(monthly.items())),
-        series=dict(sorted(series.items())),
-        national_average=annotated.get("national_average"),
-        last_year_same_month=annotated.get("last_year_same_month"),
+        national_average=annotated["national_average"],
+        last_year_same_month=annotated["last_year_same_month"],
     )
-    result.mark = target.judge(year_end, previous_year_end=previous_year_end) if year_end is not None else None
-    if year_end is None:
-        result.projection = project(target, rule, result)
+    if year_end is not None:
+        result.mark = target.judge(year_end, previous_year_end=previous_year_end)
+    else:
+        result.projection = project(result)
     return result
 
 
-def project(target: KpiTarget, rule: TargetRule, result: KpiResult) -> Projection | None:
+def project(result: KpiResult) -> Projection | None:
     """A year-end projection from the newest mid-year figure, or None when there is nothing to project."""
+    rule, target = result.rule, result.target
     if (
         not isinstance(result.latest, Decimal)
         or result.latest_month is None
         or rule.kind in {RuleKind.NONE, RuleKind.DONE, RuleKind.FREQUENCY}
     ):
         return None
-    fiscal_year = target.plan.fiscal_year_id
-    months = rules.fiscal_month_index_or_none(result.latest_month.year, result.latest_month.month, fiscal_year)
+    months = fiscal.fiscal_month_index_or_none(result.latest_month, result.fiscal_year)
     if months is None:
         return None
     return rules.project_year_end(
@@ -134,12 +152,16 @@ def project(target: KpiTarget, rule: TargetRule, result: KpiResult) -> Projectio
     )
 
 
-def plan_results(plan: Plan) -> list[KpiResult]:
-    """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries)."""
-    targets = targets_for_results(plan)
-    for target in targets:
-        target.plan = plan  # already loaded: no query per row
-    return [result_for(t) for t in targets]
+def mark_counts(results: Iterable[KpiResult]) -> Counter[Mark | None]:
+    """How many results stand at each mark (None: not judged yet)."""
+    return Counter(r.mark for r in results)
+
+
+def projected_counts(results: Iterable[KpiResult]) -> Counter[bool]:
+    """Among results without a mark: how many are projected on track (True) or at risk (False)."""
+    return Counter(
+        r.projection.on_track for r in results if r.mark is None and r.projection and r.projection.on_track is not None
+    )
 
 
 def _json_number(value: Decimal | str | None) -> int | float | str | None:
@@ -155,7 +177,7 @@ def export_row(result: KpiResult) -> dict[str, Any]:
     interim_month = result.latest_month
     return {
         "kpi": target.kpi.code,
-        "name": target.name_as_written or target.kpi.name,
+        "name": result.name,
         "unit": target.kpi.unit,
         "target_text": target.target_text,
         "rule": result.rule.kind.value,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
+from plans.fiscal import MONTHS_IN_YEAR
+
 
 class RuleKind(StrEnum):
     FIXED_MIN = "fixed_min"  # 71.7％以上
@@ -32,16 +34,66 @@ class RuleKind(StrEnum):
 
 
 class Mark(StrEnum):
+    """評価: the mark a KPI earns at year end. Everything that shows or stores a mark derives from here."""
+
     ABOVE = "◎"
     AS_PLANNED = "○"
     BELOW = "△"
 
+    @property
+    def label(self) -> str:
+        """The legend's wording: 計画を上回る実施状況 …"""
+        return _MARK_TEXT[self][0]
 
-MARK_LABELS: dict[str, str] = {
-    Mark.ABOVE: "計画を上回る実施状況",
-    Mark.AS_PLANNED: "計画どおりの実施状況",
-    Mark.BELOW: "計画を下回る実施状況",
+    @property
+    def short_label(self) -> str:
+        """計画を上回る / 計画どおり / 計画を下回る."""
+        return _MARK_TEXT[self][1]
+
+    @property
+    def rank(self) -> int:
+        """For sorting: ◎ 3, ○ 2, △ 1 (not judged is ``NOT_JUDGED_RANK``)."""
+        return _MARK_TEXT[self][2]
+
+    @property
+    def css(self) -> str:
+        """The CSS name used by every page: ``mark-above`` / ``mark-planned`` / ``mark-below``."""
+        return f"mark-{_MARK_TEXT[self][3]}"
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """Choices for model and form fields: ("◎", "◎ 計画を上回る") …"""
+        return [(mark.value, f"{mark.value} {mark.short_label}") for mark in cls]
+
+    @classmethod
+    def of(cls, value: str | None) -> Mark | None:
+        """A stored or typed mark (〇 read as ○) as a Mark; None for blank or unknown."""
+        if not value:
+            return None
+        try:
+            return cls(value.strip().replace("〇", "○"))
+        except ValueError:
+            return None
+
+
+_MARK_TEXT: dict[str, tuple[str, str, int, str]] = {
+    "◎": ("計画を上回る実施状況", "計画を上回る", 3, "above"),
+    "○": ("計画どおりの実施状況", "計画どおり", 2, "planned"),
+    "△": ("計画を下回る実施状況", "計画を下回る", 1, "below"),
 }
+#: How a KPI without a mark (no year-end actual yet) is written, labelled, ranked and styled.
+NOT_JUDGED = "－"
+NOT_JUDGED_LABEL = "未評価（年度末実績なし）"
+NOT_JUDGED_RANK = 0
+NOT_JUDGED_CSS = "mark-none"
+
+
+def mark_rank(mark: Mark | None) -> int:
+    return mark.rank if mark is not None else NOT_JUDGED_RANK
+
+
+def mark_css(mark: Mark | None) -> str:
+    return mark.css if mark is not None else NOT_JUDGED_CSS
 
 #: Units a target may carry, longest first so 事業所 wins over a shorter unit.
 UNITS: tuple[str, ...] = ("事業所", "円", "日", "件", "人", "%")
@@ -194,7 +246,6 @@ def parse_target(text: str) -> TargetRule:
 
 DONE_WORDS = frozenset({"実施", "実施済", "実施済み", "済", "達成", "○", "毎月実施"})
 NOT_DONE_WORDS = frozenset({"未実施", "未達成", "×", "実施せず"})
-MONTHS_IN_YEAR = 12
 
 Actual = Decimal | int | float | str | bool | None
 
@@ -345,23 +396,6 @@ class Projection:
         if self.mark_if_held is None:
             return None
         return self.mark_if_held is not Mark.BELOW
-
-
-def fiscal_month_index(year: int, month: int, fiscal_year: int) -> int:
-    """1 for April of ``fiscal_year`` … 12 for the following March; raises outside the year."""
-    if not 1 <= month <= 12:
-        raise ValueError(f"{month}月という月はありません")
-    index = (year - fiscal_year) * 12 + month - 3
-    if not 1 <= index <= MONTHS_IN_YEAR:
-        raise ValueError(f"{year}年{month}月は{fiscal_year}年度の月ではありません")
-    return index
-
-
-def fiscal_month_index_or_none(year: int, month: int, fiscal_year: int) -> int | None:
-    try:
-        return fiscal_month_index(year, month, fiscal_year)
-    except ValueError:
-        return None
 
 
 def project_year_end(

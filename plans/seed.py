@@ -19,7 +19,7 @@ from django.db import models, transaction
 
 from branches.models import Branch
 from branches.prefectures import PREFECTURES
-from plans import rules
+from plans import fiscal, rules
 from plans.models import (
     Area,
     BudgetLine,
@@ -32,14 +32,13 @@ from plans.models import (
     MeasureProgress,
     NationalAverage,
     Plan,
-    as_month,
 )
 from plans.services import actual_record
 
 SEED_DIR = Path(settings.BASE_DIR) / "fixtures" / "seed"
 CATALOG_FILE = "catalog.json"
-MARKS = {"◎", "○", "△"}
-EVALUATIONS = {"◎", "○", "△", "－"}
+MARKS = {mark.value for mark in rules.Mark}
+EVALUATIONS = {*MARKS, rules.NOT_JUDGED}
 GROUPS = {"", *Measure.Group.values}
 MAX_DECIMALS = 4  # what the decimal columns keep
 
@@ -109,14 +108,14 @@ class _Reader:
 
     def month(self, where: str, raw: Any, fiscal_year: int | None = None) -> datetime.date | None:
         try:
-            month = as_month(raw)
-        except (ValueError, AttributeError):
+            month = fiscal.parse_month(raw)
+        except ValueError:
             self.error(where, f"月は YYYY-MM で書いてください: {raw!r}")
             return None
         if (
             month is not None
             and fiscal_year is not None
-            and rules.fiscal_month_index_or_none(month.year, month.month, fiscal_year) is None
+            and not fiscal.in_year(month, fiscal_year)
         ):
             self.error(where, f"{raw} は{fiscal_year}年度の月ではありません")
         return month

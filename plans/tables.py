@@ -8,11 +8,10 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from plans.formatting import EMPTY, format_figure, format_month
+from plans.fiscal import month_label
+from plans.formatting import EMPTY, format_figure
 from plans.results import KpiResult
-from plans.rules import MARK_LABELS, PROJECTION_METHOD_LABELS
-
-MARK_CSS = {"◎": "mark-above", "○": "mark-planned", "△": "mark-below"}
+from plans.rules import PROJECTION_METHOD_LABELS, Mark
 
 
 def _figure(result: KpiResult, value: Any) -> str:
@@ -25,7 +24,7 @@ class KpiResultTable(tables.Table):
     area = tables.Column("分野", accessor="target__measure__area__number", default=EMPTY)
     measure = tables.Column("施策", accessor="target__measure__title", default=EMPTY)
     group = tables.Column("担当", accessor="target__measure__group", default=EMPTY)
-    kpi = tables.Column("KPI", accessor="target__name_as_written", order_by=("target__kpi__order",))
+    kpi = tables.Column("KPI", accessor="name", order_by=("target__kpi__order",), empty_values=())
     target_text = tables.Column("目標", accessor="target__target_text", default=EMPTY)
     baseline = tables.Column("基準値（前年度）", accessor="baseline", default=EMPTY, attrs={"td": {"class": "num"}})
     latest = tables.Column("直近実績", accessor="latest", default=EMPTY, attrs={"td": {"class": "num"}})
@@ -66,17 +65,17 @@ class KpiResultTable(tables.Table):
     def render_area(self, value: int) -> str:
         return str(value)
 
-    def render_kpi(self, value: str, record: KpiResult) -> str:
+    def render_kpi(self, record: KpiResult) -> str:
         url = reverse("kpi_detail", args=[self.branch_code, self.year, record.kpi.code])
         note = format_html('<span class="note">{}</span>', record.target.note) if record.target.note else ""
-        return format_html('<a href="{}">{}</a>{}', url, value or record.kpi.name, note)
+        return format_html('<a href="{}">{}</a>{}', url, record.name, note)
 
     def render_baseline(self, value: Any, record: KpiResult) -> str:
         return _figure(record, value)
 
     def render_latest(self, value: Any, record: KpiResult) -> str:
         return format_html(
-            '{}<span class="as-of">{}時点</span>', _figure(record, value), format_month(record.latest_month)
+            '{}<span class="as-of">{}時点</span>', _figure(record, value), month_label(record.latest_month)
         )
 
     def render_year_end(self, value: Any, record: KpiResult) -> str:
@@ -85,8 +84,8 @@ class KpiResultTable(tables.Table):
     def render_national_average(self, value: Any, record: KpiResult) -> str:
         return _figure(record, value)
 
-    def render_mark(self, value: str) -> str:
-        return format_html('<span class="mark {}" title="{}">{}</span>', MARK_CSS[value], MARK_LABELS[value], value)
+    def render_mark(self, value: Mark) -> str:
+        return format_html('<span class="mark {}" title="{}">{}</span>', value.css, value.label, value)
 
     def render_projection(self, value: Any, record: KpiResult) -> str:
         projection = record.projection
@@ -103,13 +102,13 @@ class KpiResultTable(tables.Table):
         )
 
     # Plain values for the csv/xlsx export.
-    def value_kpi(self, value: str, record: KpiResult) -> str:
-        return value or record.kpi.name
+    def value_kpi(self, record: KpiResult) -> str:
+        return record.name
 
     def value_latest(self, value: Any, record: KpiResult) -> str:
         if value is None:
             return ""
-        return f"{_figure(record, value)}（{format_month(record.latest_month)}時点）"
+        return f"{_figure(record, value)}（{month_label(record.latest_month)}時点）"
 
     def value_baseline(self, value: Any, record: KpiResult) -> str:
         return "" if value is None else _figure(record, value)

@@ -21,8 +21,6 @@ from plans.rules import (
     RuleKind,
     TargetParseError,
     TargetRule,
-    fiscal_month_index,
-    fiscal_month_index_or_none,
     judge,
     parse_target,
     project_year_end,
@@ -756,9 +754,22 @@ def test_reference_value() -> None:
 
 
 def test_mark_labels_follow_the_tochigi_legend() -> None:
-    assert rules.MARK_LABELS[ABOVE] == "計画を上回る実施状況"
-    assert rules.MARK_LABELS[PLANNED] == "計画どおりの実施状況"
-    assert rules.MARK_LABELS[BELOW] == "計画を下回る実施状況"
+    assert ABOVE.label == "計画を上回る実施状況"
+    assert PLANNED.label == "計画どおりの実施状況"
+    assert BELOW.label == "計画を下回る実施状況"
+
+
+def test_marks_carry_their_rank_css_class_and_choices() -> None:
+    assert [m.rank for m in Mark] == [3, 2, 1]
+    assert rules.mark_rank(None) == 0 < BELOW.rank
+    assert [m.css for m in Mark] == ["mark-above", "mark-planned", "mark-below"]
+    assert rules.mark_css(None) == "mark-none"
+    assert Mark.choices() == [("◎", "◎ 計画を上回る"), ("○", "○ 計画どおり"), ("△", "△ 計画を下回る")]
+
+
+@pytest.mark.parametrize(("written", "expected"), [("◎", ABOVE), ("〇", PLANNED), (" △ ", BELOW), ("", None), ("×", None)])
+def test_mark_of_reads_a_written_mark(written: str, expected: Mark | None) -> None:
+    assert Mark.of(written) is expected
 
 
 # --------------------------------------------------------------------------------------------------
@@ -938,28 +949,6 @@ def test_months_elapsed_out_of_range_raises(months: int) -> None:
 def test_unknown_basis_raises() -> None:
     with pytest.raises(ValueError):
         project_year_end(parse_target("71.7％以上"), basis="weekly", latest=D("30"), months_elapsed=6)
-
-
-@pytest.mark.parametrize(
-    ("year", "month", "expected"),
-    [(2023, 4, 1), (2023, 9, 6), (2023, 10, 7), (2023, 12, 9), (2024, 1, 10), (2024, 3, 12)],
-)
-def test_fiscal_month_index(year: int, month: int, expected: int) -> None:
-    assert fiscal_month_index(year, month, 2023) == expected
-    assert fiscal_month_index_or_none(year, month, 2023) == expected
-
-
-@pytest.mark.parametrize(("year", "month"), [(2023, 3), (2024, 4), (2022, 12), (2025, 1)])
-def test_fiscal_month_index_outside_the_year_raises(year: int, month: int) -> None:
-    with pytest.raises(ValueError):
-        fiscal_month_index(year, month, 2023)
-    assert fiscal_month_index_or_none(year, month, 2023) is None
-
-
-@pytest.mark.parametrize(("year", "month"), [(2023, 13), (2024, 0)])
-def test_fiscal_month_index_rejects_impossible_months(year: int, month: int) -> None:
-    with pytest.raises(ValueError):
-        fiscal_month_index(year, month, 2023)
 
 
 def test_target_rule_is_immutable() -> None:

@@ -31,7 +31,7 @@ from plans.models import (
     NationalAverage,
     Plan,
 )
-from plans.results import plan_results
+from plans.selectors import plan_results
 from plans.seed import SEED_DIR, SeedError, load_seed
 
 pytestmark = pytest.mark.django_db

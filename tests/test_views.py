@@ -467,7 +467,7 @@ def test_it_shows_the_kpi_figures_and_mark(manager):
     html = manager.get(DETAIL).content.decode()
     assert "生活習慣病予防健診実施率" in html
     assert "72.2%" in html and "57.7%" in html and "71.7％以上" in html
-    assert '<span class="mark mark-3">◎</span>' in html
+    assert '<span class="mark mark-above">◎</span>' in html
 
 
 def test_it_shows_the_trend_across_the_branchs_plan_years(manager):
@@ -494,7 +494,7 @@ def test_it_lists_the_four_seed_branches_for_2024(manager):
 
 def test_it_shows_tochigis_marks_in_the_matrix(manager):
     row = matrix_row(manager.get(MATRIX).content.decode(), "tochigi")
-    marks = re.findall(r'<td class="cell mark-bg-([◎○△])"', row)
+    marks = re.findall(r'<td class="cell mark-(?:above|planned|below)"[^>]*>([◎○△])</td>', row)
     assert sorted(marks) == sorted(TOCHIGI_2023_MARKS.values())
     assert re.findall(r'<td class="num">(\d+)</td>', row) == ["5", "8", "6"]
 

@@ -6,8 +6,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from branches.models import Branch
-from plans.models import Plan, reiwa_label
-from plans.results import export_row, plan_results
+from plans.fiscal import reiwa_label
+from plans.models import Plan
+from plans.results import export_row
+from plans.selectors import plan_results
 
 
 class Command(BaseCommand):

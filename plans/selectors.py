@@ -1,0 +1,184 @@
+"""Reads for the dashboards: a plan's results, one KPI's history, the national matrix and a KPI ranking.
+
+Each selector runs a fixed number of queries whatever the data's size (pinned in tests/test_selectors.py)
+and returns plain data for a thin view to render.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import F, Prefetch
+
+from branches.models import Branch
+from plans.models import FiscalYear, Kpi, KpiActual, KpiChange, KpiTarget, Plan
+from plans.results import KpiResult, mark_counts, result_for
+from plans.rules import Mark
+
+
+def _mid_year_actuals() -> Prefetch:
+    """A target's monthly and interim actuals, by month, monthly before interim (so interim wins)."""
+    actuals = KpiActual.objects.exclude(period=KpiActual.Period.YEAR_END).order_by("month", "period")
+    return Prefetch("actuals", queryset=actuals, to_attr="mid_year_actuals")
+
+
+def plan_results(plan: Plan) -> list[KpiResult]:
+    """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries)."""
+    targets = (
+        KpiTarget.objects.filter(plan=plan)
+        .with_figures()
+        .select_related("measure", "measure__area")
+        .prefetch_related(_mid_year_actuals())
+        .order_by("measure__area_id", "order", "id")
+    )
+    return [result_for(t, t.mid_year_actuals) for t in targets]
+
+
+def plan_years(branch: Branch) -> list[int]:
+    """The fiscal years ``branch`` has a plan for, oldest first (1 query)."""
+    return list(Plan.objects.filter(branch=branch).order_by("fiscal_year_id").values_list("fiscal_year_id", flat=True))
+
+
+def years_with_plans() -> list[int]:
+    """Every fiscal year any branch has a plan for, oldest first (1 query)."""
+    return list(Plan.objects.order_by("fiscal_year_id").values_list("fiscal_year_id", flat=True).distinct())
+
+
+# -- one KPI of one branch across years --------------------------------------------------------------
+
+
+@dataclass
+class KpiHistory:
+    """One KPI of one branch: this year's result, every year's result, and the monthly series."""
+
+    result: KpiResult
+    years: list[KpiResult]  # one per fiscal year the branch planned this KPI, oldest first
+    this_year: dict[datetime.date, Decimal]  # this year's mid-year readings (interim wins at a month)
+    last_year: dict[datetime.date, Decimal]  # last year's, for the same-month comparison
+    actuals: list[KpiActual]  # this year's monthly and interim actuals, with who entered them
+    changes: list[KpiChange]  # the KPI's lineage (新設, 削除, 変更, 基準変更)
+
+    @property
+    def breaks(self) -> list[tuple[int, str]]:
+        """(fiscal year, label) of each change that makes figures before and after not like for like."""
+        return [(c.fiscal_year_id, c.get_change_display()) for c in self.changes if c.breaks_series]
+
+
+def kpi_history(plan: Plan, kpi_code: str) -> KpiHistory | None:
+    """``kpi_code`` in ``plan``'s branch across years, or None when ``plan`` has no such KPI (3 queries)."""
+    targets = list(
+        KpiTarget.objects.filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code)
+        .with_figures()
+        .select_related("measure")
+        .order_by("plan__fiscal_year_id")
+    )
+    by_year = {t.plan_year: t for t in targets}  # type: ignore[attr-defined]
+    year = plan.fiscal_year_id
+    if year not in by_year:
+        return None
+    actuals = list(
+        KpiActual.objects.filter(target__in=[t for y, t in by_year.items() if y in (year, year - 1)])
+        .exclude(period=KpiActual.Period.YEAR_END)
+        .select_related("entered_by")
+        .order_by("month", "period")
+    )
+    this_target = by_year[year]
+    mine = [a for a in actuals if a.target_id == this_target.pk]
+    results = [result_for(t, mine if t is this_target else ()) for t in by_year.values()]
+    series: dict[bool, dict[datetime.date, Decimal]] = {True: {}, False: {}}
+    for actual in actuals:  # monthly before interim at the same month: the interim report wins
+        if actual.value is not None and actual.month is not None:
+            series[actual.target_id == this_target.pk][actual.month] = actual.value
+    changes = list(KpiChange.objects.filter(kpi=this_target.kpi).select_related("replaces").order_by("fiscal_year_id"))
+    return KpiHistory(
+        result=next(r for r in results if r.fiscal_year == year),
+        years=results,
+        this_year=series[True],
+        last_year=series[False],
+        actuals=mine,
+        changes=changes,
+    )
+
+
+# -- every branch for one fiscal year ----------------------------------------------------------------
+
+
+@dataclass
+class MatrixRow:
+    branch: Branch
+    cells: list[KpiResult | None]  # one per KPI column; None where the branch has no such target
+    counts: dict[Mark | None, int] = field(default_factory=dict)
+
+    @property
+    def has_plan(self) -> bool:
+        return any(cell is not None for cell in self.cells)
+
+
+@dataclass
+class NationalMatrix:
+    fiscal_year: FiscalYear
+    kpis: list[Kpi]
+    rows: list[MatrixRow]
+    totals: dict[Mark | None, int]
+
+
+def national_matrix(fiscal_year: FiscalYear, *, every_branch: bool = False) -> NationalMatrix:
+    """Branches × KPIs for ``fiscal_year``: every target's result (2 queries).
+
+    Rows are the branches with a plan that year, in JIS order; ``every_branch`` lists all 47.
+    """
+    targets = (
+        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year)
+        .with_figures()
+        .annotate(plan_branch=F("plan__branch"))
+        .order_by("kpi__order", "kpi__code")
+    )
+    kpis: dict[int, Kpi] = {}
+    cells: dict[tuple[int, int], KpiResult] = {}
+    for target in targets:
+        kpis.setdefault(target.kpi_id, target.kpi)
+        cells[(target.plan_branch, target.kpi_id)] = result_for(target)  # type: ignore[attr-defined]
+    kpi_list = list(kpis.values())
+    rows = []
+    for branch in Branch.objects.all():
+        row = MatrixRow(branch=branch, cells=[cells.get((branch.pk, kpi.pk)) for kpi in kpi_list])
+        if row.has_plan or every_branch:
+            row.counts = dict(mark_counts(c for c in row.cells if c is not None))
+            rows.append(row)
+    return NationalMatrix(fiscal_year=fiscal_year, kpis=kpi_list, rows=rows, totals=dict(mark_counts(cells.values())))
+
+
+# -- one KPI across branches -------------------------------------------------------------------------
+
+
+@dataclass
+class RankedResult:
+    rank: int | None  # equal figures share a rank (同順位); None without a figure
+    result: KpiResult
+    branch: Branch
+
+
+def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
+    """Every branch's result for ``kpi`` in ``fiscal_year``, best figure first (1 query).
+
+    The figure is the year-end actual, else the latest mid-year one; which way is best follows the
+    KPI's direction; branches without a figure come last, in JIS order.
+    """
+    targets = list(
+        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year, kpi=kpi)
+        .with_figures()
+        .select_related("plan__branch")
+    )
+    results = [(result_for(t), t.plan.branch) for t in targets]
+    sign = 1 if kpi.direction == Kpi.Direction.LOWER else -1
+    results.sort(key=lambda rb: (rb[0].figure is None, sign * (rb[0].figure or 0), rb[1].jis_code))
+    ranked: list[RankedResult] = []
+    rank, previous = 0, None
+    for index, (result, branch) in enumerate(results, start=1):
+        figure = result.figure
+        if figure is not None and figure != previous:
+            rank, previous = index, figure
+        ranked.append(RankedResult(rank=rank if figure is not None else None, result=result, branch=branch))
+    return ranked

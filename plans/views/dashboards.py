@@ -1,0 +1,207 @@
+"""Dashboards: per branch, per KPI, and across branches. Thin views over ``plans.selectors``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
+from django_tables2.export import TableExport
+
+from branches import access
+from branches.models import Branch
+from plans import charts, fiscal, rules, selectors
+from plans.formatting import format_figure
+from plans.forms import ResultFilterForm
+from plans.models import FiscalYear, Kpi, Plan
+from plans.results import KpiResult, mark_counts, projected_counts
+from plans.rules import Mark
+from plans.tables import KpiResultTable
+
+#: Summary boxes in this order: ◎ ○ △ and not judged.
+SUMMARY_ORDER: tuple[Mark | None, ...] = (*Mark, None)
+
+
+def mark_summary(counts: Mapping[Mark | None, int]) -> list[dict[str, Any]]:
+    """The ◎ / ○ / △ / － boxes: symbol, label, count and CSS class of each."""
+    return [
+        {
+            "mark": mark or rules.NOT_JUDGED,
+            "label": mark.label if mark else rules.NOT_JUDGED_LABEL,
+            "count": counts.get(mark, 0),
+            "css": rules.mark_css(mark),
+        }
+        for mark in SUMMARY_ORDER
+    ]
+
+
+def year_links(year: int, years: list[int]) -> dict[str, Any]:
+    """The year picker and the previous / next year links, for the years that have a plan."""
+    return {
+        "years": [(y, fiscal.reiwa_label(y)) for y in years],
+        "previous_year": year - 1 if year - 1 in years else None,
+        "next_year": year + 1 if year + 1 in years else None,
+    }
+
+
+def _plan_or_404(request: HttpRequest, code: str, year: int) -> Plan:
+    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch__code=code, fiscal_year_id=year).first()
+    if plan is None:
+        branch = access.get_viewable_branch(request.user, code)  # 404 unknown branch, 403 someone else's
+        raise Http404(f"{branch}の{fiscal.reiwa_label(year)}の事業計画はありません。")
+    if not access.can_view_branch(request.user, plan.branch):
+        raise access.PermissionDenied("この支部のページを見る権限がありません。")
+    return plan
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Staff land on their branch's latest plan; headquarters on the cross-branch matrix."""
+    if access.sees_all_branches(request.user):
+        years = selectors.years_with_plans()
+        return redirect("national_matrix", year=years[-1]) if years else render(request, "plans/empty.html")
+    branch = access.home_branch(request.user)
+    if branch is None:
+        raise access.PermissionDenied("所属支部が登録されていません。管理者に連絡してください。")
+    years = selectors.plan_years(branch)
+    if not years:
+        return render(request, "plans/empty.html", {"branch": branch})
+    return redirect("branch_dashboard", code=branch.code, year=years[-1])
+
+
+@require_GET
+@login_required
+def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse:
+    """One branch's KPIs for a fiscal year: figures, marks, projections; filters, sorting, exports."""
+    plan = _plan_or_404(request, code, year)
+    results = selectors.plan_results(plan)
+    form = ResultFilterForm(request.GET or None)
+    shown = form.apply(results)
+    table = KpiResultTable(shown, branch_code=code, year=year)
+    RequestConfig(request, paginate=False).configure(table)
+    if export_format := request.GET.get("_export"):
+        if not TableExport.is_valid_format(export_format):
+            return HttpResponse(
+                "出力形式は csv か xlsx を指定してください。", status=400, content_type="text/plain; charset=utf-8"
+            )
+        exporter = TableExport(export_format, table, dataset_kwargs={"title": f"{plan.branch.name}{year}"})
+        return exporter.response(f"kpitrack_{code}_{year}.{export_format}")
+    projected = projected_counts(results)
+    sees_all = access.sees_all_branches(request.user)
+    context = {
+        "plan": plan,
+        "branch": plan.branch,
+        "fiscal_year": plan.fiscal_year,
+        "table": table,
+        "form": form,
+        "summary": mark_summary(mark_counts(results)),
+        "total": len(results),
+        "shown": len(shown),
+        "on_track": projected[True],
+        "at_risk": projected[False],
+        "branches": list(Branch.objects.all()) if sees_all else [plan.branch],
+        "sees_all": sees_all,
+        **year_links(year, selectors.plan_years(plan.branch)),
+    }
+    return render(request, "plans/branch_dashboard.html", context)
+
+
+@require_GET
+@login_required
+def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
+    """One KPI of one branch: its monthly progress this year and its trend across years."""
+    plan = _plan_or_404(request, code, year)
+    history = selectors.kpi_history(plan, kpi_code)
+    if history is None:
+        raise Http404("この事業計画にこのKPIはありません。")
+    context = {
+        "plan": plan,
+        "branch": plan.branch,
+        "fiscal_year": plan.fiscal_year,
+        "history": history,
+        "result": history.result,
+        "kpi": history.result.kpi,
+        "progress_chart": charts.monthly_progress(history),
+        "trend_chart": charts.multi_year_trend(history),
+        "method_labels": rules.PROJECTION_METHOD_LABELS,
+    }
+    return render(request, "plans/kpi_detail.html", context)
+
+
+def matrix_cell(result: KpiResult | None) -> dict[str, str]:
+    """One cell of the matrix, ready to print: css class, symbol and a tooltip with the figures."""
+    if result is None:
+        return {"css": "empty", "symbol": "", "title": ""}
+    kpi, precision = result.kpi, result.target.precision
+    target = result.target.target_text or rules.NOT_JUDGED
+    if result.mark:
+        figure = format_figure(result.year_end, kpi.unit, precision)
+        return {"css": result.mark.css, "symbol": result.mark, "title": f"{kpi.name}: {figure}（目標 {target}）"}
+    if result.projected_mark and result.projection:
+        projected = format_figure(result.projection.value, kpi.unit, precision)
+        latest = format_figure(result.latest, kpi.unit, precision)
+        as_of = fiscal.month_label(result.latest_month)
+        return {
+            "css": f"projected {result.projected_mark.css}",
+            "symbol": result.projected_mark,
+            "title": f"{kpi.name}: 見込み {projected}（{as_of}時点 {latest}・目標 {target}）",
+        }
+    return {"css": rules.NOT_JUDGED_CSS, "symbol": rules.NOT_JUDGED, "title": f"{kpi.name}: 評価なし（目標 {target}）"}
+
+
+@require_GET
+@login_required
+def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
+    """Branches × KPIs coloured by mark: the scorecard of every branch for a fiscal year."""
+    access.require_all_branches(request.user)
+    fiscal_year = get_object_or_404(FiscalYear, year=year)
+    show_all = request.GET.get("all") == "1"
+    matrix = selectors.national_matrix(fiscal_year, every_branch=show_all)
+    rows = [
+        {
+            "branch": row.branch,
+            "has_plan": row.has_plan,
+            "cells": [matrix_cell(c) for c in row.cells],
+            "counts": [row.counts.get(mark, 0) for mark in Mark],
+        }
+        for row in matrix.rows
+    ]
+    context = {
+        "fiscal_year": fiscal_year,
+        "kpis": matrix.kpis,
+        "marks": list(Mark),
+        "rows": rows,
+        "summary": mark_summary(matrix.totals),
+        "branch_count": len(rows),
+        "show_all": show_all,
+        **year_links(year, selectors.years_with_plans()),
+    }
+    return render(request, "plans/national_matrix.html", context)
+
+
+@require_GET
+@login_required
+def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse:
+    """One KPI across every branch: target, actual and mark, ranked, with the national average."""
+    access.require_all_branches(request.user)
+    fiscal_year = get_object_or_404(FiscalYear, year=year)
+    kpi = get_object_or_404(Kpi, code=kpi_code)
+    ranking = selectors.kpi_ranking(fiscal_year, kpi)
+    if not ranking:
+        raise Http404(f"{fiscal_year.label}に{kpi.name}の目標を立てた支部はありません。")
+    national_average = next(
+        (r.result.national_average for r in ranking if r.result.national_average is not None), None
+    )
+    context = {
+        "fiscal_year": fiscal_year,
+        "kpi": kpi,
+        "rows": ranking,
+        "chart": charts.branch_ranking(fiscal_year.year, kpi, ranking, national_average),
+        "national_average": national_average,
+    }
+    return render(request, "plans/national_kpi.html", context)

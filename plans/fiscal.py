@@ -75,13 +75,6 @@ def in_year(month: datetime.date, year: int) -> bool:
     return year_start(year) <= month <= year_end(year)
 
 
-def fiscal_month_index(month: datetime.date, year: int) -> int:
-    """1 for April of fiscal year ``year`` … 12 for the following March; ValueError outside the year."""
-    if not in_year(month, year):
-        raise ValueError(f"{month_label(month)}は{reiwa_label(year)}の月ではありません")
-    return fiscal_month_of(month)
-
-
 def fiscal_month_index_or_none(month: datetime.date, year: int) -> int | None:
     return fiscal_month_of(month) if in_year(month, year) else None
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from plans import fiscal, rules
 from plans.rules import Basis, Mark, RuleKind, TargetRule
 
+
 class FiscalYear(models.Model):
     """年度: April 1 to March 31. The primary key is the Gregorian year it starts in."""
 

@@ -65,16 +65,6 @@ class Mark(StrEnum):
         """Choices for model and form fields: ("◎", "◎ 計画を上回る") …"""
         return [(mark.value, f"{mark.value} {mark.short_label}") for mark in cls]
 
-    @classmethod
-    def of(cls, value: str | None) -> Mark | None:
-        """A stored or typed mark (〇 read as ○) as a Mark; None for blank or unknown."""
-        if not value:
-            return None
-        try:
-            return cls(value.strip().replace("〇", "○"))
-        except ValueError:
-            return None
-
 
 _MARK_TEXT: dict[str, tuple[str, str, int, str]] = {
     "◎": ("計画を上回る実施状況", "計画を上回る", 3, "above"),
@@ -125,9 +115,6 @@ class TargetRule:
     def is_yoy(self) -> bool:
         return self.kind in YOY_KINDS
 
-    @property
-    def is_judged(self) -> bool:
-        return self.kind is not RuleKind.NONE
 
 
 # --------------------------------------------------------------------------------------------------

@@ -495,8 +495,6 @@ def test_the_phrase_table_covers_every_fixture_target_text() -> None:
 def test_rule_flags() -> None:
     assert parse_target("対前年度以上").is_yoy
     assert not parse_target("71.7％以上").is_yoy
-    assert parse_target("71.7％以上").is_judged
-    assert not parse_target("設定なし").is_judged
 
 
 # --------------------------------------------------------------------------------------------------
@@ -766,10 +764,6 @@ def test_marks_carry_their_rank_css_class_and_choices() -> None:
     assert rules.mark_css(None) == "mark-none"
     assert Mark.choices() == [("◎", "◎ 計画を上回る"), ("○", "○ 計画どおり"), ("△", "△ 計画を下回る")]
 
-
-@pytest.mark.parametrize(("written", "expected"), [("◎", ABOVE), ("〇", PLANNED), (" △ ", BELOW), ("", None), ("×", None)])
-def test_mark_of_reads_a_written_mark(written: str, expected: Mark | None) -> None:
-    assert Mark.of(written) is expected
 
 
 # --------------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def test_plan_results_reads_a_plan_in_two_queries_whatever_its_size(django_asser
     with django_assert_num_queries(2):
         results = plan_results(plan)
     assert len(results) == 19
-    grown = add_plan("hokkaido", 2023, {k: "60.0" for k in ("lifestyle_checkup_rate", "generic_drug_share")}, monthly=True)
+    grown = add_plan("hokkaido", 2023, {"lifestyle_checkup_rate": "60.0", "generic_drug_share": "40.0"}, monthly=True)
     with django_assert_num_queries(2):
         rows = plan_results(grown)
     assert [r.kpi.code for r in rows] == ["lifestyle_checkup_rate", "generic_drug_share"]
@@ -80,7 +80,8 @@ def test_kpi_history_gives_every_year_and_this_and_last_years_series(django_asse
     assert [r.fiscal_year for r in history.years] == [2023, 2024]
     assert history.result.fiscal_year == 2024
     assert history.this_year and all(m.year in (2024, 2025) for m in history.this_year)
-    assert history.last_year and all(datetime.date(2023, 4, 1) <= m < datetime.date(2024, 4, 1) for m in history.last_year)
+    assert history.last_year
+    assert all(datetime.date(2023, 4, 1) <= m < datetime.date(2024, 4, 1) for m in history.last_year)
     assert all(a.target_id == history.result.target.pk for a in history.actuals)
 
 
@@ -149,7 +150,7 @@ def test_kpi_ranking_puts_the_best_figure_first_and_shares_ranks(django_assert_n
     assert figures[0] == (1, "aomori", D("80.0"))
     assert figures[1][0] == figures[2][0] == 2  # equal figures share a rank (同順位)
     assert {figures[1][1], figures[2][1]} == {"hokkaido", "tochigi"}
-    assert [r.rank for r in ranking if r.result.figure is None] == [None] * sum(r.result.figure is None for r in ranking)
+    assert all(r.rank is None for r in ranking if r.result.figure is None)
 
 
 def test_kpi_ranking_puts_the_lowest_first_for_a_lower_is_better_kpi():

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 
 from plans import fiscal, rules
 from plans.formatting import format_figure
-from plans.results import KpiResult
+
+if TYPE_CHECKING:
+    from plans.results import KpiResult
 
 register = template.Library()
 

@@ -10,6 +10,8 @@ import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext as _
+
 from plans.fiscal import FISCAL_MONTH_LABELS, fiscal_month_of, reiwa_label
 from plans.formatting import format_figure
 from plans.rules import Mark, RuleKind
@@ -26,6 +28,8 @@ MONTH_AXIS = list(FISCAL_MONTH_LABELS)
 
 def mark_colour(mark: Mark | None) -> str:
     return MARK_COLOURS.get(mark, NOT_JUDGED_COLOUR)
+
+
 FONT = {"family": "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Meiryo, sans-serif", "size": 13}
 
 
@@ -50,7 +54,7 @@ def _layout(title: str, unit: str, **extra: Any) -> dict[str, Any]:
         "margin": {"l": 64, "r": 24, "t": 48, "b": 56},
         "legend": {"orientation": "h", "y": -0.18},
         "yaxis": {
-            "title": {"text": unit or "値"},
+            "title": {"text": unit or _("値")},
             "gridcolor": "#e3e6ea",
             "zerolinecolor": "#c4c9cf",
             "separatethousands": True,
@@ -75,7 +79,7 @@ def monthly_progress(history: KpiHistory) -> dict[str, Any]:
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": f"{reiwa_label(fiscal_year)}（今年度）",
+            "name": _("{year}（今年度）").format(year=reiwa_label(fiscal_year)),
             "x": MONTH_AXIS,
             "y": by_fiscal_month(history.this_year),
             "connectgaps": True,
@@ -86,7 +90,7 @@ def monthly_progress(history: KpiHistory) -> dict[str, Any]:
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": f"{reiwa_label(fiscal_year - 1)}（前年度同月）",
+            "name": _("{year}（前年度同月）").format(year=reiwa_label(fiscal_year - 1)),
             "x": MONTH_AXIS,
             "y": by_fiscal_month(history.last_year),
             "connectgaps": True,
@@ -96,7 +100,7 @@ def monthly_progress(history: KpiHistory) -> dict[str, Any]:
         },
     ]
     if reference is not None:
-        label = "前年度実績（基準値）" if rule in {RuleKind.YOY_MIN, RuleKind.YOY_MAX} else "目標"
+        label = _("前年度実績（基準値）") if rule in {RuleKind.YOY_MIN, RuleKind.YOY_MAX} else _("目標")
         data.append(
             {
                 "type": "scatter",
@@ -113,15 +117,15 @@ def monthly_progress(history: KpiHistory) -> dict[str, Any]:
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": f"年度末実績 {format_figure(year_end, unit, precision)}",
-                "x": ["3月"],
+                "name": _("年度末実績 {figure}").format(figure=format_figure(year_end, unit, precision)),
+                "x": [MONTH_AXIS[-1]],
                 "y": [float(year_end)],
                 "marker": {"size": 14, "symbol": "star", "color": "#1b7f3b"},
                 "hovertemplate": hover,
             }
         )
     layout = _layout(
-        f"{kpi_name}：月次の推移（{reiwa_label(fiscal_year)}）",
+        _("{kpi}：月次の推移（{year}）").format(kpi=kpi_name, year=reiwa_label(fiscal_year)),
         unit,
         xaxis={"categoryorder": "array", "categoryarray": MONTH_AXIS},
     )
@@ -140,7 +144,7 @@ def multi_year_trend(history: KpiHistory) -> dict[str, Any]:
     data: list[dict[str, Any]] = [
         {
             "type": "bar",
-            "name": "年度末実績",
+            "name": _("年度末実績"),
             "x": labels,
             "y": [_float(v) for v in actuals],
             "marker": {"color": [mark_colour(m) for m in marks]},
@@ -151,7 +155,7 @@ def multi_year_trend(history: KpiHistory) -> dict[str, Any]:
         {
             "type": "scatter",
             "mode": "markers",
-            "name": "目標（基準値）",
+            "name": _("目標（基準値）"),
             "x": labels,
             "y": [_float(r.reference) for r in history.years],
             "marker": {"symbol": "line-ew-open", "size": 28, "line": {"width": 3, "color": "#d35400"}},
@@ -164,7 +168,7 @@ def multi_year_trend(history: KpiHistory) -> dict[str, Any]:
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": "全国平均",
+                "name": _("全国平均"),
                 "x": labels,
                 "y": [_float(v) for v in national],
                 "line": {"color": "#6c757d", "dash": "dot"},
@@ -201,7 +205,7 @@ def multi_year_trend(history: KpiHistory) -> dict[str, Any]:
                 }
             )
     layout = _layout(
-        f"{kpi_name}：年度ごとの実績と目標",
+        _("{kpi}：年度ごとの実績と目標").format(kpi=kpi_name),
         unit,
         shapes=shapes,
         annotations=annotations,
@@ -228,7 +232,7 @@ def branch_ranking(
     data: list[dict[str, Any]] = [
         {
             "type": "bar",
-            "name": "実績（淡色・斜線は年度末見込みによる色）",
+            "name": _("実績（淡色・斜線は年度末見込みによる色）"),
             "x": branches,
             "y": [_float(r.figure) for r in results],
             "marker": {
@@ -236,14 +240,17 @@ def branch_ranking(
                 "opacity": [0.45 if p else 1.0 for p in projected],
                 "pattern": {"shape": ["/" if p else "" for p in projected]},
             },
-            "text": [f"{m}見込み" if p and m else (m or "") for m, p in zip(marks, projected, strict=True)],
+            "text": [
+                _("{mark}見込み").format(mark=m) if p and m else (m or "")
+                for m, p in zip(marks, projected, strict=True)
+            ],
             "textposition": "outside",
             "hovertemplate": hover,
         },
         {
             "type": "scatter",
             "mode": "markers",
-            "name": "目標",
+            "name": _("目標"),
             "x": branches,
             "y": [_float(r.reference) for r in results],
             "marker": {"symbol": "line-ew-open", "size": 18, "line": {"width": 3, "color": "#d35400"}},
@@ -267,7 +274,7 @@ def branch_ranking(
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": f"全国平均 {format_figure(national_average, unit, precision)}",
+                "name": _("全国平均 {figure}").format(figure=format_figure(national_average, unit, precision)),
                 "x": [branches[0], branches[-1]] if branches else [],
                 "y": [float(national_average)] * 2,
                 "line": {"color": "#6c757d", "dash": "dot"},
@@ -275,7 +282,7 @@ def branch_ranking(
             }
         )
     layout = _layout(
-        f"{kpi_name}：支部別（{reiwa_label(fiscal_year)}）",
+        _("{kpi}：支部別（{year}）").format(kpi=kpi_name, year=reiwa_label(fiscal_year)),
         unit,
         shapes=shapes,
         xaxis={"type": "category", "tickangle": -60},

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from plans import rules
 from plans.models import Area, Measure
@@ -14,17 +15,19 @@ class ResultFilterForm(forms.Form):
     """Filters of the branch dashboard's KPI table: area (分野), group (担当グループ), mark (評価)."""
 
     area = forms.TypedChoiceField(
-        label="分野",
+        label=_("分野"),
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "すべて"), *((number, f"{number} {name}") for number, name, _ in Area.FIXED)],
+        choices=[("", _("すべて")), *((number, f"{number} {name}") for number, name, _en in Area.FIXED)],
     )
-    group = forms.ChoiceField(label="担当グループ", required=False, choices=[("", "すべて"), *Measure.Group.choices])
+    group = forms.ChoiceField(
+        label=_("担当グループ"), required=False, choices=[("", _("すべて")), *Measure.Group.choices]
+    )
     mark = forms.ChoiceField(
-        label="評価",
+        label=_("評価"),
         required=False,
-        choices=[("", "すべて"), *Mark.choices(), (NOT_JUDGED, f"{rules.NOT_JUDGED} 未評価")],
+        choices=[("", _("すべて")), *Mark.choices(), (NOT_JUDGED, f"{rules.NOT_JUDGED} {_('未評価')}")],
     )
 
     def apply(self, results: list[KpiResult]) -> list[KpiResult]:

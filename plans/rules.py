@@ -66,14 +66,20 @@ class Mark(StrEnum):
         return [(mark.value, f"{mark.value} {mark.short_label}") for mark in cls]
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a label for translation (``makemessages`` collects it) without importing Django here;
+    templates translate it when they show it (``{% translate mark.label %}``)."""
+    return message
+
+
 _MARK_TEXT: dict[str, tuple[str, str, int, str]] = {
-    "◎": ("計画を上回る実施状況", "計画を上回る", 3, "above"),
-    "○": ("計画どおりの実施状況", "計画どおり", 2, "planned"),
-    "△": ("計画を下回る実施状況", "計画を下回る", 1, "below"),
+    "◎": (gettext_noop("計画を上回る実施状況"), gettext_noop("計画を上回る"), 3, "above"),
+    "○": (gettext_noop("計画どおりの実施状況"), gettext_noop("計画どおり"), 2, "planned"),
+    "△": (gettext_noop("計画を下回る実施状況"), gettext_noop("計画を下回る"), 1, "below"),
 }
 #: How a KPI without a mark (no year-end actual yet) is written, labelled, ranked and styled.
 NOT_JUDGED = "－"
-NOT_JUDGED_LABEL = "未評価（年度末実績なし）"
+NOT_JUDGED_LABEL = gettext_noop("未評価（年度末実績なし）")
 NOT_JUDGED_RANK = 0
 NOT_JUDGED_CSS = "mark-none"
 
@@ -361,11 +367,11 @@ class ProjectionMethod(StrEnum):
 
 
 PROJECTION_METHOD_LABELS: dict[str, str] = {
-    ProjectionMethod.LAST_YEAR_SHAPE: "前年度同月からの伸び率で推計",
-    ProjectionMethod.LINEAR: "経過月数で按分して推計",
-    ProjectionMethod.LAST_YEAR_DRIFT: "前年度同月からの変化幅で推計",
-    ProjectionMethod.TREND: "今年度のペースで推計",
-    ProjectionMethod.LEVEL: "直近値を年度末まで維持と仮定",
+    ProjectionMethod.LAST_YEAR_SHAPE: gettext_noop("前年度同月からの伸び率で推計"),
+    ProjectionMethod.LINEAR: gettext_noop("経過月数で按分して推計"),
+    ProjectionMethod.LAST_YEAR_DRIFT: gettext_noop("前年度同月からの変化幅で推計"),
+    ProjectionMethod.TREND: gettext_noop("今年度のペースで推計"),
+    ProjectionMethod.LEVEL: gettext_noop("直近値を年度末まで維持と仮定"),
 }
 
 

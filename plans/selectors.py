@@ -167,9 +167,7 @@ def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
     KPI's direction; branches without a figure come last, in JIS order.
     """
     targets = list(
-        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year, kpi=kpi)
-        .with_figures()
-        .select_related("plan__branch")
+        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year, kpi=kpi).with_figures().select_related("plan__branch")
     )
     results = [(result_for(t), t.plan.branch) for t in targets]
     sign = 1 if kpi.direction == Kpi.Direction.LOWER else -1

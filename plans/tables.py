@@ -7,6 +7,8 @@ from typing import Any
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from plans.fiscal import month_label
 from plans.formatting import EMPTY, format_figure
@@ -21,22 +23,22 @@ def _figure(result: KpiResult, value: Any) -> str:
 class KpiResultTable(tables.Table):
     """One branch's KPIs for one fiscal year (支部のKPI一覧)."""
 
-    area = tables.Column("分野", accessor="target__measure__area__number", default=EMPTY)
-    measure = tables.Column("施策", accessor="target__measure__title", default=EMPTY)
-    group = tables.Column("担当", accessor="target__measure__group", default=EMPTY)
-    kpi = tables.Column("KPI", accessor="name", order_by=("target__kpi__order",), empty_values=())
-    target_text = tables.Column("目標", accessor="target__target_text", default=EMPTY)
-    baseline = tables.Column("基準値（前年度）", accessor="baseline", default=EMPTY, attrs={"td": {"class": "num"}})
-    latest = tables.Column("直近実績", accessor="latest", default=EMPTY, attrs={"td": {"class": "num"}})
-    year_end = tables.Column("年度末実績", accessor="year_end", default=EMPTY, attrs={"td": {"class": "num"}})
+    area = tables.Column(_("分野"), accessor="target__measure__area__number", default=EMPTY)
+    measure = tables.Column(_("施策"), accessor="target__measure__title", default=EMPTY)
+    group = tables.Column(_("担当"), accessor="target__measure__group", default=EMPTY)
+    kpi = tables.Column(_("KPI"), accessor="name", order_by=("target__kpi__order",), empty_values=())
+    target_text = tables.Column(_("目標"), accessor="target__target_text", default=EMPTY)
+    baseline = tables.Column(_("基準値（前年度）"), accessor="baseline", default=EMPTY, attrs={"td": {"class": "num"}})
+    latest = tables.Column(_("直近実績"), accessor="latest", default=EMPTY, attrs={"td": {"class": "num"}})
+    year_end = tables.Column(_("年度末実績"), accessor="year_end", default=EMPTY, attrs={"td": {"class": "num"}})
     national_average = tables.Column(
-        "全国平均", accessor="national_average", default=EMPTY, attrs={"td": {"class": "num"}}
+        _("全国平均"), accessor="national_average", default=EMPTY, attrs={"td": {"class": "num"}}
     )
     mark = tables.Column(
-        "評価", accessor="mark", default=EMPTY, order_by=("mark_rank",), attrs={"td": {"class": "mark"}}
+        _("評価"), accessor="mark", default=EMPTY, order_by=("mark_rank",), attrs={"td": {"class": "mark"}}
     )
     projection = tables.Column(
-        "年度末見込み", accessor="projection__value", default=EMPTY, attrs={"td": {"class": "num"}}
+        _("年度末見込み"), accessor="projection__value", default=EMPTY, attrs={"td": {"class": "num"}}
     )
 
     def __init__(self, *args: Any, branch_code: str, year: int, **kwargs: Any) -> None:
@@ -47,7 +49,7 @@ class KpiResultTable(tables.Table):
     class Meta:
         attrs = {"class": "kpi-table"}
         orderable = True
-        empty_text = "この条件に合うKPIはありません。"
+        empty_text = _("この条件に合うKPIはありません。")
         sequence = (
             "area",
             "measure",
@@ -74,9 +76,8 @@ class KpiResultTable(tables.Table):
         return _figure(record, value)
 
     def render_latest(self, value: Any, record: KpiResult) -> str:
-        return format_html(
-            '{}<span class="as-of">{}時点</span>', _figure(record, value), month_label(record.latest_month)
-        )
+        as_of = gettext("{month}時点").format(month=month_label(record.latest_month))
+        return format_html('{}<span class="as-of">{}</span>', _figure(record, value), as_of)
 
     def render_year_end(self, value: Any, record: KpiResult) -> str:
         return _figure(record, value)
@@ -85,18 +86,22 @@ class KpiResultTable(tables.Table):
         return _figure(record, value)
 
     def render_mark(self, value: Mark) -> str:
-        return format_html('<span class="mark {}" title="{}">{}</span>', value.css, value.label, value)
+        return format_html('<span class="mark {}" title="{}">{}</span>', value.css, gettext(value.label), value)
 
     def render_projection(self, value: Any, record: KpiResult) -> str:
         projection = record.projection
         assert projection is not None
-        reading = {True: ("on-track", "達成見込み"), False: ("at-risk", "未達のおそれ"), None: ("", "")}[
-            projection.on_track
-        ]
+        reading = {
+            True: ("on-track", gettext("達成見込み")),
+            False: ("at-risk", gettext("未達のおそれ")),
+            None: ("", ""),
+        }[projection.on_track]
         return format_html(
-            '<span class="projection {}" title="{}（公式の評価ではありません）">{}<small>{}</small></span>',
+            '<span class="projection {}" title="{}">{}<small>{}</small></span>',
             reading[0],
-            PROJECTION_METHOD_LABELS[projection.method],
+            gettext("{method}（公式の評価ではありません）").format(
+                method=gettext(PROJECTION_METHOD_LABELS[projection.method])
+            ),
             _figure(record, value),
             reading[1],
         )
@@ -108,7 +113,9 @@ class KpiResultTable(tables.Table):
     def value_latest(self, value: Any, record: KpiResult) -> str:
         if value is None:
             return ""
-        return f"{_figure(record, value)}（{month_label(record.latest_month)}時点）"
+        return gettext("{figure}（{month}時点）").format(
+            figure=_figure(record, value), month=month_label(record.latest_month)
+        )
 
     def value_baseline(self, value: Any, record: KpiResult) -> str:
         return "" if value is None else _figure(record, value)

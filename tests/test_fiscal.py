@@ -79,8 +79,12 @@ def test_month_label() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "month"),
-    [("2024-05", datetime.date(2024, 5, 1)), ("2025-1", datetime.date(2025, 1, 1)), (None, None),
-     (datetime.date(2024, 5, 17), datetime.date(2024, 5, 1))],
+    [
+        ("2024-05", datetime.date(2024, 5, 1)),
+        ("2025-1", datetime.date(2025, 1, 1)),
+        (None, None),
+        (datetime.date(2024, 5, 17), datetime.date(2024, 5, 1)),
+    ],
 )
 def test_parse_month(raw: str | datetime.date | None, month: datetime.date | None) -> None:
     assert fiscal.parse_month(raw) == month

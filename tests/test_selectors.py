@@ -56,8 +56,9 @@ def test_result_for_refuses_a_target_not_read_with_its_figures():
 
 
 def test_result_for_needs_no_query_once_a_target_is_read(django_assert_num_queries):
-    target = KpiTarget.objects.with_figures().get(plan__branch__code="tochigi", plan__fiscal_year=2023,
-                                                  kpi__code="lifestyle_checkup_rate")
+    target = KpiTarget.objects.with_figures().get(
+        plan__branch__code="tochigi", plan__fiscal_year=2023, kpi__code="lifestyle_checkup_rate"
+    )
     with django_assert_num_queries(0):
         result = result_for(target)
     assert (result.fiscal_year, result.year_end, result.mark) == (2023, D("72.2"), Mark.ABOVE)

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
@@ -52,9 +53,11 @@ def _plan_or_404(request: HttpRequest, code: str, year: int) -> Plan:
     plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch__code=code, fiscal_year_id=year).first()
     if plan is None:
         branch = access.get_viewable_branch(request.user, code)  # 404 unknown branch, 403 someone else's
-        raise Http404(f"{branch}の{fiscal.reiwa_label(year)}の事業計画はありません。")
+        raise Http404(
+            _("{branch}の{year}の事業計画はありません。").format(branch=branch, year=fiscal.reiwa_label(year))
+        )
     if not access.can_view_branch(request.user, plan.branch):
-        raise access.PermissionDenied("この支部のページを見る権限がありません。")
+        raise access.PermissionDenied(_("この支部のページを見る権限がありません。"))
     return plan
 
 
@@ -67,7 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("national_matrix", year=years[-1]) if years else render(request, "plans/empty.html")
     branch = access.home_branch(request.user)
     if branch is None:
-        raise access.PermissionDenied("所属支部が登録されていません。管理者に連絡してください。")
+        raise access.PermissionDenied(_("所属支部が登録されていません。管理者に連絡してください。"))
     years = selectors.plan_years(branch)
     if not years:
         return render(request, "plans/empty.html", {"branch": branch})
@@ -118,7 +121,7 @@ def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> Htt
     plan = _plan_or_404(request, code, year)
     history = selectors.kpi_history(plan, kpi_code)
     if history is None:
-        raise Http404("この事業計画にこのKPIはありません。")
+        raise Http404(_("この事業計画にこのKPIはありません。"))
     context = {
         "plan": plan,
         "branch": plan.branch,
@@ -141,7 +144,11 @@ def matrix_cell(result: KpiResult | None) -> dict[str, str]:
     target = result.target.target_text or rules.NOT_JUDGED
     if result.mark:
         figure = format_figure(result.year_end, kpi.unit, precision)
-        return {"css": result.mark.css, "symbol": result.mark, "title": f"{kpi.name}: {figure}（目標 {target}）"}
+        return {
+            "css": result.mark.css,
+            "symbol": result.mark,
+            "title": _("{kpi}: {figure}（目標 {target}）").format(kpi=kpi.name, figure=figure, target=target),
+        }
     if result.projected_mark and result.projection:
         projected = format_figure(result.projection.value, kpi.unit, precision)
         latest = format_figure(result.latest, kpi.unit, precision)
@@ -149,9 +156,15 @@ def matrix_cell(result: KpiResult | None) -> dict[str, str]:
         return {
             "css": f"projected {result.projected_mark.css}",
             "symbol": result.projected_mark,
-            "title": f"{kpi.name}: 見込み {projected}（{as_of}時点 {latest}・目標 {target}）",
+            "title": _("{kpi}: 見込み {projected}（{as_of}時点 {latest}・目標 {target}）").format(
+                kpi=kpi.name, projected=projected, as_of=as_of, latest=latest, target=target
+            ),
         }
-    return {"css": rules.NOT_JUDGED_CSS, "symbol": rules.NOT_JUDGED, "title": f"{kpi.name}: 評価なし（目標 {target}）"}
+    return {
+        "css": rules.NOT_JUDGED_CSS,
+        "symbol": rules.NOT_JUDGED,
+        "title": _("{kpi}: 評価なし（目標 {target}）").format(kpi=kpi.name, target=target),
+    }
 
 
 @require_GET
@@ -193,10 +206,8 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
     kpi = get_object_or_404(Kpi, code=kpi_code)
     ranking = selectors.kpi_ranking(fiscal_year, kpi)
     if not ranking:
-        raise Http404(f"{fiscal_year.label}に{kpi.name}の目標を立てた支部はありません。")
-    national_average = next(
-        (r.result.national_average for r in ranking if r.result.national_average is not None), None
-    )
+        raise Http404(_("{year}に{kpi}の目標を立てた支部はありません。").format(year=fiscal_year.label, kpi=kpi.name))
+    national_average = next((r.result.national_average for r in ranking if r.result.national_average is not None), None)
     context = {
         "fiscal_year": fiscal_year,
         "kpi": kpi,

@@ -1,0 +1,62 @@
+"""Japanese is the UI language; English comes through Django's i18n from the compiled catalog in locale/."""
+
+from __future__ import annotations
+
+import gettext
+import re
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+CATALOG = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
+TEMPLATES = Path(settings.BASE_DIR) / "templates"
+JAPANESE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u3400-\u9fff]")  # kana and kanji; symbols such as － may stay
+# What a template may leave untranslated: tags and variables, and everything inside translate blocks.
+TRANSLATED = re.compile(
+    r"{%\s*blocktranslate.*?%}.*?{%\s*endblocktranslate\s*%}|{%.*?%}|{{.*?}}|{#.*?#}", re.S
+)
+
+
+def test_every_message_of_the_english_catalog_is_translated():
+    po = polib.pofile(str(CATALOG / "django.po"))
+    assert len(po) > 100
+    assert [e.msgid for e in po if not e.msgstr or "fuzzy" in e.flags] == []
+
+
+def test_the_compiled_catalog_matches_its_source():
+    po = polib.pofile(str(CATALOG / "django.po"))
+    with (CATALOG / "django.mo").open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    assert {e.msgid: compiled.gettext(e.msgid) for e in po} == {e.msgid: e.msgstr for e in po}
+
+
+@pytest.mark.parametrize("template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")))
+def test_templates_leave_no_japanese_outside_translate_tags(template):
+    text = TRANSLATED.sub("", (TEMPLATES / template).read_text(encoding="utf-8"))
+    assert JAPANESE.findall(text) == []
+
+
+def test_pages_are_japanese_by_default(hq_manager):
+    html = client_for(hq_manager).get("/branches/tochigi/2023/").content.decode()
+    assert "KPI達成状況" in html and "絞り込む" in html and '<html lang="ja">' in html
+
+
+def test_pages_speak_english_to_an_english_browser(hq_manager):
+    html = client_for(hq_manager).get("/branches/tochigi/2023/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in html
+    assert "KPI achievement" in html and "Filter" in html and "Year-end actual" in html
+    assert "絞り込む" not in html
+    assert "生活習慣病予防健診実施率" in html  # the plan's own words stay as written
+
+
+def test_the_language_switch_sets_english_for_the_session(hq_manager):
+    client = client_for(hq_manager)
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/national/2023/"})
+    assert response.status_code == 302 and response["Location"] == "/national/2023/"
+    assert "KPI achievement of every branch" in client.get("/national/2023/").content.decode()

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import ExtractMonth
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from plans import fiscal, rules
 from plans.rules import Basis, Mark, RuleKind, TargetRule
@@ -594,3 +595,94 @@ class BudgetLine(models.Model):
             return None
         return rules.round_published(self.spent_amount * 100 / self.budget_amount, 1)
 
+
+
+class MonthReport(models.Model):
+    """月次報告: a branch's figures for one month, from draft to approval (作成中 → 提出 → 承認).
+
+    The allowed moves are data (``plans.workflow.TRANSITIONS``); ``plans.workflow.month_transition`` is the
+    one way to change a report's status. An approved month is locked; HQ or an admin may reopen it until
+    an end date, with a reason, and a figure changed meanwhile is flagged for re-approval.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("作成中")
+        SUBMITTED = "submitted", _("提出済み")
+        RETURNED = "returned", _("差戻し")
+        APPROVED = "approved", _("承認済み")
+        REOPENED = "reopened", _("再開中")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="month_reports", verbose_name=_("事業計画"))
+    month = models.DateField(_("対象月"), help_text=_("月の1日"))
+    status = models.CharField(_("状態"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    reason = models.CharField(_("理由"), max_length=300, blank=True, help_text=_("差戻し・再開の理由"))
+    reopened_until = models.DateField(_("再開の期限"), null=True, blank=True)
+    changed_after_approval = models.BooleanField(_("承認後に変更あり（再承認が必要）"), default=False)
+    version = models.PositiveIntegerField(_("版"), default=1, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("更新者")
+    )
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    history = HistoricalRecords(verbose_name=_("月次報告の履歴"))
+
+    class Meta:
+        ordering = ["plan", "month"]
+        verbose_name = _("月次報告")
+        verbose_name_plural = _("月次報告")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "month"],
+                name="one_report_per_plan_and_month",
+                violation_error_message=_("この月の月次報告はすでにあります。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1),
+                name="report_month_first_day",
+                violation_error_message=_("対象月は月の1日で指定してください。"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="reopened") | Q(reopened_until__isnull=False),
+                name="reopened_report_has_an_end_date",
+                violation_error_message=_("再開した月には期限が必要です。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.branch} {fiscal.month_label(self.month)} {self.get_status_display()}"
+
+    def is_locked(self, today: datetime.date) -> bool:
+        """Whether figures of this month may no longer be changed: approved, or reopened past its end date."""
+        if self.status == self.Status.APPROVED:
+            return True
+        return self.status == self.Status.REOPENED and self.reopened_until is not None and today > self.reopened_until
+
+
+class ShortfallNote(models.Model):
+    """要因と対応: why a KPI is behind (△ or 未達のおそれ) in a month and what the branch will do."""
+
+    target = models.ForeignKey(
+        KpiTarget, on_delete=models.CASCADE, related_name="shortfall_notes", verbose_name=_("KPI目標")
+    )
+    month = models.DateField(_("対象月"))
+    cause = models.TextField(_("要因"), max_length=1000)
+    action = models.TextField(_("対応"), max_length=1000)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("更新者")
+    )
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    history = HistoricalRecords(verbose_name=_("要因と対応の履歴"))
+
+    class Meta:
+        ordering = ["target", "month"]
+        verbose_name = _("要因と対応")
+        verbose_name_plural = _("要因と対応")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "month"],
+                name="one_shortfall_note_per_target_and_month",
+                violation_error_message=_("この月のこのKPIの要因と対応はすでにあります。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.kpi.name} {fiscal.month_label(self.month)}"

@@ -147,6 +147,14 @@ def test_it_answers_400_with_the_japanese_message_for_any_export_but_csv_and_xls
     assert LAYOUT in html and HOME_LINK in html
 
 
+def test_it_answers_a_disallowed_host_with_the_japanese_400_page(production):
+    response = Client(HTTP_HOST="evil.example").get("/")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert errors.BAD_REQUEST in html and LAYOUT in html
+    assert "evil.example" not in html and "DisallowedHost" not in html
+
+
 # -- 500 ---------------------------------------------------------------------------------------------
 
 

@@ -93,9 +93,12 @@ COLUMNS: tuple[Column, ...] = (
 HEADERS: tuple[str, ...] = tuple(column.header for column in COLUMNS)
 
 
-def published(value: Value, precision: int) -> Value:
-    """A figure as the branch publishes it: rounded half up to the KPI's decimals; text and None unchanged."""
-    return rules.round_published(value, precision) if isinstance(value, Decimal) else value
+def cell_value(column: Column, result: KpiResult) -> Value:
+    """The column's value for a row; a figure as the branch publishes it (rounded half up to the KPI's decimals)."""
+    value = column.value(result)
+    if column.figure and isinstance(value, Decimal):
+        return rules.round_published(value, result.target.precision)
+    return value
 
 
 def neutralized(text: str) -> str:
@@ -119,11 +122,11 @@ def export_title(plan: Plan) -> str:
     return f"{plan.branch} {plan.fiscal_year.label}"
 
 
-def _csv_value(value: Value, precision: int) -> str:
+def _csv_value(value: Value) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return f"{value:.{precision}f}"
+        return f"{value:f}"  # already at the published precision: 72.2, 100.00, 1529
     if isinstance(value, datetime.date):
         return format_month(value)
     if isinstance(value, int):
@@ -136,12 +139,11 @@ def csv_bytes(results: list[KpiResult]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADERS)
     for result in results:
-        precision = result.target.precision
-        writer.writerow([_csv_value(published(c.value(result), precision), precision) for c in COLUMNS])
+        writer.writerow([_csv_value(cell_value(column, result)) for column in COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _fill_cell(cell: Cell, value: Value, *, unit: str, precision: int) -> None:
+def _fill_cell(cell: Cell, value: Value, *, number_format_: str) -> None:
     if value is None:
         return
     if isinstance(value, str):
@@ -155,7 +157,7 @@ def _fill_cell(cell: Cell, value: Value, *, unit: str, precision: int) -> None:
     if isinstance(value, datetime.date):
         cell.number_format = MONTH_FORMAT
     elif isinstance(value, Decimal):
-        cell.number_format = number_format(unit, precision)
+        cell.number_format = number_format_
 
 
 def xlsx_bytes(results: list[KpiResult], title: str) -> bytes:
@@ -167,10 +169,10 @@ def xlsx_bytes(results: list[KpiResult], title: str) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row, result in enumerate(results, start=2):
-        unit, precision = result.kpi.unit, result.target.precision
+        figure_format = number_format(result.kpi.unit, result.target.precision)
         for column, spec in enumerate(COLUMNS, start=1):
-            value = published(spec.value(result), precision)
-            _fill_cell(sheet.cell(row=row, column=column), value, unit=unit, precision=precision)
+            cell = sheet.cell(row=row, column=column)
+            _fill_cell(cell, cell_value(spec, result), number_format_=figure_format if spec.figure else "General")
     for column, spec in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = spec.width
     sheet.freeze_panes = "A2"

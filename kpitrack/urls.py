@@ -9,3 +9,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("plans.urls")),
 ]
+
+# Japanese error pages in the site's layout that keep the reason (kpitrack/errors.py).
+handler400 = "kpitrack.errors.bad_request"
+handler403 = "kpitrack.errors.permission_denied"
+handler404 = "kpitrack.errors.page_not_found"
+handler500 = "kpitrack.errors.server_error"

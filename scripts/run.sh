@@ -3,9 +3,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh ""
-export DEBUG="${DEBUG:-True}"
+# Production-like by default: real error pages, static files from WhiteNoise (DEBUG=True bash scripts/run.sh for
+# Django's debug pages). With DEBUG off the settings refuse the development key: keep one random key per clone.
+export DEBUG="${DEBUG:-False}"
+if [[ -z "${SECRET_KEY:-}" ]]; then
+  if [[ ! -s .secret_key ]]; then
+    (umask 077 && .venv/bin/python -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key)
+  fi
+  SECRET_KEY="$(cat .secret_key)"
+  export SECRET_KEY
+fi
 port="${PORT:-8000}"
 .venv/bin/python manage.py migrate --no-input -v 0
+.venv/bin/python manage.py collectstatic --no-input -v 0
 .venv/bin/python manage.py load_seed
 .venv/bin/python manage.py load_demo_users
 cat <<MSG

@@ -371,35 +371,49 @@ def test_it_sorts_by_any_column_either_way(manager, url, column):
         assert manager.get(url, {"sort": sort}).status_code == 200
 
 
+def _csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
 def test_it_exports_csv_with_japanese_headers(manager):
     response = manager.get(DASHBOARD, {"_export": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "kpitrack_tochigi_2023.csv" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
-    assert rows[0] == ["分野", "施策", "担当", "KPI", "目標", "基準値（前年度）", "直近実績", "年度末実績",
-                       "全国平均", "評価", "年度末見込み"]
+    rows = _csv_rows(response)
+    assert rows[0] == [
+        "分野", "施策", "担当グループ", "KPI", "目標（記載どおり）", "基準値", "直近実績", "直近実績の時点",
+        "年度末実績", "全国平均", "評価", "年度末見込み", "単位", "備考",
+    ]
     assert len(rows) == 1 + 19
     offices = next(r for r in rows if r[3] == "健康宣言事業所数")
-    assert offices[7] == "1,529事業所" and offices[9] == "◎"
-    assert sorted(r[9] for r in rows[1:]) == sorted(TOCHIGI_2023_MARKS.values())
+    assert offices[8] == "1529" and offices[12] == "事業所" and offices[10] == "◎"
+    assert sorted(r[10] for r in rows[1:]) == sorted(TOCHIGI_2023_MARKS.values())
 
 
 def test_it_exports_only_the_filtered_rows(manager):
-    response = manager.get(DASHBOARD, {"mark": "△", "_export": "csv"})
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+    rows = _csv_rows(manager.get(DASHBOARD, {"mark": "△", "_export": "csv"}))
     assert len(rows) == 1 + 6
-    assert {r[9] for r in rows[1:]} == {"△"}
+    assert {r[10] for r in rows[1:]} == {"△"}
+
+
+def test_it_exports_the_rows_in_the_order_chosen_on_the_page(manager):
+    rows = _csv_rows(manager.get(DASHBOARD, {"sort": "-mark", "_export": "csv"}))
+    marks = [r[10] for r in rows[1:]]
+    assert marks == sorted(marks, key=lambda m: MARK_RANK[m or "－"], reverse=True)
+    assert marks != [r[10] for r in _csv_rows(manager.get(DASHBOARD, {"_export": "csv"}))[1:]]
 
 
 def test_it_exports_xlsx_that_openpyxl_opens(manager):
     response = manager.get(DASHBOARD, {"_export": "xlsx"})
     assert response.status_code == 200
     assert "spreadsheetml" in response["Content-Type"]
+    assert "kpitrack_tochigi_2023.xlsx" in response["Content-Disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet.title == "栃木支部 令和5年度"
     assert sheet.max_row == 20
     assert sheet.cell(row=1, column=4).value == "KPI"
-    assert sheet.cell(row=1, column=10).value == "評価"
+    assert sheet.cell(row=1, column=11).value == "評価"
 
 
 def test_it_rejects_an_unknown_export_format_in_japanese(manager):

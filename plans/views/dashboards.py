@@ -9,19 +9,27 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from branches import access
 from branches.models import Branch
 from plans import charts, fiscal, rules, selectors
+from plans.exports import dashboard_export
 from plans.formatting import format_figure
 from plans.forms import ResultFilterForm
 from plans.models import FiscalYear, Kpi, Plan
 from plans.results import KpiResult, mark_counts, projected_counts
 from plans.rules import Mark
 from plans.tables import KpiResultTable
+
+# Reasons for 403/404, raised as the Japanese msgid: the error page translates them (kpitrack/errors.py).
+CANNOT_VIEW_BRANCH = gettext_noop("この支部のページを見る権限がありません。")
+NO_HOME_BRANCH = gettext_noop("所属支部が登録されていません。管理者に連絡してください。")
+NO_SUCH_KPI = gettext_noop("この事業計画にこのKPIはありません。")
+NO_PLAN = "{branch}の{year}の事業計画はありません。"
+NO_BRANCH_HAS_KPI = "{year}に{kpi}の目標を立てた支部はありません。"
 
 #: Summary boxes in this order: ◎ ○ △ and not judged.
 SUMMARY_ORDER: tuple[Mark | None, ...] = (*Mark, None)
@@ -53,11 +61,9 @@ def _plan_or_404(request: HttpRequest, code: str, year: int) -> Plan:
     plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch__code=code, fiscal_year_id=year).first()
     if plan is None:
         branch = access.get_viewable_branch(request.user, code)  # 404 unknown branch, 403 someone else's
-        raise Http404(
-            _("{branch}の{year}の事業計画はありません。").format(branch=branch, year=fiscal.reiwa_label(year))
-        )
+        raise Http404(NO_PLAN.format(branch=branch, year=fiscal.reiwa_label(year)))
     if not access.can_view_branch(request.user, plan.branch):
-        raise access.PermissionDenied(_("この支部のページを見る権限がありません。"))
+        raise access.PermissionDenied(CANNOT_VIEW_BRANCH)
     return plan
 
 
@@ -70,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("national_matrix", year=years[-1]) if years else render(request, "plans/empty.html")
     branch = access.home_branch(request.user)
     if branch is None:
-        raise access.PermissionDenied(_("所属支部が登録されていません。管理者に連絡してください。"))
+        raise access.PermissionDenied(NO_HOME_BRANCH)
     years = selectors.plan_years(branch)
     if not years:
         return render(request, "plans/empty.html", {"branch": branch})
@@ -87,13 +93,8 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
     shown = form.apply(results)
     table = KpiResultTable(shown, branch_code=code, year=year)
     RequestConfig(request, paginate=False).configure(table)
-    if export_format := request.GET.get("_export"):
-        if not TableExport.is_valid_format(export_format):
-            return HttpResponse(
-                "出力形式は csv か xlsx を指定してください。", status=400, content_type="text/plain; charset=utf-8"
-            )
-        exporter = TableExport(export_format, table, dataset_kwargs={"title": f"{plan.branch.name}{year}"})
-        return exporter.response(f"kpitrack_{code}_{year}.{export_format}")
+    if "_export" in request.GET:  # rows as filtered and sorted above; a bad format is a 400 (ExportFormatError)
+        return dashboard_export(plan, [row.record for row in table.rows], request.GET["_export"])
     projected = projected_counts(results)
     sees_all = access.sees_all_branches(request.user)
     context = {
@@ -121,7 +122,7 @@ def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> Htt
     plan = _plan_or_404(request, code, year)
     history = selectors.kpi_history(plan, kpi_code)
     if history is None:
-        raise Http404(_("この事業計画にこのKPIはありません。"))
+        raise Http404(NO_SUCH_KPI)
     context = {
         "plan": plan,
         "branch": plan.branch,
@@ -206,7 +207,7 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
     kpi = get_object_or_404(Kpi, code=kpi_code)
     ranking = selectors.kpi_ranking(fiscal_year, kpi)
     if not ranking:
-        raise Http404(_("{year}に{kpi}の目標を立てた支部はありません。").format(year=fiscal_year.label, kpi=kpi.name))
+        raise Http404(NO_BRANCH_HAS_KPI.format(year=fiscal_year.label, kpi=kpi.name))
     national_average = next((r.result.national_average for r in ranking if r.result.national_average is not None), None)
     context = {
         "fiscal_year": fiscal_year,

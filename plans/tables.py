@@ -105,29 +105,3 @@ class KpiResultTable(tables.Table):
             _figure(record, value),
             reading[1],
         )
-
-    # Plain values for the csv/xlsx export.
-    def value_kpi(self, record: KpiResult) -> str:
-        return record.name
-
-    def value_latest(self, value: Any, record: KpiResult) -> str:
-        if value is None:
-            return ""
-        return gettext("{figure}（{month}時点）").format(
-            figure=_figure(record, value), month=month_label(record.latest_month)
-        )
-
-    def value_baseline(self, value: Any, record: KpiResult) -> str:
-        return "" if value is None else _figure(record, value)
-
-    def value_year_end(self, value: Any, record: KpiResult) -> str:
-        return "" if value is None else _figure(record, value)
-
-    def value_national_average(self, value: Any, record: KpiResult) -> str:
-        return "" if value is None else _figure(record, value)
-
-    def value_mark(self, value: Any) -> str:
-        return value or ""
-
-    def value_projection(self, value: Any, record: KpiResult) -> str:
-        return "" if value is None else _figure(record, value)

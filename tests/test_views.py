@@ -22,7 +22,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 from branches.models import Branch, Membership
-from plans.models import Kpi, KpiActual, KpiTarget, Plan
+from plans.models import Kpi, KpiTarget, Plan
 from tests.conftest import client_for
 from tests.factories import (
     AreaFactory,
@@ -121,12 +121,11 @@ def login_url(next_path: str) -> str:
 
 def add_plan(code: str, year: int, kpi_codes: list[str], value: str = "60.0") -> Plan:
     """A plan for ``code``/``year`` with a fixed-min target and a year-end actual per KPI."""
-    plan = Plan.objects.create(branch=Branch.objects.get(code=code), fiscal_year_id=year)
+    plan = PlanFactory(branch=BranchFactory(code=code), fiscal_year__year=year)
     for order, kpi_code in enumerate(kpi_codes):
-        target = KpiTarget(plan=plan, kpi=Kpi.objects.get(code=kpi_code), order=order)
-        target.apply_target_text("50.0%以上")
-        target.save()
-        KpiActual.objects.create(target=target, period=KpiActual.Period.YEAR_END, value=Decimal(value))
+        kpi = Kpi.objects.get(code=kpi_code)
+        target = KpiTargetFactory(plan=plan, kpi=kpi, measure=None, order=order, target_text="50.0%以上")
+        KpiActualFactory(target=target, year_end=True, value=Decimal(value))
     return plan
 
 
@@ -479,10 +478,17 @@ def test_it_forbids_the_export_to_another_branchs_staff(gifu_staff):
 
 
 def test_it_shows_projections_for_a_year_without_year_end_actuals(manager):
-    html = manager.get("/branches/gifu/2024/").content.decode()
-    counts = summary_counts(html)
-    assert counts["－"] > 0
-    assert "年度末見込み" in html
+    plan = PlanFactory(fiscal_year__year=2023)
+    on_track = KpiTargetFactory(plan=plan, kpi=KpiFactory(code="proj_on_track"), target_text="50.0%以上")
+    at_risk = KpiTargetFactory(plan=plan, kpi=KpiFactory(code="proj_at_risk"), target_text="50.0%以上")
+    september = datetime.date(2023, 9, 1)  # six months in: a cumulative rate is scaled by 12 / 6
+    KpiActualFactory(target=on_track, monthly=True, month=september, value=Decimal("30.0"))
+    KpiActualFactory(target=at_risk, monthly=True, month=september, value=Decimal("20.0"))
+    html = manager.get(f"/branches/{plan.branch.code}/2023/").content.decode()
+    assert kpi_rows(html) == [("proj_on_track", "－"), ("proj_at_risk", "－")]  # no year end: no official mark
+    assert summary_counts(html) == {"◎": 0, "○": 0, "△": 0, "－": 2}
+    projections = [_text(p) for p in re.findall(r'<span class="projection[^"]*"[^>]*>(.*?)</span>', html, re.S)]
+    assert projections == ["60.0%達成見込み", "40.0%未達のおそれ"]
 
 
 # -- kpi detail -------------------------------------------------------------------------------------
@@ -643,8 +649,7 @@ def _add_monthly_actuals(targets: list[KpiTarget], months: int, user=None) -> No
     for target in targets:
         for index in range(months):
             month = datetime.date(2023 + (index >= 9), (index + 3) % 12 + 1, 1)
-            KpiActual.objects.create(target=target, period=KpiActual.Period.MONTHLY, month=month,
-                                     value=Decimal(10 + index), entered_by=user)
+            KpiActualFactory(target=target, monthly=True, month=month, value=Decimal(10 + index), entered_by=user)
 
 
 def test_the_dashboard_runs_a_constant_number_of_queries(manager, hq_manager, django_assert_num_queries):
@@ -653,9 +658,8 @@ def test_the_dashboard_runs_a_constant_number_of_queries(manager, hq_manager, dj
     _add_monthly_actuals(_tochigi_2023_targets(), months=6, user=hq_manager)
     plan = Plan.objects.get(branch__code="tochigi", fiscal_year_id=2023)
     for code in ("health_committee_offices", "service_standard_days"):  # rows with no year-end: projected
-        target = KpiTarget(plan=plan, kpi=Kpi.objects.get(code=code), order=99)
-        target.apply_target_text("対前年度以上")
-        target.save()
+        target = KpiTargetFactory(plan=plan, kpi=Kpi.objects.get(code=code), measure=None, order=99,
+                                  target_text="対前年度以上")
         _add_monthly_actuals([target], months=4)
     with django_assert_num_queries(DASHBOARD_QUERIES):
         response = manager.get(DASHBOARD)
@@ -671,8 +675,8 @@ def test_the_kpi_detail_runs_a_constant_number_of_queries(manager, hq_manager, d
     last_year = KpiTarget.objects.get(plan__branch__code="tochigi", plan__fiscal_year_id=2022,
                                       kpi__code="lifestyle_checkup_rate")
     for index in range(6):
-        KpiActual.objects.create(target=last_year, period=KpiActual.Period.MONTHLY,
-                                 month=datetime.date(2022, 4 + index, 1), value=Decimal(5 + index))
+        KpiActualFactory(target=last_year, monthly=True, month=datetime.date(2022, 4 + index, 1),
+                         value=Decimal(5 + index))
     with django_assert_num_queries(DETAIL_QUERIES):
         response = manager.get(DETAIL)
     html = response.content.decode()

@@ -12,7 +12,6 @@ from django.db import IntegrityError, connection, transaction
 
 from branches.models import Branch, Membership
 from plans.models import (
-    Area,
     BudgetLine,
     FiscalYear,
     Kpi,
@@ -25,6 +24,7 @@ from plans.models import (
     reiwa_label,
 )
 from tests.factories import (
+    AreaFactory,
     BranchFactory,
     KpiActualFactory,
     KpiFactory,
@@ -189,7 +189,7 @@ def test_it_names_a_plan_by_branch_and_year(plan: Plan) -> None:
 
 
 def _measure(plan: Plan, key: str, parent: Measure | None = None) -> Measure:
-    return MeasureFactory(plan=plan, key=key, area=Area.objects.get(number=1), title=f"施策{key}", parent=parent)
+    return MeasureFactory(plan=plan, key=key, area=AreaFactory(number=1), title=f"施策{key}", parent=parent)
 
 
 def test_it_keeps_a_measure_key_unique_within_a_plan(plan: Plan) -> None:

@@ -54,7 +54,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tables2",
     "simple_history",
-    "django_filters",
     "branches",
     "plans",
 ]

@@ -467,7 +467,8 @@ class KpiActual(models.Model):
         if self.month is not None and self.target_id:
             fiscal_year = self.target.plan.fiscal_year
             if not fiscal_year.contains(self.month):
-                raise ValidationError({"month": f"{fiscal.month_label(self.month)}は{fiscal_year.label}の月ではありません。"})
+                message = f"{fiscal.month_label(self.month)}は{fiscal_year.label}の月ではありません。"
+                raise ValidationError({"month": message})
         if self.numerator is not None and self.denominator is not None and self.value is not None:
             if self.denominator and self.target.kpi.kind == "rate" and self.numerator > self.denominator:
                 raise ValidationError({"numerator": "分子が分母より大きくなっています。"})

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
-from branches.models import Branch, Membership
+from branches.models import Branch
+from tests.factories import BranchFactory, UserFactory, member
 
 
 @pytest.fixture(autouse=True)
@@ -16,47 +14,58 @@ def _fast_passwords(settings: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
-    """Load the seed once per test session: every test sees the four branches' plans."""
+def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+    """Load the seed once per test session: the dashboard tests check published figures against it.
+
+    Tests that are not about the seed documents build their own rows with ``tests.factories``.
+    """
     from plans.seed import load_seed
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         load_seed()
-    yield
 
 
-def _user(username: str, branch: Branch | None, role: str) -> AbstractBaseUser:
-    user = get_user_model().objects.create_user(username=username, password="pw")
-    Membership.objects.create(user=user, branch=branch, role=role)
-    return user
+# -- personas (built by tests.factories) ------------------------------------------------------------
 
 
 @pytest.fixture
 def tochigi() -> Branch:
-    return Branch.objects.get(code="tochigi")
+    return BranchFactory(code="tochigi")
 
 
 @pytest.fixture
 def gifu() -> Branch:
-    return Branch.objects.get(code="gifu")
+    return BranchFactory(code="gifu")
 
 
 @pytest.fixture
 def tochigi_staff(tochigi: Branch) -> AbstractBaseUser:
     """A planning staff member of the Tochigi branch (the branch's own staff)."""
-    return _user("tochigi-staff", tochigi, Membership.Role.STAFF)
+    return member("tochigi-staff", branch=tochigi, staff=True)
+
+
+@pytest.fixture
+def tochigi_manager(tochigi: Branch) -> AbstractBaseUser:
+    """The Tochigi branch's manager: their own branch only."""
+    return member("tochigi-manager", branch=tochigi, manager=True)
 
 
 @pytest.fixture
 def gifu_staff(gifu: Branch) -> AbstractBaseUser:
     """Staff of another branch."""
-    return _user("gifu-staff", gifu, Membership.Role.STAFF)
+    return member("gifu-staff", branch=gifu, staff=True)
 
 
 @pytest.fixture
 def hq_manager() -> AbstractBaseUser:
-    """A headquarters manager: reads every branch."""
-    return _user("hq-manager", None, Membership.Role.MANAGER)
+    """Headquarters (本部): reads every branch."""
+    return member("hq-manager", hq=True)
+
+
+@pytest.fixture
+def outsider() -> AbstractBaseUser:
+    """A signed-in user without any membership."""
+    return UserFactory(username="outsider")
 
 
 def client_for(user: AbstractBaseUser | None) -> Client:

@@ -7,13 +7,12 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from branches.models import Branch, Membership
+from plans.fiscal import fiscal_year_of, reiwa_label
 from plans.models import (
-    Area,
     BudgetLine,
     FiscalYear,
     Kpi,
@@ -23,7 +22,17 @@ from plans.models import (
     NationalAverage,
     Plan,
 )
-from plans.fiscal import fiscal_year_of, reiwa_label
+from tests.factories import (
+    AreaFactory,
+    BranchFactory,
+    KpiActualFactory,
+    KpiFactory,
+    KpiTargetFactory,
+    MeasureFactory,
+    NationalAverageFactory,
+    PlanFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,19 +43,17 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def plan() -> Plan:
     """A plan no seed document covers: 北海道 FY2023."""
-    return Plan.objects.create(branch=Branch.objects.get(code="hokkaido"), fiscal_year_id=2023)
+    return PlanFactory(branch=BranchFactory(code="hokkaido"), fiscal_year__year=2023)
 
 
 @pytest.fixture
 def kpi() -> Kpi:
-    return Kpi.objects.get(code="lifestyle_checkup_rate")
+    return KpiFactory(name="生活習慣病予防健診実施率", kind=Kpi.Kind.RATE)
 
 
 @pytest.fixture
 def target(plan: Plan, kpi: Kpi) -> KpiTarget:
-    return KpiTarget.objects.create(
-        plan=plan, kpi=kpi, target_text="71.7％以上", rule="fixed_min", target_value=Decimal("71.7")
-    )
+    return KpiTargetFactory(plan=plan, kpi=kpi, target_text="71.7％以上")
 
 
 def _integrity_error(create: Callable[[], object]) -> str:
@@ -135,7 +142,7 @@ def test_it_rejects_a_branch_jis_code_outside_1_to_47(jis_code: int) -> None:
 
 
 def test_it_requires_a_branch_for_staff() -> None:
-    user = get_user_model().objects.create_user(username="staff-without-branch", password="pw")
+    user = UserFactory(username="staff-without-branch")
     assert_check_violated(
         "membership_staff_has_branch",
         lambda: Membership.objects.create(user=user, branch=None, role=Membership.Role.STAFF),
@@ -143,7 +150,7 @@ def test_it_requires_a_branch_for_staff() -> None:
 
 
 def test_it_lets_a_manager_work_at_headquarters_without_a_branch() -> None:
-    user = get_user_model().objects.create_user(username="hq", password="pw")
+    user = UserFactory(username="hq")
     membership = Membership.objects.create(user=user, branch=None, role=Membership.Role.MANAGER)
     assert membership.is_headquarters
     assert str(membership) == "hq (本部・管理者)"
@@ -158,17 +165,18 @@ def test_it_does_not_let_a_kpi_replace_itself(kpi: Kpi) -> None:
 
 
 def test_it_lets_a_kpi_be_replaced_by_another() -> None:
-    old = Kpi.objects.get(code="mail_application_rate")
-    assert old.replaced_by is not None and old.replaced_by.code == "counter_receipt_rate"
+    successor = KpiFactory()
+    old = KpiFactory(replaced_by=successor)
+    assert list(successor.replaces.all()) == [old]
 
 
 # -- Plan ------------------------------------------------------------------------------------------
 
 
-def test_it_allows_one_plan_per_branch_and_year() -> None:
-    tochigi = Branch.objects.get(code="tochigi")
+def test_it_allows_one_plan_per_branch_and_year(plan: Plan) -> None:
     assert_unique_violated(
-        "one_plan_per_branch_and_year", lambda: Plan.objects.create(branch=tochigi, fiscal_year_id=2023)
+        "one_plan_per_branch_and_year",
+        lambda: Plan.objects.create(branch=plan.branch, fiscal_year_id=plan.fiscal_year_id),
     )
 
 
@@ -180,9 +188,7 @@ def test_it_names_a_plan_by_branch_and_year(plan: Plan) -> None:
 
 
 def _measure(plan: Plan, key: str, parent: Measure | None = None) -> Measure:
-    return Measure.objects.create(
-        plan=plan, key=key, area=Area.objects.get(number=1), title=f"施策{key}", parent=parent
-    )
+    return MeasureFactory(plan=plan, key=key, area=AreaFactory(number=1), title=f"施策{key}", parent=parent)
 
 
 def test_it_keeps_a_measure_key_unique_within_a_plan(plan: Plan) -> None:
@@ -192,8 +198,10 @@ def test_it_keeps_a_measure_key_unique_within_a_plan(plan: Plan) -> None:
 
 def test_it_allows_the_same_measure_key_in_another_plan(plan: Plan) -> None:
     _measure(plan, "1-1")
-    other = Plan.objects.create(branch=plan.branch, fiscal_year_id=2024)
-    assert _measure(other, "1-1").pk
+    other = PlanFactory(branch=plan.branch, fiscal_year__year=2024)
+    _measure(other, "1-1")
+    same_key = Measure.objects.filter(plan__branch=plan.branch, key="1-1")
+    assert sorted(same_key.values_list("plan__fiscal_year_id", flat=True)) == [2023, 2024]
 
 
 def test_it_does_not_let_a_measure_be_its_own_parent(plan: Plan) -> None:
@@ -218,8 +226,8 @@ def test_it_rejects_a_second_level_of_measure_nesting(plan: Plan) -> None:
 
 
 def test_it_rejects_a_parent_measure_of_another_plan(plan: Plan) -> None:
-    other_parent = Measure.objects.filter(plan__branch__code="tochigi", plan__fiscal_year_id=2023).first()
-    assert other_parent is not None
+    other_parent = MeasureFactory()
+    assert other_parent.plan != plan
     child = Measure(plan=plan, key="1-1-1", area=other_parent.area, title="子", parent=other_parent)
     with pytest.raises(ValidationError) as exc:
         child.clean()
@@ -232,9 +240,7 @@ def test_it_rejects_a_parent_measure_of_another_plan(plan: Plan) -> None:
 def test_it_allows_one_target_per_kpi_and_plan(target: KpiTarget) -> None:
     assert_unique_violated(
         "one_target_per_kpi_and_plan",
-        lambda: KpiTarget.objects.create(
-            plan=target.plan, kpi=target.kpi, target_text="60％以上", rule="fixed_min", target_value=Decimal("60")
-        ),
+        lambda: KpiTargetFactory(plan=target.plan, kpi=target.kpi, target_text="60％以上"),
     )
 
 
@@ -336,10 +342,8 @@ def test_it_uses_the_plans_precision_override_before_the_kpis(target: KpiTarget)
 # -- KpiActual -------------------------------------------------------------------------------------
 
 
-def _actual(target: KpiTarget, **fields) -> KpiActual:  # type: ignore[no-untyped-def]
-    values = {"period": KpiActual.Period.YEAR_END, "month": None, "value": Decimal("72.2")}
-    values.update(fields)
-    return KpiActual.objects.create(target=target, **values)
+def _actual(target: KpiTarget, **fields: object) -> KpiActual:
+    return KpiActualFactory(target=target, **{"value": Decimal("72.2"), **fields})
 
 
 def test_it_allows_one_year_end_actual_per_target(target: KpiTarget) -> None:
@@ -438,20 +442,18 @@ def test_it_shows_an_actual_with_its_month(target: KpiTarget) -> None:
 # -- NationalAverage -------------------------------------------------------------------------------
 
 
-def test_it_allows_one_year_end_national_average_per_kpi_and_year() -> None:
-    kpi = Kpi.objects.get(code="lifestyle_checkup_rate")
-    assert NationalAverage.objects.filter(kpi=kpi, fiscal_year_id=2023, as_of=None).exists()  # 57.7 from the seed
+def test_it_allows_one_year_end_national_average_per_kpi_and_year(kpi: Kpi) -> None:
+    NationalAverageFactory(kpi=kpi, fiscal_year__year=2023, value=Decimal("57.7"))
     assert_unique_violated(
         "one_year_end_national_average",
         lambda: NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=None, value=Decimal("50")),
     )
 
 
-def test_it_allows_one_national_average_per_kpi_and_month() -> None:
-    kpi = Kpi.objects.get(code="lifestyle_checkup_rate")
+def test_it_allows_one_national_average_per_kpi_and_month(kpi: Kpi) -> None:
     month = datetime.date(2023, 9, 1)
-    NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=month, value=Decimal("30.0"))
-    NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=datetime.date(2023, 10, 1), value=Decimal("35"))
+    NationalAverageFactory(kpi=kpi, fiscal_year__year=2023, as_of=month, value=Decimal("30.0"))
+    NationalAverageFactory(kpi=kpi, fiscal_year__year=2023, as_of=datetime.date(2023, 10, 1), value=Decimal("35"))
     assert_unique_violated(
         "one_national_average_per_month",
         lambda: NationalAverage.objects.create(kpi=kpi, fiscal_year_id=2023, as_of=month, value=Decimal("31.0")),

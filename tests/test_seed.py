@@ -31,8 +31,8 @@ from plans.models import (
     NationalAverage,
     Plan,
 )
-from plans.selectors import plan_results
 from plans.seed import SEED_DIR, SeedError, load_seed
+from plans.selectors import plan_results
 
 pytestmark = pytest.mark.django_db
 

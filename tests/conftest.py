@@ -56,7 +56,7 @@ def gifu_staff(gifu: Branch) -> AbstractBaseUser:
 @pytest.fixture
 def hq_manager() -> AbstractBaseUser:
     """A headquarters manager: reads every branch."""
-    return _user("hq-manager", None, Membership.Role.MANAGER)
+    return _user("hq-manager", None, Membership.Role.HQ)
 
 
 def client_for(user: AbstractBaseUser | None) -> Client:

@@ -135,19 +135,37 @@ def test_it_rejects_a_branch_jis_code_outside_1_to_47(jis_code: int) -> None:
     )
 
 
-def test_it_requires_a_branch_for_staff() -> None:
-    user = get_user_model().objects.create_user(username="staff-without-branch", password="pw")
+@pytest.mark.parametrize("role", [Membership.Role.STAFF, Membership.Role.MANAGER])
+def test_it_requires_a_branch_for_branch_staff_and_managers(role: str) -> None:
+    user = get_user_model().objects.create_user(username="member-without-branch", password="pw")
     assert_check_violated(
-        "membership_staff_has_branch",
-        lambda: Membership.objects.create(user=user, branch=None, role=Membership.Role.STAFF),
+        "membership_hq_iff_no_branch", lambda: Membership.objects.create(user=user, branch=None, role=role)
     )
 
 
-def test_it_lets_a_manager_work_at_headquarters_without_a_branch() -> None:
+def test_it_refuses_a_branch_for_a_headquarters_member() -> None:
+    user = get_user_model().objects.create_user(username="hq-with-branch", password="pw")
+    branch = Branch.objects.get(code="tochigi")
+    assert_check_violated(
+        "membership_hq_iff_no_branch",
+        lambda: Membership.objects.create(user=user, branch=branch, role=Membership.Role.HQ),
+    )
+
+
+def test_it_lets_a_headquarters_member_work_without_a_branch() -> None:
     user = get_user_model().objects.create_user(username="hq", password="pw")
-    membership = Membership.objects.create(user=user, branch=None, role=Membership.Role.MANAGER)
+    membership = Membership.objects.create(user=user, branch=None, role=Membership.Role.HQ)
     assert membership.is_headquarters
-    assert str(membership) == "hq (本部・管理者)"
+    assert str(membership) == "hq (本部)"
+
+
+def test_it_names_a_branch_manager_with_branch_and_role() -> None:
+    user = get_user_model().objects.create_user(username="tochigi-manager", password="pw")
+    membership = Membership.objects.create(
+        user=user, branch=Branch.objects.get(code="tochigi"), role=Membership.Role.MANAGER
+    )
+    assert not membership.is_headquarters
+    assert str(membership) == "tochigi-manager (栃木・支部管理者)"
 
 
 # -- Kpi -------------------------------------------------------------------------------------------

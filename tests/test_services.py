@@ -108,9 +108,10 @@ def test_it_refuses_a_stale_version_and_changes_nothing(target: KpiTarget) -> No
     with pytest.raises(ActualConflict) as exc:
         _record(target, "28.5", expected_version=1)
     assert str(exc.value) == (
-        "この実績は他の利用者が先に更新しました（版 2）。最新の値を確認してから入力し直してください。"
+        "この実績は他の利用者が先に更新しました（版 2）。保存されている値は「27」、入力された値は「28.5」です。"
+        "入力された値は保存していません。最新の値を確認してから入力し直してください。"
     )
-    assert str(exc.value) == CONFLICT_MESSAGE.format(current=2)
+    assert str(exc.value) == CONFLICT_MESSAGE.format(current=2, stored="27", typed="28.5")
     assert exc.value.current.version == 2
     assert exc.value.current.value == Decimal("27.0")
     stored = KpiActual.objects.get(target=target)

@@ -39,14 +39,14 @@ class ActualConflict(Exception):
         if current is None:
             message = DELETED_CONFLICT_MESSAGE.format(typed=typed)
         else:
-            stored = display_value(current.value, current.text_value)
+            stored = current.display_value
             message = CONFLICT_MESSAGE.format(current=current.version, stored=stored, typed=typed)
         super().__init__(message)
 
 
 def display_value(value: Decimal | None, text: str) -> str:
     """An actual's figure as stored in revisions and shown in conflict messages: ``26.3``, ``実施``."""
-    return text if value is None else f"{value.normalize():f}"
+    return KpiActual(value=value, text_value=text).display_value
 
 
 def _locked(target: KpiTarget, period: str, month: datetime.date | None) -> KpiActual | None:
@@ -135,7 +135,7 @@ def _update(
     changed = [name for name, new in fields.items() if getattr(existing, name) != new]
     if not changed:
         return existing, "unchanged"
-    old_display = display_value(existing.value, existing.text_value)
+    old_display = existing.display_value
     read_version = existing.version
     for name in changed:
         setattr(existing, name, fields[name])
@@ -169,7 +169,7 @@ def _revise(
         month=actual.month,
         action=action,
         old_value=old_value,
-        new_value="" if deleted else display_value(actual.value, actual.text_value),
+        new_value="" if deleted else actual.display_value,
         version=version or actual.version,
         changed_by=user,
         reason=reason,
@@ -192,7 +192,7 @@ def actual_delete(
         return False
     if expected_version is not None and current.version != expected_version:
         raise ActualConflict(current)
-    old_display = display_value(current.value, current.text_value)
+    old_display = current.display_value
     _revise(current, ActualRevision.Action.DELETE, old_display, user, reason, version=current.version + 1)
     current.delete()
     return True

@@ -213,8 +213,7 @@ class KpiActualAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         cleaned = super().clean()
         typed = display_value(cleaned.get("value"), cleaned.get("text_value", ""))
         if self.request_conflict is not None:
-            self.add_error(None, str(ActualConflict(self.request_conflict.current, typed)))
-            self._validate_unique = False
+            self._conflict(ActualConflict(self.request_conflict.current, typed))
             return cleaned
         expected = cleaned.get("expected_version")
         target_id, period, month = self._cell()
@@ -225,9 +224,17 @@ class KpiActualAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         else:
             current = KpiActual.objects.filter(target_id=target_id, period=period, month=month).first()
         if (current is None and expected != 0) or (current is not None and current.version != expected):
-            self.add_error(None, str(ActualConflict(current, typed)))
-            self._validate_unique = False  # the conflict says it all; no "already exists" on top
+            self._conflict(ActualConflict(current, typed))
         return cleaned
+
+    def _conflict(self, conflict: ActualConflict) -> None:
+        self.add_error(None, str(conflict))
+        self._has_conflict = True
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # After a conflict the message says it all: no "already exists" (the constraints on target) on top.
+        exclusions = super()._get_validation_exclusions()
+        return exclusions | {"target"} if getattr(self, "_has_conflict", False) else exclusions
 
 
 @admin.register(KpiActual)

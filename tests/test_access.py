@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 from django.http import Http404
 
 from branches import access
@@ -16,6 +18,8 @@ from branches.models import Branch, Membership
 from plans.models import Plan
 
 pytestmark = pytest.mark.django_db
+
+DEMO_USERNAMES = ("admin", "hq", "tochigi", "kagoshima", "tokyo", "gifu", "tochigi-manager")
 
 P = Permission
 PERSONAS: dict[str, Callable[[], AbstractBaseUser | AnonymousUser]] = {}
@@ -175,3 +179,29 @@ def test_it_filters_rows_to_the_branches_a_user_may_view(name: str, branches: se
 def test_it_filters_to_nothing_when_the_role_lacks_the_permission_for_its_branch() -> None:
     plans = access.filter_permitted(Plan.objects.all(), PERSONAS["hq"](), P.ENTER_ACTUALS, "branch")
     assert not plans.exists()
+
+
+# -- Demo users ------------------------------------------------------------------------------------------------
+
+
+def test_it_loads_a_demo_login_for_every_role_idempotently() -> None:
+    call_command("load_demo_users", stdout=StringIO())
+    call_command("load_demo_users", stdout=StringIO())
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_USERNAMES)}
+    assert set(users) == set(DEMO_USERNAMES)
+    members = {name: u.membership for name, u in users.items() if name != "admin"}
+    roles = {name: (m.role, m.branch.code if m.branch else None) for name, m in members.items()}
+    assert roles == {
+        "hq": ("hq", None),
+        "tochigi": ("staff", "tochigi"),
+        "kagoshima": ("staff", "kagoshima"),
+        "tokyo": ("staff", "tokyo"),
+        "gifu": ("staff", "gifu"),
+        "tochigi-manager": ("manager", "tochigi"),
+    }
+    assert users["admin"].is_superuser and users["admin"].check_password("kpitrack-admin")
+    assert all(users[name].check_password("kpitrack-demo") for name in roles)
+    tochigi = Branch.objects.get(code="tochigi")
+    assert access.has_permission(users["tochigi-manager"], P.APPROVE_MONTH, tochigi)
+    assert not access.has_permission(users["tochigi"], P.APPROVE_MONTH, tochigi)
+    assert access.has_permission(users["hq"], P.REOPEN_MONTH, tochigi)

@@ -271,7 +271,8 @@ def committed_target(django_db_blocker: Any) -> Iterator[KpiTarget]:
     transactional test would flush the session's seed): they use the test database the earlier tests of this
     module set up, and skip when it is not there (e.g. when selected alone with -k).
     """
-    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+    name, test_name = str(connection.settings_dict["NAME"]), connection.settings_dict["TEST"].get("NAME")
+    if not (name == test_name if test_name else name.startswith("test_")):
         pytest.skip("the test database was not set up: run these tests together with the rest of test_services.py")
     with django_db_blocker.unblock():
         plan = Plan.objects.create(branch=Branch.objects.get(code="okinawa"), fiscal_year_id=2023)

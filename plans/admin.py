@@ -191,8 +191,10 @@ class KpiActualAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = KpiActual
-        fields = ("target", "period", "month", "value", "text_value", "numerator", "denominator", "is_cumulative")
-        fields += ("note",)
+        fields = (
+            *("target", "period", "month"),
+            *("value", "text_value", "numerator", "denominator", "is_cumulative", "note"),
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -25,6 +25,8 @@ DELETED_CONFLICT_MESSAGE = (
     "最新の状態を確認してから入力し直してください。"
 )
 
+ALREADY_DELETED_MESSAGE = "この実績は他の利用者が先に削除しました。最新の状態を確認してください。"
+
 
 class ActualConflict(Exception):
     """Someone else saved (or deleted) the same actual since the form was opened: nothing is overwritten.
@@ -37,7 +39,7 @@ class ActualConflict(Exception):
         self.current = current
         self.typed = typed
         if current is None:
-            message = DELETED_CONFLICT_MESSAGE.format(typed=typed)
+            message = DELETED_CONFLICT_MESSAGE.format(typed=typed) if typed else ALREADY_DELETED_MESSAGE
         else:
             stored = current.display_value
             message = CONFLICT_MESSAGE.format(current=current.version, stored=stored, typed=typed)

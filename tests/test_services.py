@@ -253,6 +253,14 @@ def test_it_refuses_to_delete_an_actual_changed_since_it_was_shown(target: KpiTa
     assert not ActualRevision.objects.filter(target=target, action=ActualRevision.Action.DELETE).exists()
 
 
+def test_it_refuses_to_delete_with_a_version_an_actual_someone_deleted_first(target: KpiTarget) -> None:
+    actual, _ = _record(target, "26.3")
+    actual_delete(actual=actual, user=None, reason="")
+    with pytest.raises(ActualConflict) as exc:
+        actual_delete(actual=actual, user=None, reason="", expected_version=1)
+    assert str(exc.value) == "この実績は他の利用者が先に削除しました。最新の状態を確認してください。"
+
+
 def test_it_does_nothing_when_deleting_an_actual_already_gone(target: KpiTarget) -> None:
     actual, _ = _record(target, "26.3")
     actual_delete(actual=actual, user=None, reason="")

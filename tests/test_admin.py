@@ -335,3 +335,20 @@ def test_it_shows_a_target_actuals_read_only_with_a_link_to_each(tochigi_admin: 
     assert 'name="actuals-0-note"' not in content
     [inline] = [f for f in response.context["inline_admin_formsets"] if f.opts.model is KpiActual]
     assert not (inline.has_add_permission or inline.has_change_permission or inline.has_delete_permission)
+
+
+def test_it_offers_only_own_branch_measures_in_the_plan_page_inlines(tochigi_admin: Client) -> None:
+    plan = _of(Plan, "branch", "tochigi")
+    response = tochigi_admin.get(_url("plan", "change", plan.pk))
+    [targets] = [f for f in response.context["inline_admin_formsets"] if f.opts.model is KpiTarget]
+    assert targets.has_change_permission
+    measures = targets.formset.form.base_fields["measure"].queryset
+    assert {m.plan.branch.code for m in measures} == {"tochigi"}
+
+
+def test_it_shows_headquarters_a_plan_page_with_read_only_inlines(hq_admin: Client) -> None:
+    plan = _of(Plan, "branch", "gifu")
+    response = hq_admin.get(_url("plan", "change", plan.pk))
+    assert response.status_code == 200
+    for inline in response.context["inline_admin_formsets"]:
+        assert not (inline.has_add_permission or inline.has_change_permission or inline.has_delete_permission)

@@ -48,11 +48,15 @@ class Branch(models.Model):
 
 
 class Membership(models.Model):
-    """Which branch a user works for. No branch means headquarters (本部): reads every branch."""
+    """Which branch a user works for and in what role; headquarters (本部) members have no branch.
+
+    What each role may do is listed in ``branches.access.PERMISSIONS``.
+    """
 
     class Role(models.TextChoices):
         STAFF = "staff", _("支部担当者")
-        MANAGER = "manager", _("管理者")
+        MANAGER = "manager", _("支部管理者")
+        HQ = "hq", _("本部")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership", verbose_name=_("ユーザー")
@@ -66,16 +70,19 @@ class Membership(models.Model):
         verbose_name = _("所属")
         verbose_name_plural = _("所属")
         constraints = [
-            # Branch staff always belong to a branch; a manager without one works at headquarters.
+            # Headquarters members have no branch; branch staff and managers always have one.
             models.CheckConstraint(
-                condition=~models.Q(role="staff") | models.Q(branch__isnull=False),
-                name="membership_staff_has_branch",
+                condition=models.Q(role="hq", branch__isnull=True)
+                | (~models.Q(role="hq") & models.Q(branch__isnull=False)),
+                name="membership_hq_iff_no_branch",
+                violation_error_message=_("本部の所属は支部を空欄に、支部担当者・支部管理者は支部を選んでください。"),
             ),
         ]
 
     def __str__(self) -> str:
-        where = self.branch.name if self.branch_id else "本部"
-        return f"{self.user} ({where}・{self.get_role_display()})"
+        if self.branch_id is None:
+            return f"{self.user} (本部)"
+        return f"{self.user} ({self.branch.name}・{self.get_role_display()})"
 
     @property
     def is_headquarters(self) -> bool:

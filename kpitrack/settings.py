@@ -97,7 +97,16 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.getenv("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # Every write transaction takes the write lock when it begins and waits up to `timeout` seconds
+                # for it: two concurrent saves queue up (the later one sees the earlier one's version and gets
+                # the conflict message) instead of failing with "database is locked".
+                "transaction_mode": "IMMEDIATE",
+                "timeout": int(os.getenv("SQLITE_TIMEOUT", "20")),
+            },
+            # A file, not the in-memory default, so concurrent tests use real SQLite locking.
+            "TEST": {"NAME": os.getenv("SQLITE_TEST_PATH", str(BASE_DIR / "db.sqlite3-test"))},
         }
     }
 

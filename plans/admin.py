@@ -1,9 +1,18 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from typing import Any
 
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from branches.access import DENIED_MESSAGES, Permission
+from branches.admin import BranchScopedAdmin, BranchScopedInline, CatalogAdmin, CatalogTabularInline
 from plans.models import (
     ActualRevision,
     Area,
@@ -18,6 +27,7 @@ from plans.models import (
     NationalAverage,
     Plan,
 )
+from plans.services import ActualConflict, actual_delete, actual_record, display_value
 
 admin.site.site_header = "kpitrack 管理サイト"
 admin.site.site_title = "kpitrack"
@@ -25,7 +35,7 @@ admin.site.index_title = "事業計画・KPIの管理"
 
 
 @admin.register(FiscalYear)
-class FiscalYearAdmin(admin.ModelAdmin):
+class FiscalYearAdmin(CatalogAdmin):
     list_display = ("year", "label_display")
 
     @admin.display(description="和暦")
@@ -34,11 +44,11 @@ class FiscalYearAdmin(admin.ModelAdmin):
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(CatalogAdmin):
     list_display = ("number", "name", "name_en")
 
 
-class KpiChangeInline(admin.TabularInline):
+class KpiChangeInline(CatalogTabularInline):
     model = KpiChange
     fk_name = "kpi"
     extra = 0
@@ -46,7 +56,7 @@ class KpiChangeInline(admin.TabularInline):
 
 
 @admin.register(Kpi)
-class KpiAdmin(admin.ModelAdmin):
+class KpiAdmin(CatalogAdmin):
     list_display = ("code", "name", "unit", "precision", "direction", "kind", "measure_basis", "is_national")
     list_filter = ("kind", "direction", "measure_basis", "is_national")
     search_fields = ("code", "name", "description")
@@ -55,21 +65,21 @@ class KpiAdmin(admin.ModelAdmin):
 
 
 @admin.register(KpiChange)
-class KpiChangeAdmin(admin.ModelAdmin):
+class KpiChangeAdmin(CatalogAdmin):
     list_display = ("kpi", "fiscal_year", "change", "replaces", "previous_name")
     list_filter = ("change", "fiscal_year")
     search_fields = ("kpi__code", "kpi__name", "previous_name", "note")
     autocomplete_fields = ("kpi", "replaces")
 
 
-class MeasureInline(admin.TabularInline):
+class MeasureInline(BranchScopedInline, admin.TabularInline):
     model = Measure
     fields = ("key", "area", "parent", "number", "title", "group", "importance_high", "difficulty_high", "order")
     extra = 0
     show_change_link = True
 
 
-class KpiTargetInline(admin.TabularInline):
+class KpiTargetInline(BranchScopedInline, admin.TabularInline):
     model = KpiTarget
     fields = ("kpi", "measure", "target_text", "rule", "target_value", "stated_baseline", "note", "published_mark")
     readonly_fields = ("rule", "target_value", "stated_baseline")
@@ -81,14 +91,15 @@ class KpiTargetInline(admin.TabularInline):
         return super().get_queryset(request).select_related("kpi", "measure")
 
 
-class BudgetLineInline(admin.TabularInline):
+class BudgetLineInline(BranchScopedInline, admin.TabularInline):
     model = BudgetLine
     fields = ("category", "programme", "budget_amount", "spent_amount", "note", "order")
     extra = 0
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(BranchScopedAdmin):
+    branch_path = "branch"
     list_display = ("branch", "fiscal_year", "target_count", "source", "updated_at")
     list_filter = ("fiscal_year", "branch")
     search_fields = ("branch__name", "branch__code", "source")
@@ -103,14 +114,16 @@ class PlanAdmin(admin.ModelAdmin):
         return obj.target_total  # type: ignore[attr-defined]
 
 
-class MeasureProgressInline(admin.StackedInline):
+class MeasureProgressInline(BranchScopedInline, admin.StackedInline):
     model = MeasureProgress
+    write_permission = Permission.ENTER_ACTUALS
     fields = ("period", "as_of", "evaluation", "status", "next_steps")
     extra = 0
 
 
 @admin.register(Measure)
-class MeasureAdmin(admin.ModelAdmin):
+class MeasureAdmin(BranchScopedAdmin):
+    branch_path = "plan__branch"
     list_display = ("plan", "area", "number", "title", "group", "importance_high", "difficulty_high")
     list_filter = ("plan__fiscal_year", "plan__branch", "area", "group", "importance_high", "difficulty_high")
     search_fields = ("title", "body", "number")
@@ -120,13 +133,37 @@ class MeasureAdmin(admin.ModelAdmin):
 
 
 class KpiActualInline(admin.TabularInline):
+    """Read-only list of a target's actuals; each links to its own change page, the one door for writes."""
+
     model = KpiActual
-    fields = ("period", "month", "value", "text_value", "numerator", "denominator", "is_cumulative", "note", "source")
+    fields = ("period", "month", "value_display", "note", "source", "version", "entered_by", "change_link")
+    readonly_fields = fields
     extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="実績値")
+    def value_display(self, obj: KpiActual) -> str:
+        return obj.display_value
+
+    @admin.display(description="変更・削除")
+    def change_link(self, obj: KpiActual) -> str:
+        if obj.pk is None:
+            return ""
+        url = reverse("admin:plans_kpiactual_change", args=[obj.pk])
+        return format_html('<a href="{}">この実績を開く</a>', url)
 
 
 @admin.register(KpiTarget)
-class KpiTargetAdmin(admin.ModelAdmin):
+class KpiTargetAdmin(BranchScopedAdmin):
+    branch_path = "plan__branch"
     list_display = ("plan", "kpi", "target_text", "rule", "target_value", "stated_baseline", "published_mark")
     list_filter = ("plan__fiscal_year", "plan__branch", "rule", "published_mark", "kpi")
     search_fields = ("kpi__code", "kpi__name", "name_as_written", "target_text", "note")
@@ -136,18 +173,151 @@ class KpiTargetAdmin(admin.ModelAdmin):
     inlines = [KpiActualInline]
 
 
+REASON_REQUIRED = "変更理由を入力してください（例: 支部資料の訂正）。"
+ADMIN_DELETE_REASON = "管理サイトで削除"
+
+
+class KpiActualAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The admin's form for one actual: carries the version it was opened at and the reason for a change.
+
+    ``clean`` reports a save made by someone else since the form was opened (the save itself goes through
+    ``actual_record``, which checks again under the write lock).
+    """
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    reason = forms.CharField(label="変更理由", max_length=200, required=False)
+
+    request_conflict: ActualConflict | None = None  # set by KpiActualAdmin when a save lost a race
+
+    class Meta:
+        model = KpiActual
+        fields = (
+            *("target", "period", "month"),
+            *("value", "text_value", "numerator", "denominator", "is_cumulative", "note"),
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expected_version"].initial = self.instance.version if self.instance.pk else 0
+        if self.instance.pk:
+            self.fields["reason"].required = True
+            self.fields["reason"].error_messages["required"] = REASON_REQUIRED
+        else:
+            self.fields["reason"].help_text = "新規登録では省略できます。"
+
+    def _cell(self) -> tuple[Any, Any, Any]:
+        if self.instance.pk:
+            return self.instance.target_id, self.instance.period, self.instance.month
+        target = self.cleaned_data.get("target")
+        return (target.pk if target else None), self.cleaned_data.get("period"), self.cleaned_data.get("month")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        typed = display_value(cleaned.get("value"), cleaned.get("text_value", ""))
+        if self.request_conflict is not None:
+            self._conflict(ActualConflict(self.request_conflict.current, typed))
+            return cleaned
+        expected = cleaned.get("expected_version")
+        target_id, period, month = self._cell()
+        if expected is None or target_id is None or not period:
+            return cleaned
+        if self.instance.pk:
+            current = KpiActual.objects.filter(pk=self.instance.pk).first()
+        else:
+            current = KpiActual.objects.filter(target_id=target_id, period=period, month=month).first()
+        if (current is None and expected != 0) or (current is not None and current.version != expected):
+            self._conflict(ActualConflict(current, typed))
+        return cleaned
+
+    def _conflict(self, conflict: ActualConflict) -> None:
+        self.add_error(None, str(conflict))
+        self._has_conflict = True
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # After a conflict the message says it all: no "already exists" (the constraints on target) on top.
+        exclusions = super()._get_validation_exclusions()
+        return exclusions | {"target"} if getattr(self, "_has_conflict", False) else exclusions
+
+
 @admin.register(KpiActual)
-class KpiActualAdmin(admin.ModelAdmin):
+class KpiActualAdmin(BranchScopedAdmin):
+    """Every save goes through ``actual_record`` (versioned, with a revision); every delete through
+    ``actual_delete`` (with a delete revision)."""
+
+    branch_path = "target__plan__branch"
+    write_permission = Permission.ENTER_ACTUALS
+    form = KpiActualAdminForm
     list_display = ("target", "period", "month", "value", "text_value", "source", "entered_by", "entered_at")
     list_filter = ("period", "source", "target__plan__fiscal_year", "target__plan__branch")
     search_fields = ("target__kpi__name", "target__kpi__code", "note")
     list_select_related = ("target__kpi", "target__plan__branch", "target__plan__fiscal_year", "entered_by")
     raw_id_fields = ("target",)
     date_hierarchy = "month"
+    fieldsets = (
+        ("対象", {"fields": ("target", "period", "month")}),
+        ("実績", {"fields": ("value", "text_value", "numerator", "denominator", "is_cumulative", "note")}),
+        ("変更の記録", {"fields": ("reason", "expected_version", "version", "source", "entered_by", "entered_at")}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        always = ("version", "source", "entered_by", "entered_at")
+        # Which cell an actual belongs to is fixed once it exists: a different cell is a different actual.
+        return ("target", "period", "month", *always) if obj is not None else always
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        conflict = getattr(request, "_actual_conflict", None)
+        return type(form.__name__, (form,), {"request_conflict": conflict}) if conflict else form
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ActualConflict as conflict:
+            # A save that slipped in between the form's check and our write: nothing was written (the
+            # transaction rolled back); show the same form again with the conflict message.
+            request._actual_conflict = conflict  # type: ignore[attr-defined]
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: KpiActual, form: Any, change: bool) -> None:
+        if not self.may_write(request, obj):
+            raise PermissionDenied(DENIED_MESSAGES[self.write_permission])
+        data = form.cleaned_data
+        actual, _ = actual_record(
+            target=obj.target,
+            period=obj.period,
+            month=obj.month,
+            value=data["value"],
+            text_value=data["text_value"],
+            numerator=data["numerator"],
+            denominator=data["denominator"],
+            is_cumulative=data["is_cumulative"],
+            note=data["note"],
+            source=KpiActual.Source.MANUAL,
+            user=request.user,  # type: ignore[arg-type]
+            expected_version=data["expected_version"],
+            reason=data["reason"],
+        )
+        for field in KpiActual._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(actual, field.attname))
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: KpiActual) -> None:
+        actual_delete(actual=obj, user=request.user, reason=ADMIN_DELETE_REASON)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[KpiActual]) -> None:
+        with transaction.atomic():
+            for actual in queryset:
+                actual_delete(actual=actual, user=request.user, reason=ADMIN_DELETE_REASON)  # type: ignore[arg-type]
 
 
 @admin.register(ActualRevision)
-class ActualRevisionAdmin(admin.ModelAdmin):
+class ActualRevisionAdmin(BranchScopedAdmin):
+    """Read-only: revisions are written by plans.services only."""
+
+    branch_path = "target__plan__branch"
+    write_permission = Permission.ENTER_ACTUALS
     list_display = ("changed_at", "target", "period", "month", "action", "old_value", "new_value", "changed_by")
     list_filter = ("action", "period")
     search_fields = ("target__kpi__name", "reason")
@@ -164,7 +334,7 @@ class ActualRevisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(NationalAverage)
-class NationalAverageAdmin(admin.ModelAdmin):
+class NationalAverageAdmin(CatalogAdmin):
     list_display = ("kpi", "fiscal_year", "as_of", "value")
     list_filter = ("fiscal_year", "kpi")
     search_fields = ("kpi__name", "kpi__code")
@@ -172,7 +342,9 @@ class NationalAverageAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeasureProgress)
-class MeasureProgressAdmin(admin.ModelAdmin):
+class MeasureProgressAdmin(BranchScopedAdmin):
+    branch_path = "measure__plan__branch"
+    write_permission = Permission.ENTER_ACTUALS
     list_display = ("measure", "period", "as_of", "evaluation", "updated_at")
     list_filter = ("evaluation", "period", "measure__plan__branch")
     search_fields = ("measure__title", "status", "next_steps")
@@ -180,7 +352,8 @@ class MeasureProgressAdmin(admin.ModelAdmin):
 
 
 @admin.register(BudgetLine)
-class BudgetLineAdmin(admin.ModelAdmin):
+class BudgetLineAdmin(BranchScopedAdmin):
+    branch_path = "plan__branch"
     list_display = ("plan", "category", "programme", "budget_amount", "spent_amount", "rate_display")
     list_filter = ("plan__branch", "plan__fiscal_year", "category")
     search_fields = ("programme", "category")

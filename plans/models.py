@@ -415,7 +415,7 @@ class KpiActual(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("入力者")
     )
     entered_at = models.DateTimeField(_("入力日時"), auto_now=True)
-    version = models.PositiveIntegerField(_("版"), default=1)
+    version = models.PositiveIntegerField(_("版"), default=1, editable=False)
 
     class Meta:
         ordering = ["target", "period", "month"]

@@ -22,12 +22,13 @@ cat <<MSG
 
 kpitrack: http://127.0.0.1:${port}/   (管理サイト: http://127.0.0.1:${port}/admin/)
 デモ用ログイン（ユーザー名 / パスワード）:
-  hq        / kpitrack-demo   本部（全支部を閲覧）
-  tochigi   / kpitrack-demo   栃木支部の担当者
-  kagoshima / kpitrack-demo   鹿児島支部の担当者
-  tokyo     / kpitrack-demo   東京支部の担当者
-  gifu      / kpitrack-demo   岐阜支部の担当者
-  admin     / kpitrack-admin  管理者（管理サイト）
+  hq              / kpitrack-demo   本部（全支部を閲覧）
+  tochigi         / kpitrack-demo   栃木支部の担当者
+  kagoshima       / kpitrack-demo   鹿児島支部の担当者
+  tokyo           / kpitrack-demo   東京支部の担当者
+  gifu            / kpitrack-demo   岐阜支部の担当者
+  tochigi-manager / kpitrack-demo   栃木支部の管理者（月次の承認）
+  admin           / kpitrack-admin  管理者（管理サイト）
 Ctrl+C で終了します。
 MSG
 exec .venv/bin/python manage.py runserver "127.0.0.1:${port}"

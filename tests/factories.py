@@ -39,12 +39,6 @@ KIND_DEFAULTS: dict[str, tuple[str, int, str, str, str]] = {
 RULE_FIELDS = ("rule", "target_value", "stated_baseline")
 
 
-def hq_role() -> str:
-    """本部's role: ``hq`` once Membership.Role has it; until then a manager without a branch."""
-    role = getattr(Membership.Role, "HQ", Membership.Role.MANAGER)
-    return str(role)
-
-
 # -- branches ---------------------------------------------------------------------------------------
 
 
@@ -79,7 +73,7 @@ class MembershipFactory(DjangoModelFactory):
     class Params:
         staff = factory.Trait(role=Membership.Role.STAFF)
         manager = factory.Trait(role=Membership.Role.MANAGER)
-        hq = factory.Trait(branch=None, role=factory.LazyFunction(hq_role))
+        hq = factory.Trait(branch=None, role=Membership.Role.HQ)
 
     user = factory.SubFactory(UserFactory)
     branch = factory.SubFactory(BranchFactory)

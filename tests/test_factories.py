@@ -16,7 +16,6 @@ from tests.factories import (
     KpiTargetFactory,
     MembershipFactory,
     PlanFactory,
-    hq_role,
     member,
     recorded_actual,
 )
@@ -86,5 +85,5 @@ def test_it_builds_staff_manager_and_headquarters_members() -> None:
     manager = MembershipFactory(branch=tochigi, manager=True)
     hq = MembershipFactory(hq=True)
     assert (staff.role, manager.role) == (Membership.Role.STAFF, Membership.Role.MANAGER)
-    assert hq.branch is None and hq.role == hq_role()
+    assert hq.branch is None and hq.role == Membership.Role.HQ
     assert member("someone", branch=tochigi).membership.branch == tochigi

@@ -141,19 +141,37 @@ def test_it_rejects_a_branch_jis_code_outside_1_to_47(jis_code: int) -> None:
     )
 
 
-def test_it_requires_a_branch_for_staff() -> None:
-    user = UserFactory(username="staff-without-branch")
+@pytest.mark.parametrize("role", [Membership.Role.STAFF, Membership.Role.MANAGER])
+def test_it_requires_a_branch_for_branch_staff_and_managers(role: str) -> None:
+    user = UserFactory(username="member-without-branch")
     assert_check_violated(
-        "membership_staff_has_branch",
-        lambda: Membership.objects.create(user=user, branch=None, role=Membership.Role.STAFF),
+        "membership_hq_iff_no_branch", lambda: Membership.objects.create(user=user, branch=None, role=role)
     )
 
 
-def test_it_lets_a_manager_work_at_headquarters_without_a_branch() -> None:
+def test_it_refuses_a_branch_for_a_headquarters_member() -> None:
+    user = UserFactory(username="hq-with-branch")
+    branch = Branch.objects.get(code="tochigi")
+    assert_check_violated(
+        "membership_hq_iff_no_branch",
+        lambda: Membership.objects.create(user=user, branch=branch, role=Membership.Role.HQ),
+    )
+
+
+def test_it_lets_a_headquarters_member_work_without_a_branch() -> None:
     user = UserFactory(username="hq")
-    membership = Membership.objects.create(user=user, branch=None, role=Membership.Role.MANAGER)
+    membership = Membership.objects.create(user=user, branch=None, role=Membership.Role.HQ)
     assert membership.is_headquarters
-    assert str(membership) == "hq (本部・管理者)"
+    assert str(membership) == "hq (本部)"
+
+
+def test_it_names_a_branch_manager_with_branch_and_role() -> None:
+    user = UserFactory(username="tochigi-manager")
+    membership = Membership.objects.create(
+        user=user, branch=Branch.objects.get(code="tochigi"), role=Membership.Role.MANAGER
+    )
+    assert not membership.is_headquarters
+    assert str(membership) == "tochigi-manager (栃木・支部管理者)"
 
 
 # -- Kpi -------------------------------------------------------------------------------------------

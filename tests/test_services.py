@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import datetime
+import threading
+import time
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import OperationalError, connection
 
 from branches.models import Branch
+from plans import services
 from plans.models import ActualRevision, Kpi, KpiActual, KpiTarget, Plan
-from plans.services import CONFLICT_MESSAGE, ActualConflict, actual_record
-
-pytestmark = pytest.mark.django_db
+from plans.services import CONFLICT_MESSAGE, DELETED_CONFLICT_MESSAGE, ActualConflict, actual_delete, actual_record
 
 SEPTEMBER = datetime.date(2023, 9, 1)
 
 
 @pytest.fixture
-def target() -> KpiTarget:
+def target(db: None) -> KpiTarget:
     """A target with no actuals yet: 北海道 FY2023 生活習慣病予防健診実施率 71.7％以上."""
     plan = Plan.objects.create(branch=Branch.objects.get(code="hokkaido"), fiscal_year_id=2023)
     target = KpiTarget(plan=plan, kpi=Kpi.objects.get(code="lifestyle_checkup_rate"), target_text="71.7％以上")
@@ -30,7 +34,7 @@ def target() -> KpiTarget:
 
 
 @pytest.fixture
-def user() -> AbstractBaseUser:
+def user(db: None) -> AbstractBaseUser:
     return get_user_model().objects.create_user(username="hokkaido-staff", password="pw")
 
 
@@ -108,9 +112,10 @@ def test_it_refuses_a_stale_version_and_changes_nothing(target: KpiTarget) -> No
     with pytest.raises(ActualConflict) as exc:
         _record(target, "28.5", expected_version=1)
     assert str(exc.value) == (
-        "この実績は他の利用者が先に更新しました（版 2）。最新の値を確認してから入力し直してください。"
+        "この実績は他の利用者が先に更新しました（版 2）。保存されている値は「27」、入力された値は「28.5」です。"
+        "入力された値は保存していません。最新の値を確認してから入力し直してください。"
     )
-    assert str(exc.value) == CONFLICT_MESSAGE.format(current=2)
+    assert str(exc.value) == CONFLICT_MESSAGE.format(current=2, stored="27", typed="28.5")
     assert exc.value.current.version == 2
     assert exc.value.current.value == Decimal("27.0")
     stored = KpiActual.objects.get(target=target)
@@ -143,3 +148,228 @@ def test_it_keeps_separate_actuals_per_period_and_month(target: KpiTarget) -> No
     _, outcome = actual_record(target=target, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("72.2"))
     assert outcome == "created"
     assert KpiActual.objects.filter(target=target).count() == 3
+
+
+# -- Conflicts ---------------------------------------------------------------------------------------------------
+
+
+def test_it_refuses_version_0_when_the_cell_already_has_an_actual(target: KpiTarget) -> None:
+    _record(target, "26.3")
+    with pytest.raises(ActualConflict) as exc:
+        _record(target, "30.1", expected_version=0)
+    assert exc.value.current.value == Decimal("26.3")
+    assert exc.value.typed == "30.1"
+    assert "保存されている値は「26.3」、入力された値は「30.1」" in str(exc.value)
+    assert KpiActual.objects.get(target=target).value == Decimal("26.3")
+    assert ActualRevision.objects.filter(target=target).count() == 1
+
+
+def test_it_creates_an_actual_when_version_0_finds_an_empty_cell(target: KpiTarget) -> None:
+    actual, outcome = _record(target, "26.3", expected_version=0)
+    assert (outcome, actual.version) == ("created", 1)
+
+
+def test_it_refuses_to_recreate_an_actual_someone_deleted_since_the_form_was_opened(target: KpiTarget) -> None:
+    actual, _ = _record(target, "26.3")
+    actual_delete(actual=actual, user=None, reason="誤入力")
+    with pytest.raises(ActualConflict) as exc:
+        _record(target, "27.0", expected_version=1)
+    assert str(exc.value) == DELETED_CONFLICT_MESSAGE.format(typed="27")
+    assert exc.value.current is None
+    assert not KpiActual.objects.filter(target=target).exists()
+
+
+def test_it_turns_a_lost_insert_race_into_a_conflict_showing_the_winner(
+    target: KpiTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row appears between our read and our insert: the unique constraint fires, nothing of ours is kept."""
+    winner, _ = _record(target, "26.3")
+    reads = iter([None])
+    original = services._locked
+    monkeypatch.setattr(services, "_locked", lambda *args: next(reads, None) or original(*args))
+    with pytest.raises(ActualConflict) as exc:
+        _record(target, "31.0", expected_version=0)
+    assert exc.value.current.pk == winner.pk
+    assert exc.value.current.value == Decimal("26.3")
+    assert KpiActual.objects.get(target=target).value == Decimal("26.3")
+    assert ActualRevision.objects.filter(target=target).count() == 1
+
+
+def test_it_updates_the_winner_when_a_lost_insert_race_had_no_version_to_check(
+    target: KpiTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _record(target, "26.3")
+    reads = iter([None])
+    original = services._locked
+    monkeypatch.setattr(services, "_locked", lambda *args: next(reads, None) or original(*args))
+    actual, outcome = _record(target, "31.0")  # the seed loader's upsert: no check
+    assert (outcome, actual.value, actual.version) == ("updated", Decimal("31.0"), 2)
+
+
+def test_it_refuses_an_update_when_the_version_changed_after_the_read(
+    target: KpiTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conditional UPDATE is the last line of defence: a save slipping in after our read is a conflict."""
+    first, _ = _record(target, "26.3")
+    original = services._locked
+
+    def read_then_someone_saves(*args):  # type: ignore[no-untyped-def]
+        row = original(*args)
+        KpiActual.objects.filter(pk=first.pk).update(value=Decimal("40"), version=2)
+        return row
+
+    monkeypatch.setattr(services, "_locked", read_then_someone_saves)
+    with pytest.raises(ActualConflict) as exc:
+        _record(target, "27.0", expected_version=1)
+    assert (exc.value.current.value, exc.value.current.version) == (Decimal("40"), 2)
+    assert ActualRevision.objects.filter(target=target).count() == 1
+
+
+# -- Deleting ----------------------------------------------------------------------------------------------------
+
+
+def test_it_deletes_an_actual_keeping_its_value_in_a_delete_revision(target: KpiTarget, user: AbstractBaseUser) -> None:
+    actual, _ = _record(target, "26.3")
+    _record(target, "27.0", expected_version=1)
+    assert actual_delete(actual=actual, user=user, reason="二重登録") is True
+    assert not KpiActual.objects.filter(pk=actual.pk).exists()
+    revision = ActualRevision.objects.get(target=target, action=ActualRevision.Action.DELETE)
+    assert (revision.old_value, revision.new_value, revision.version) == ("27", "", 3)
+    assert (revision.period, revision.month, revision.changed_by, revision.reason) == (
+        KpiActual.Period.INTERIM,
+        SEPTEMBER,
+        user,
+        "二重登録",
+    )
+    assert ActualRevision.objects.filter(target=target).count() == 3  # create, update, delete: history kept
+
+
+def test_it_refuses_to_delete_an_actual_changed_since_it_was_shown(target: KpiTarget) -> None:
+    actual, _ = _record(target, "26.3")
+    _record(target, "27.0")
+    with pytest.raises(ActualConflict):
+        actual_delete(actual=actual, user=None, reason="", expected_version=1)
+    assert KpiActual.objects.filter(pk=actual.pk).exists()
+    assert not ActualRevision.objects.filter(target=target, action=ActualRevision.Action.DELETE).exists()
+
+
+def test_it_refuses_to_delete_with_a_version_an_actual_someone_deleted_first(target: KpiTarget) -> None:
+    actual, _ = _record(target, "26.3")
+    actual_delete(actual=actual, user=None, reason="")
+    with pytest.raises(ActualConflict) as exc:
+        actual_delete(actual=actual, user=None, reason="", expected_version=1)
+    assert str(exc.value) == "この実績は他の利用者が先に削除しました。最新の状態を確認してください。"
+
+
+def test_it_does_nothing_when_deleting_an_actual_already_gone(target: KpiTarget) -> None:
+    actual, _ = _record(target, "26.3")
+    actual_delete(actual=actual, user=None, reason="")
+    assert actual_delete(actual=actual, user=None, reason="") is False
+    assert ActualRevision.objects.filter(target=target, action=ActualRevision.Action.DELETE).count() == 1
+
+
+# -- Real concurrency: committed data, two threads, two connections --------------------------------------------
+
+
+@pytest.fixture
+def committed_target(django_db_blocker: Any) -> Iterator[KpiTarget]:
+    """A target committed outside any test transaction (threads use their own connections), removed afterwards.
+
+    These tests are not marked for the database (a test transaction would hide the data from the threads, and a
+    transactional test would flush the session's seed): they use the test database the earlier tests of this
+    module set up, and skip when it is not there (e.g. when selected alone with -k).
+    """
+    name, test_name = str(connection.settings_dict["NAME"]), connection.settings_dict["TEST"].get("NAME")
+    if not (name == test_name if test_name else name.startswith("test_")):
+        pytest.skip("the test database was not set up: run these tests together with the rest of test_services.py")
+    with django_db_blocker.unblock():
+        plan = Plan.objects.create(branch=Branch.objects.get(code="okinawa"), fiscal_year_id=2023)
+        target = KpiTarget(plan=plan, kpi=Kpi.objects.get(code="lifestyle_checkup_rate"), target_text="71.7％以上")
+        target.clean()
+        target.save()
+        try:
+            yield target
+        finally:
+            ActualRevision.objects.filter(target=target).delete()
+            KpiActual.objects.filter(target=target).delete()
+            target.delete()
+            plan.delete()
+
+
+def _race(target: KpiTarget, values: list[str], expected_version: int) -> list[str | BaseException]:
+    """Run actual_record for each value in its own thread, all at once; returns each outcome or exception."""
+    barrier = threading.Barrier(len(values))
+    results: list[str | BaseException] = [""] * len(values)
+
+    def save(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            _, results[i] = _record(target, values[i], expected_version=expected_version)
+        except BaseException as exc:  # noqa: BLE001 - the test inspects every exception
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(len(values))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def _slow_reads(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Widen the window between reading the row and writing it, so both threads read before either writes."""
+    original = services._locked
+
+    def slow(*args):  # type: ignore[no-untyped-def]
+        row = original(*args)
+        time.sleep(seconds)
+        return row
+
+    monkeypatch.setattr(services, "_locked", slow)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite locking")
+def test_it_reports_a_concurrent_save_on_sqlite_as_a_conflict_never_database_is_locked(
+    committed_target: KpiTarget, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with django_db_blocker.unblock():
+        _record(committed_target, "26.3")
+        _slow_reads(monkeypatch, 0.2)
+        results = _race(committed_target, ["27.0", "28.0"], expected_version=1)
+        assert not [r for r in results if isinstance(r, OperationalError)], results
+        assert sorted(type(r).__name__ if isinstance(r, BaseException) else r for r in results) == [
+            "ActualConflict",
+            "updated",
+        ]
+        stored = KpiActual.objects.get(target=committed_target)
+        assert stored.version == 2
+        winner = "27.0" if results[0] == "updated" else "28.0"
+        assert stored.value == Decimal(winner)
+        assert ActualRevision.objects.filter(target=committed_target).count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="runs when DATABASE_URL points at PostgreSQL")
+def test_it_reports_a_create_create_race_on_postgresql_as_a_conflict_showing_the_winner(
+    committed_target: KpiTarget, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    both_read = threading.Barrier(2)
+    original = services._validate_new
+
+    def after_both_read(actual: KpiActual) -> None:
+        both_read.wait(timeout=10)  # both threads found the cell empty; now both insert
+        original(actual)
+
+    monkeypatch.setattr(services, "_validate_new", after_both_read)
+    with django_db_blocker.unblock():
+        results = _race(committed_target, ["27.0", "28.0"], expected_version=0)
+        conflicts = [r for r in results if isinstance(r, ActualConflict)]
+        assert sorted(type(r).__name__ if isinstance(r, BaseException) else r for r in results) == [
+            "ActualConflict",
+            "created",
+        ], results
+        stored = KpiActual.objects.get(target=committed_target)
+        assert conflicts[0].current.pk == stored.pk
+        assert conflicts[0].current.value == stored.value
+        assert ActualRevision.objects.filter(target=committed_target).count() == 1

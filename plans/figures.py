@@ -57,6 +57,8 @@ DISAGREES_WITH_COUNTS = (
 FIGURE_AS_TEXT = "「{text}」は数値です。実績（定性）ではなく実績値に、数値だけ（{figure}）を入力してください。"
 TEXT_FOR_NUMERIC = "このKPIの実績は数値です。実績値に数値を入力してください（「{text}」は数値ではありません）。"
 
+MONTH_NOT_FIRST_DAY = "対象月は月の1日の日付で入力してください（入力: {day}）。"
+
 FIELD_LABELS = {"value": "実績値", "numerator": "分子", "denominator": "分母", "text_value": "実績（定性）"}
 
 

@@ -745,7 +745,7 @@ def _where(seed: Path, name: str, year: int, code: str) -> str:
 
 def _also_change_a_valid_figure(seed: Path) -> None:
     """A change that would be written if the rest were valid: proves nothing at all is written."""
-    _edit(seed, "tochigi.json", lambda doc: _kpi(doc, 2023, "lifestyle_checkup_rate")["year_end"].update(value="99.9"))
+    _edit(seed, "tochigi.json", lambda doc: _kpi(doc, 2023, "mail_application_rate")["year_end"].update(value="99.9"))
 
 
 BROKEN: dict[str, tuple[str, Callable[[dict[str, Any]], Any], Callable[[Path], str]]] = {
@@ -805,7 +805,7 @@ def test_it_refuses_a_broken_seed_naming_the_file_and_place_and_writes_nothing(t
         load_seed(seed)
     assert str(exc.value) == f"シードデータに誤りがあります:\n- {expected}"
     assert row_counts() == before
-    assert actual("tochigi", 2023, "lifestyle_checkup_rate").value == D("72.2")
+    assert actual("tochigi", 2023, "mail_application_rate").value == D("93.9")
 
 
 def test_it_lists_every_problem_of_a_broken_seed(tmp_path: Path) -> None:

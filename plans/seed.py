@@ -527,8 +527,8 @@ def _read_actual(
     if kpi["kind"] in NUMERIC_KINDS or not isinstance(raw, str):
         value = reader.decimal(f"{where} value", raw, required=True)
     else:
-        try:
-            value = figures.parse_figure(raw) if kpi["kind"] == Kpi.Kind.FREQUENCY else None
+        try:  # a number of months for a frequency KPI; for a qualitative one check_actual refuses it
+            value = figures.parse_figure(raw)
         except figures.FigureError:
             value = None
         if value is None:

@@ -26,6 +26,7 @@ from branches.models import Branch
 from branches.prefectures import PREFECTURES
 from plans import figures, rules
 from plans.models import (
+    FIRST_FISCAL_YEAR,
     Area,
     BudgetLine,
     FiscalYear,
@@ -388,10 +389,13 @@ def _read_lineage(
     if change not in KpiChange.Change.values:
         reader.error(where, f"change は {', '.join(KpiChange.Change.values)} のいずれかです")
         return
-    if not _is_int(year) or not 2008 <= year <= 2100:
-        reader.error(where, f"fiscal_year {_describe(year)} は2008〜2100の整数です")
+    if not _is_int(year) or not FIRST_FISCAL_YEAR <= year <= 2100:
+        reader.error(where, f"fiscal_year {_describe(year)} は{FIRST_FISCAL_YEAR}〜2100の整数です")
         return
     replaces = reader.key(where, entry, "replaces")
+    if replaces is not None and replaces == code:
+        reader.error(where, f"{code} は自分自身から変更されたことにはできません（replaces）")
+        return
     if replaces is not None and (replaces not in kpis or change != "replaced"):
         reader.error(where, f"replaces {replaces!r} は change=replaced のときカタログのKPIを指します")
         return
@@ -420,8 +424,8 @@ def _read_plan(
     national: dict[tuple[str, int, datetime.date | None], Decimal],
 ) -> None:
     year = entry.get("fiscal_year")
-    if not _is_int(year) or not 2008 <= year <= 2100:
-        reader.error(where, f"fiscal_year {_describe(year)} は2008〜2100の整数です")
+    if not _is_int(year) or not FIRST_FISCAL_YEAR <= year <= 2100:
+        reader.error(where, f"fiscal_year {_describe(year)} は{FIRST_FISCAL_YEAR}〜2100の整数です")
         return
     plan = plans.setdefault((branch, year), _PlanRow(branch=branch, fiscal_year=year, source=source))
     if source not in plan.source:
@@ -483,14 +487,19 @@ def _read_measure(reader: _Reader, where: str, measure: dict[str, Any], order: i
         "_order": order,
         "progress": [],
     }
+    periods: set[str] = set()
     for p_where, progress in reader.entries(where, measure, "progress"):
+        period = reader.string(p_where, progress, "period", (MeasureProgress, "period"), required=True)
+        if period in periods:
+            reader.error(p_where, f"period {period} が重複しています")
+        periods.add(period)
         raw_evaluation = reader.string(p_where, progress, "evaluation")
         evaluation = (raw_evaluation or "－").replace("〇", "○").replace("-", "－")
         if evaluation not in EVALUATIONS:
             reader.error(p_where, f"evaluation {raw_evaluation!r} は ◎ ○ △ － のいずれかです")
         row["progress"].append(
             {
-                "period": reader.string(p_where, progress, "period", (MeasureProgress, "period"), required=True),
+                "period": period,
                 "status": reader.string(p_where, progress, "status"),
                 "next_steps": reader.string(p_where, progress, "next_steps"),
                 "evaluation": evaluation,
@@ -674,7 +683,8 @@ def load_seed(directory: Path = SEED_DIR) -> SeedReport:
         if created:
             report.created[str(Branch._meta.verbose_name)] += created
         Area.sync()
-        for year in sorted(data.fiscal_years | {y - 1 for y in data.fiscal_years}):
+        previous_years = {y - 1 for y in data.fiscal_years if y > FIRST_FISCAL_YEAR}  # no FY before the first
+        for year in sorted(data.fiscal_years | previous_years):
             _upsert(report, FiscalYear, {"year": year}, {})
         _write_catalog(report, data)
         branches = {b.code: b for b in Branch.objects.all()}

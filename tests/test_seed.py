@@ -1315,3 +1315,46 @@ def test_it_raises_only_a_seed_error_when_any_part_of_a_valid_file_is_replaced(
     shutil.copy(SEED_DIR / "catalog.json", seed / "catalog.json")
     _write(seed, "small.json", json.dumps(doc, ensure_ascii=False))
     _read_only_seed_error(seed)
+
+
+# -- what the writing would refuse with a traceback ------------------------------------------------------
+
+
+def test_it_refuses_a_kpi_replaced_by_itself(tmp_path: Path) -> None:
+    seed = _copy_seed(tmp_path)
+    _edit(
+        seed, "tochigi.json", lambda doc: doc["lineage"][0].update(change="replaced", replaces=doc["lineage"][0]["kpi"])
+    )
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    assert str(exc.value).splitlines()[1:] == [
+        "- tochigi.json lineage[0]: judo_multi_visit_rate は自分自身から変更されたことにはできません（replaces）"
+    ]
+
+
+def test_it_refuses_two_progress_reports_for_the_same_period(tmp_path: Path) -> None:
+    seed = _copy_seed(tmp_path)
+
+    def duplicate(doc: dict[str, Any]) -> None:
+        progress = doc["plans"][0]["measures"][1]["progress"]
+        progress.append({**progress[0], "status": "別の実施状況"})
+
+    _edit(seed, "tokyo.json", duplicate)
+    doc = json.loads((seed / "tokyo.json").read_text(encoding="utf-8"))
+    progress = doc["plans"][0]["measures"][1]["progress"]
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    assert str(exc.value).splitlines()[1:] == [
+        f"- tokyo.json plans[0] measures[1] progress[{len(progress) - 1}]: "
+        f"period {progress[0]['period']} が重複しています"
+    ]
+
+
+def test_it_loads_a_plan_of_the_first_fiscal_year(tmp_path: Path) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    shutil.copy(SEED_DIR / "catalog.json", seed / "catalog.json")
+    plan = {"fiscal_year": 2008, "kpis": [{"kpi": "lifestyle_checkup_rate", "name": "健診", "target_text": "50％以上"}]}
+    _write(seed, "first.json", json.dumps({"source": "first", "branch": "hokkaido", "plans": [plan]}))
+    load_seed(seed)
+    assert target("hokkaido", 2008, "lifestyle_checkup_rate").target_value == D("50")

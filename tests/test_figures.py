@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import given
@@ -292,3 +292,27 @@ def test_it_reports_every_problem_at_once() -> None:
         FigureProblem("numerator", figures.NEGATIVE.format(field="分子", value="-3")),
         FigureProblem("denominator", figures.ZERO_DENOMINATOR),
     ]
+
+
+@given(
+    st.integers(min_value=1, max_value=10**9),
+    st.data(),
+    st.integers(min_value=0, max_value=4),
+    st.sampled_from([ROUND_HALF_UP, ROUND_DOWN]),
+)
+def test_it_accepts_any_rate_printed_from_its_counts(
+    denominator: int, data: st.DataObject, places: int, rounding: str
+) -> None:
+    numerator = data.draw(st.integers(min_value=0, max_value=denominator))
+    value = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal(1).scaleb(-places), rounding=rounding)
+    found = check_actual(
+        kind="rate", unit="%", value=value, numerator=Decimal(numerator), denominator=Decimal(denominator)
+    )
+    assert found == []
+
+
+@given(st.decimals(min_value=D("-1000"), max_value=D("1000"), places=4), st.sampled_from(["rate", "count", "amount"]))
+def test_it_accepts_a_figure_exactly_when_it_is_in_range(value: Decimal, kind: str) -> None:
+    found = check_actual(kind=kind, unit="%" if kind == "rate" else "円", value=value)
+    in_range = value >= 0 and (kind != "rate" or value <= 100) and (kind != "count" or value == value.to_integral())
+    assert (found == []) == in_range

@@ -542,9 +542,10 @@ def _read_actual(
             value = None
         if value is None:
             text_value = reader.string(where, row, "value", (KpiActual, "text_value"), required=True)
-    fraction_column = (KpiActual, "numerator")
-    numerator = reader.decimal(f"{where} numerator", row.get("numerator"), model_field=fraction_column)
-    denominator = reader.decimal(f"{where} denominator", row.get("denominator"), model_field=(KpiActual, "denominator"))
+    numerator, denominator = (
+        reader.decimal(f"{where} {name}", row.get(name), model_field=(KpiActual, name))
+        for name in ("numerator", "denominator")
+    )
     for problem in figures.check_actual(
         kind=kpi["kind"],
         unit=kpi["unit"],

@@ -13,7 +13,7 @@ from django.db.models.functions import ExtractMonth
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from plans import fiscal, rules
+from plans import figures, fiscal, rules
 from plans.rules import Basis, Mark, RuleKind, TargetRule
 
 
@@ -30,6 +30,7 @@ class FiscalYear(models.Model):
             models.CheckConstraint(
                 condition=Q(year__gte=fiscal.FIRST_FISCAL_YEAR, year__lte=fiscal.LAST_FISCAL_YEAR),
                 name="fiscal_year_in_range",
+                violation_error_message="年度は2008〜2100の範囲で入力してください。",
             ),
         ]
 
@@ -69,7 +70,13 @@ class Area(models.Model):
         ordering = ["number"]
         verbose_name = _("分野")
         verbose_name_plural = _("分野")
-        constraints = [models.CheckConstraint(condition=Q(number__gte=1, number__lte=3), name="area_number_1_3")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__gte=1, number__lte=3),
+                name="area_number_1_3",
+                violation_error_message="分野の番号は1・2・3のいずれかです。",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.number}. {self.name}"
@@ -123,8 +130,16 @@ class Kpi(models.Model):
         verbose_name = _("KPI")
         verbose_name_plural = _("KPIカタログ")
         constraints = [
-            models.CheckConstraint(condition=Q(precision__lte=4), name="kpi_precision_at_most_4"),
-            models.CheckConstraint(condition=~Q(replaced_by=F("id")), name="kpi_not_replaced_by_itself"),
+            models.CheckConstraint(
+                condition=Q(precision__lte=4),
+                name="kpi_precision_at_most_4",
+                violation_error_message="公表桁数（小数点以下）は4桁までです。",
+            ),
+            models.CheckConstraint(
+                condition=~Q(replaced_by=F("id")),
+                name="kpi_not_replaced_by_itself",
+                violation_error_message="後継KPIにそのKPI自身は選べません。",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -158,9 +173,16 @@ class KpiChange(models.Model):
         verbose_name = _("KPIの変更履歴")
         verbose_name_plural = _("KPIの変更履歴")
         constraints = [
-            models.UniqueConstraint(fields=["kpi", "fiscal_year", "change"], name="kpi_change_once_a_year"),
+            models.UniqueConstraint(
+                fields=["kpi", "fiscal_year", "change"],
+                name="kpi_change_once_a_year",
+                violation_error_message="このKPIには、この年度の同じ種類の変更がすでに登録されています。",
+                violation_error_code="unique",
+            ),
             models.CheckConstraint(
-                condition=Q(change="replaced") | Q(replaces__isnull=True), name="kpi_change_replaces_only_if_replaced"
+                condition=Q(change="replaced") | Q(replaces__isnull=True),
+                name="kpi_change_replaces_only_if_replaced",
+                violation_error_message="変更前のKPIは、変更の種類が「他のKPIから変更」のときだけ入力してください。",
             ),
         ]
 
@@ -189,7 +211,12 @@ class Plan(models.Model):
         verbose_name = _("事業計画")
         verbose_name_plural = _("事業計画")
         constraints = [
-            models.UniqueConstraint(fields=["branch", "fiscal_year"], name="one_plan_per_branch_and_year"),
+            models.UniqueConstraint(
+                fields=["branch", "fiscal_year"],
+                name="one_plan_per_branch_and_year",
+                violation_error_message="この支部のこの年度の事業計画はすでにあります。",
+                violation_error_code="unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -226,8 +253,17 @@ class Measure(models.Model):
         verbose_name = _("施策")
         verbose_name_plural = _("施策")
         constraints = [
-            models.UniqueConstraint(fields=["plan", "key"], name="measure_key_unique_in_plan"),
-            models.CheckConstraint(condition=~Q(parent=F("id")), name="measure_not_its_own_parent"),
+            models.UniqueConstraint(
+                fields=["plan", "key"],
+                name="measure_key_unique_in_plan",
+                violation_error_message="このキーの施策はこの事業計画にすでにあります。",
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")),
+                name="measure_not_its_own_parent",
+                violation_error_message="親施策にその施策自身は選べません。",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -318,21 +354,29 @@ class KpiTarget(models.Model):
         verbose_name = _("KPI目標")
         verbose_name_plural = _("KPI目標")
         constraints = [
-            models.UniqueConstraint(fields=["plan", "kpi"], name="one_target_per_kpi_and_plan"),
+            models.UniqueConstraint(
+                fields=["plan", "kpi"],
+                name="one_target_per_kpi_and_plan",
+                violation_error_message="このKPIの目標はこの事業計画にすでにあります。",
+                violation_error_code="unique",
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(rule__in=["fixed_min", "fixed_max", "exact"], target_value__isnull=False)
                     | (~Q(rule__in=["fixed_min", "fixed_max", "exact"]) & Q(target_value__isnull=True))
                 ),
                 name="target_value_only_for_fixed_rules",
+                violation_error_message="目標値は、目標の種類が固定値以上・固定値以下・固定値とするのときに入力し、それ以外では空欄にしてください。",
             ),
             models.CheckConstraint(
                 condition=Q(rule__in=["yoy_min", "yoy_max"]) | Q(stated_baseline__isnull=True),
                 name="stated_baseline_only_for_yoy_rules",
+                violation_error_message="記載された基準値は、目標の種類が対前年度以上・対前年度以下のときだけ入力してください。",
             ),
             models.CheckConstraint(
                 condition=Q(precision_override__isnull=True) | Q(precision_override__lte=4),
                 name="target_precision_at_most_4",
+                violation_error_message="公表桁数（この計画のみ）は4桁までです。",
             ),
         ]
 
@@ -429,26 +473,50 @@ class KpiActual(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["target"], condition=Q(period="year_end"), name="one_year_end_actual_per_target"
+                fields=["target"],
+                condition=Q(period="year_end"),
+                name="one_year_end_actual_per_target",
+                violation_error_message="このKPI目標の年度末実績はすでに登録されています。",
+                violation_error_code="unique",
             ),
             models.UniqueConstraint(
                 fields=["target", "period", "month"],
                 condition=Q(month__isnull=False),
                 name="one_actual_per_target_period_month",
+                violation_error_message="このKPI目標のこの区分・対象月の実績はすでに登録されています。",
+                violation_error_code="unique",
             ),
             models.CheckConstraint(
                 condition=(Q(period="year_end") & Q(month__isnull=True))
                 | (~Q(period="year_end") & Q(month__isnull=False)),
                 name="actual_month_set_unless_year_end",
-            ),
-            models.CheckConstraint(condition=Q(value__isnull=False) | ~Q(text_value=""), name="actual_has_a_value"),
-            models.CheckConstraint(
-                condition=Q(denominator__isnull=True) | Q(denominator__gt=0), name="actual_denominator_positive"
+                violation_error_message="対象月は、年度末実績では空欄にし、月次・中途実績では入力してください。",
+                violation_error_code="month_mismatch",
             ),
             models.CheckConstraint(
-                condition=Q(numerator__isnull=True) | Q(numerator__gte=0), name="actual_numerator_not_negative"
+                condition=Q(value__isnull=False) | ~Q(text_value=""),
+                name="actual_has_a_value",
+                violation_error_message="実績値か実績（定性）のどちらかを入力してください。",
+                violation_error_code="no_value",
             ),
-            models.CheckConstraint(condition=Q(month__isnull=True) | Q(month__day=1), name="actual_month_first_day"),
+            models.CheckConstraint(
+                condition=Q(denominator__isnull=True) | Q(denominator__gt=0),
+                name="actual_denominator_positive",
+                violation_error_message="分母は0より大きい数を入力してください。",
+                violation_error_code="denominator_not_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(numerator__isnull=True) | Q(numerator__gte=0),
+                name="actual_numerator_not_negative",
+                violation_error_message="分子に負の数は入力できません。",
+                violation_error_code="numerator_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(month__isnull=True) | Q(month__day=1),
+                name="actual_month_first_day",
+                violation_error_message="対象月は月の1日の日付で入力してください。",
+                violation_error_code="month_not_first_day",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -464,14 +532,28 @@ class KpiActual(models.Model):
         return self.text_value if self.value is None else self.value
 
     def clean(self) -> None:
-        if self.month is not None and self.target_id:
+        """Every problem at once, keyed by field, so the admin shows each Japanese message beside its field."""
+        errors: dict[str, list[str]] = {}
+        if self.month is not None and self.month.day != 1:
+            errors["month"] = [figures.MONTH_NOT_FIRST_DAY.format(day=f"{self.month:%Y-%m-%d}")]
+        elif self.month is not None and self.target_id:
             fiscal_year = self.target.plan.fiscal_year
             if not fiscal_year.contains(self.month):
-                message = f"{fiscal.month_label(self.month)}は{fiscal_year.label}の月ではありません。"
-                raise ValidationError({"month": message})
-        if self.numerator is not None and self.denominator is not None and self.value is not None:
-            if self.denominator and self.target.kpi.kind == "rate" and self.numerator > self.denominator:
-                raise ValidationError({"numerator": "分子が分母より大きくなっています。"})
+                errors["month"] = [f"{fiscal.month_label(self.month)}は{fiscal_year.label}の月ではありません。"]
+        figures_read = all(f is None or isinstance(f, Decimal) for f in (self.value, self.numerator, self.denominator))
+        if self.target_id and figures_read:  # a figure clean_fields() could not read has its message already
+            kpi = self.target.kpi
+            for problem in figures.check_actual(
+                kind=kpi.kind,
+                unit=kpi.unit,
+                value=self.value,
+                numerator=self.numerator,
+                denominator=self.denominator,
+                text_value=self.text_value,
+            ):
+                errors.setdefault(problem.field, []).append(problem.message)
+        if errors:
+            raise ValidationError(errors)
 
 
 class ActualRevision(models.Model):
@@ -521,12 +603,18 @@ class NationalAverage(models.Model):
         verbose_name_plural = _("全国平均")
         constraints = [
             models.UniqueConstraint(
-                fields=["kpi", "fiscal_year"], condition=Q(as_of__isnull=True), name="one_year_end_national_average"
+                fields=["kpi", "fiscal_year"],
+                condition=Q(as_of__isnull=True),
+                name="one_year_end_national_average",
+                violation_error_message="このKPIのこの年度の年度末の全国平均はすでに登録されています。",
+                violation_error_code="unique",
             ),
             models.UniqueConstraint(
                 fields=["kpi", "fiscal_year", "as_of"],
                 condition=Q(as_of__isnull=False),
                 name="one_national_average_per_month",
+                violation_error_message="このKPIのこの年度・時点の全国平均はすでに登録されています。",
+                violation_error_code="unique",
             ),
         ]
 
@@ -556,7 +644,12 @@ class MeasureProgress(models.Model):
         verbose_name = _("施策の進捗")
         verbose_name_plural = _("施策の進捗")
         constraints = [
-            models.UniqueConstraint(fields=["measure", "period"], name="one_progress_per_measure_and_period"),
+            models.UniqueConstraint(
+                fields=["measure", "period"],
+                name="one_progress_per_measure_and_period",
+                violation_error_message="この施策のこの期間の進捗はすでに登録されています。",
+                violation_error_code="unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -579,10 +672,21 @@ class BudgetLine(models.Model):
         verbose_name = _("予算執行")
         verbose_name_plural = _("予算執行")
         constraints = [
-            models.UniqueConstraint(fields=["plan", "category", "programme"], name="one_budget_line_per_programme"),
-            models.CheckConstraint(condition=Q(budget_amount__gte=0), name="budget_not_negative"),
+            models.UniqueConstraint(
+                fields=["plan", "category", "programme"],
+                name="one_budget_line_per_programme",
+                violation_error_message="この区分・事業名の予算執行はこの事業計画にすでにあります。",
+                violation_error_code="unique",
+            ),
             models.CheckConstraint(
-                condition=Q(spent_amount__isnull=True) | Q(spent_amount__gte=0), name="spent_not_negative"
+                condition=Q(budget_amount__gte=0),
+                name="budget_not_negative",
+                violation_error_message="予算額に負の数は入力できません。",
+            ),
+            models.CheckConstraint(
+                condition=Q(spent_amount__isnull=True) | Q(spent_amount__gte=0),
+                name="spent_not_negative",
+                violation_error_message="執行額に負の数は入力できません。",
             ),
         ]
 

@@ -447,7 +447,142 @@ def test_it_rejects_a_rate_numerator_above_its_denominator_on_clean(target: KpiT
     )
     with pytest.raises(ValidationError) as exc:
         actual.clean()
-    assert exc.value.message_dict == {"numerator": ["分子が分母より大きくなっています。"]}
+    assert exc.value.message_dict == {
+        "numerator": ["分子（300）が分母（200）より大きくなっています。率の分子は分母以下です。"]
+    }
+
+
+# -- KpiActual: full_clean gives Japanese messages beside the field ------------------------------------
+
+
+@pytest.fixture
+def count_target(plan: Plan) -> KpiTarget:
+    return KpiTarget.objects.create(
+        plan=plan,
+        kpi=Kpi.objects.get(code="health_declaration_offices"),
+        target_text="1330事業所以上",
+        rule="fixed_min",
+        target_value=Decimal("1330"),
+    )
+
+
+def _messages(actual: KpiActual) -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as exc:
+        actual.full_clean()
+    return exc.value.message_dict
+
+
+def test_it_names_the_month_field_for_a_month_not_on_the_first(target: KpiTarget) -> None:
+    actual = KpiActual(target=target, period="monthly", month=datetime.date(2023, 5, 15), value=Decimal("30.1"))
+    assert _messages(actual) == {"month": ["対象月は月の1日の日付で入力してください（入力: 2023-05-15）。"]}
+
+
+def test_it_names_the_value_field_for_a_rate_above_100(target: KpiTarget) -> None:
+    actual = KpiActual(target=target, period="year_end", value=Decimal("722"))
+    assert _messages(actual) == {"value": ["実績値は0〜100（％）の範囲で入力してください（入力: 722）。"]}
+
+
+def test_it_names_the_value_field_for_a_negative_count(count_target: KpiTarget) -> None:
+    actual = KpiActual(target=count_target, period="year_end", value=Decimal("-5"))
+    assert _messages(actual) == {"value": ["実績値に負の数は入力できません（入力: -5）。"]}
+
+
+def test_it_names_the_value_field_for_a_fractional_count(count_target: KpiTarget) -> None:
+    actual = KpiActual(target=count_target, period="year_end", value=Decimal("1529.5"))
+    assert _messages(actual) == {"value": ["実績値は件数なので整数で入力してください（入力: 1529.5）。"]}
+
+
+def test_it_names_the_numerator_for_a_rate_numerator_above_its_denominator(target: KpiTarget) -> None:
+    actual = KpiActual(
+        target=target, period="year_end", value=Decimal("72.2"), numerator=Decimal("300"), denominator=Decimal("200")
+    )
+    assert _messages(actual) == {
+        "numerator": ["分子（300）が分母（200）より大きくなっています。率の分子は分母以下です。"]
+    }
+
+
+def test_it_names_the_value_field_when_a_rate_disagrees_with_its_counts(target: KpiTarget) -> None:
+    actual = KpiActual(
+        target=target,
+        period="year_end",
+        value=Decimal("73.2"),
+        numerator=Decimal("163860"),
+        denominator=Decimal("226946"),
+    )
+    assert _messages(actual) == {
+        "value": [
+            "実績値 73.2 が 分子÷分母×100 = 72.2022 と合いません"
+            "（小数点以下1桁に四捨五入または切り捨てすると 72.2 です）。"
+        ]
+    }
+
+
+def test_it_names_the_text_field_for_a_figure_typed_as_text(target: KpiTarget) -> None:
+    actual = KpiActual(target=target, period="year_end", value=None, text_value="72.2%")
+    assert _messages(actual) == {
+        "text_value": ["「72.2%」は数値です。実績（定性）ではなく実績値に、数値だけ（72.2）を入力してください。"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [
+        (Decimal("1"), Decimal("0"), {"denominator": ["分母に0は入力できません。"]}),
+        (Decimal("-1"), Decimal("10"), {"numerator": ["分子に負の数は入力できません（入力: -1）。"]}),
+        (Decimal("1"), Decimal("-10"), {"denominator": ["分母に負の数は入力できません（入力: -10）。"]}),
+    ],
+)
+def test_it_names_the_field_for_a_bad_numerator_or_denominator(
+    count_target: KpiTarget, numerator: Decimal, denominator: Decimal, expected: dict[str, list[str]]
+) -> None:
+    actual = KpiActual(
+        target=count_target, period="year_end", value=Decimal("10"), numerator=numerator, denominator=denominator
+    )
+    assert _messages(actual) == expected
+
+
+def test_it_says_in_japanese_that_an_actual_needs_a_value(target: KpiTarget) -> None:
+    actual = KpiActual(target=target, period="year_end", value=None, text_value="")
+    assert _messages(actual) == {"__all__": ["実績値か実績（定性）のどちらかを入力してください。"]}
+
+
+def test_it_says_in_japanese_that_a_year_end_actual_has_no_month(target: KpiTarget) -> None:
+    actual = KpiActual(target=target, period="year_end", month=datetime.date(2024, 3, 1), value=Decimal("72.2"))
+    assert _messages(actual) == {"__all__": ["対象月は、年度末実績では空欄にし、月次・中途実績では入力してください。"]}
+
+
+def test_it_says_in_japanese_that_the_year_end_actual_exists_already(target: KpiTarget) -> None:
+    _actual(target)
+    actual = KpiActual(target=target, period="year_end", value=Decimal("70.0"))
+    # a unique constraint on one field is reported beside that field
+    assert _messages(actual) == {"target": ["このKPI目標の年度末実績はすでに登録されています。"]}
+
+
+def test_it_says_in_japanese_that_the_months_actual_exists_already(target: KpiTarget) -> None:
+    _actual(target, period="interim", month=datetime.date(2023, 9, 1), value=Decimal("30.1"))
+    actual = KpiActual(target=target, period="interim", month=datetime.date(2023, 9, 1), value=Decimal("30.2"))
+    assert _messages(actual) == {"__all__": ["このKPI目標のこの区分・対象月の実績はすでに登録されています。"]}
+
+
+def test_it_accepts_the_seeds_rate_with_its_counts_on_full_clean(target: KpiTarget) -> None:
+    KpiActual(
+        target=target,
+        period="year_end",
+        value=Decimal("72.2"),
+        numerator=Decimal("163860"),
+        denominator=Decimal("226946"),
+    ).full_clean()
+
+
+def test_it_gives_every_plans_constraint_a_japanese_message() -> None:
+    from django.apps import apps
+
+    for model in apps.get_app_config("plans").get_models():
+        for constraint in model._meta.constraints:
+            message = constraint.get_violation_error_message()
+            assert constraint.name not in message, constraint.name
+            assert message.endswith("。"), constraint.name
+            assert any("\u3040" <= ch <= "\u9fff" for ch in message), constraint.name
 
 
 def test_it_shows_an_actual_with_its_month(target: KpiTarget) -> None:

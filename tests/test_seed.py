@@ -18,6 +18,8 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from branches.models import Branch
 from plans.models import (
@@ -31,7 +33,7 @@ from plans.models import (
     NationalAverage,
     Plan,
 )
-from plans.seed import SEED_DIR, SeedError, load_seed
+from plans.seed import SEED_DIR, SeedError, load_seed, read_seed
 from plans.selectors import plan_results
 
 pytestmark = pytest.mark.django_db
@@ -745,7 +747,7 @@ def _where(seed: Path, name: str, year: int, code: str) -> str:
 
 def _also_change_a_valid_figure(seed: Path) -> None:
     """A change that would be written if the rest were valid: proves nothing at all is written."""
-    _edit(seed, "tochigi.json", lambda doc: _kpi(doc, 2023, "lifestyle_checkup_rate")["year_end"].update(value="99.9"))
+    _edit(seed, "tochigi.json", lambda doc: _kpi(doc, 2023, "card_recovery_rate")["year_end"].update(value="99.9"))
 
 
 BROKEN: dict[str, tuple[str, Callable[[dict[str, Any]], Any], Callable[[Path], str]]] = {
@@ -805,7 +807,7 @@ def test_it_refuses_a_broken_seed_naming_the_file_and_place_and_writes_nothing(t
         load_seed(seed)
     assert str(exc.value) == f"シードデータに誤りがあります:\n- {expected}"
     assert row_counts() == before
-    assert actual("tochigi", 2023, "lifestyle_checkup_rate").value == D("72.2")
+    assert actual("tochigi", 2023, "card_recovery_rate").value == D("86.64")
 
 
 def test_it_lists_every_problem_of_a_broken_seed(tmp_path: Path) -> None:
@@ -892,3 +894,467 @@ def test_it_refuses_a_progress_dated_outside_the_fiscal_year(tmp_path: Path) -> 
     with pytest.raises(SeedError) as exc:
         load_seed(seed)
     assert "tokyo.json plans[0] measures[1] progress[0]" in str(exc.value)
+
+
+# -- figures the models would refuse, caught while reading, with file and place ----------------------
+
+VALUE_REFUSED: dict[str, tuple[str, int, str, Callable[[dict[str, Any]], Any], str]] = {
+    "rate above 100": (
+        "tochigi.json",
+        2023,
+        "mail_application_rate",
+        lambda kpi: kpi["year_end"].update(value="193.9"),
+        "year_end: 実績値は0〜100（％）の範囲で入力してください（入力: 193.9）。",
+    ),
+    "negative count": (
+        "tochigi.json",
+        2023,
+        "health_declaration_offices",
+        lambda kpi: kpi["year_end"].update(value="-1529"),
+        "year_end: 実績値に負の数は入力できません（入力: -1529）。",
+    ),
+    "fractional count": (
+        "tochigi.json",
+        2023,
+        "health_declaration_offices",
+        lambda kpi: kpi["year_end"].update(value="1529.5"),
+        "year_end: 実績値は件数なので整数で入力してください（入力: 1529.5）。",
+    ),
+    "numerator above denominator": (
+        "tochigi.json",
+        2023,
+        "lifestyle_checkup_rate",
+        lambda kpi: kpi["year_end"].update(numerator="300000"),
+        "year_end: 分子（300000）が分母（226946）より大きくなっています。率の分子は分母以下です。",
+    ),
+    "rate disagreeing with its counts": (
+        "tochigi.json",
+        2023,
+        "lifestyle_checkup_rate",
+        lambda kpi: kpi["year_end"].update(value="75.0"),
+        "year_end: 実績値 75 が 分子÷分母×100 = 72.2022 と合いません"
+        "（小数点以下0桁に四捨五入または切り捨てすると 72 です）。",
+    ),
+    "figure written with a unit": (
+        "tochigi.json",
+        2023,
+        "mail_application_rate",
+        lambda kpi: kpi["year_end"].update(value="93.9%"),
+        "year_end value: 数値だけを入力してください（「%」などの単位は不要です）。",
+    ),
+    "words for a numeric kpi": (
+        "tochigi.json",
+        2023,
+        "mail_application_rate",
+        lambda kpi: kpi["year_end"].update(value="実施"),
+        "year_end value: 「実施」は数値ではありません。数値を入力してください。",
+    ),
+    "a number for a qualitative kpi": (
+        "tochigi.json",
+        2023,
+        "opinion_statements",
+        lambda kpi: kpi["year_end"].update(value="1"),
+        "year_end: このKPIの実績は「実施」などの文章です。実績値ではなく実績（定性）に入力してください。",
+    ),
+    "numerator with more decimals than its column": (
+        "tochigi.json",
+        2023,
+        "lifestyle_checkup_rate",
+        lambda kpi: kpi["year_end"].update(numerator="163860.125"),
+        "year_end numerator: 小数点以下は2桁までです（「163860.125」）。",
+    ),
+    "negative monthly count": (
+        "gifu.json",
+        2024,
+        "health_declaration_offices",
+        lambda kpi: kpi["monthly"][0].update(value="-5"),
+        "monthly[0]: 実績値に負の数は入力できません（入力: -5）。",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(VALUE_REFUSED))
+def test_it_refuses_a_figure_the_models_refuse_naming_the_file_and_place(tmp_path: Path, case: str) -> None:
+    name, year, code, breaking, message = VALUE_REFUSED[case]
+    seed = _copy_seed(tmp_path)
+    _edit(seed, name, lambda doc: breaking(_kpi(doc, year, code)))
+    _also_change_a_valid_figure(seed)
+    before = row_counts()
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    assert str(exc.value) == f"シードデータに誤りがあります:\n- {_where(seed, name, year, code)} {message}"
+    assert row_counts() == before
+    assert actual("tochigi", 2023, "card_recovery_rate").value == D("86.64")
+
+
+def test_it_no_longer_keeps_a_figure_with_a_unit_as_a_text_actual(tmp_path: Path) -> None:
+    seed = _copy_seed(tmp_path)
+    _edit(seed, "tochigi.json", lambda doc: _kpi(doc, 2023, "mail_application_rate")["year_end"].update(value="93.9%"))
+    with pytest.raises(SeedError):
+        load_seed(seed)
+    row = actual("tochigi", 2023, "mail_application_rate")
+    assert (row.value, row.text_value) == (D("93.9"), "")
+
+
+# -- wrong JSON shapes -------------------------------------------------------------------------------
+
+
+def _write(seed: Path, name: str, text: str) -> None:
+    (seed / name).write_text(text, encoding="utf-8")
+
+
+SHAPES: dict[str, tuple[str, Callable[[Any], Any], str]] = {
+    "branch file is a list": ("gifu.json", lambda doc: [doc], "gifu.json: 全体をオブジェクト {...} で書いてください"),
+    "catalog is a list": ("catalog.json", lambda doc: [doc], "catalog.json: 全体をオブジェクト {...} で書いてください"),
+    "plans is an object": (
+        "tokyo.json",
+        lambda doc: {**doc, "plans": {"fiscal_year": 2024}},
+        "tokyo.json: plans はリスト [...] で書いてください（{'fiscal_year': 2024}）",
+    ),
+    "catalog kpis is a string": (
+        "catalog.json",
+        lambda doc: {**doc, "kpis": "all"},
+        "catalog.json: kpis はリスト [...] で書いてください（'all'）",
+    ),
+    "a plan is a string": (
+        "tokyo.json",
+        lambda doc: {**doc, "plans": ["2024"]},
+        "tokyo.json plans[0]: オブジェクト {...} で書いてください（'2024'）",
+    ),
+    "measures is a number": (
+        "tokyo.json",
+        lambda doc: doc["plans"][0].update(measures=3) or doc,
+        "tokyo.json plans[0]: measures はリスト [...] で書いてください（3）",
+    ),
+    "a kpi row is a list": (
+        "tokyo.json",
+        lambda doc: doc["plans"][0]["kpis"].__setitem__(0, []) or doc,
+        "tokyo.json plans[0] kpis[0]: オブジェクト {...} で書いてください（[]）",
+    ),
+    "fiscal year as a string": (
+        "tokyo.json",
+        lambda doc: doc["plans"][0].update(fiscal_year="2024") or doc,
+        "tokyo.json plans[0]: fiscal_year '2024' は2008〜2100の整数です",
+    ),
+    "fiscal year as true": (
+        "tokyo.json",
+        lambda doc: doc["plans"][0].update(fiscal_year=True) or doc,
+        "tokyo.json plans[0]: fiscal_year True は2008〜2100の整数です",
+    ),
+    "area as a string": (
+        "tokyo.json",
+        lambda doc: doc["plans"][0]["measures"][0].update(area="1") or doc,
+        "tokyo.json plans[0] measures[0]: area は1・2・3のいずれかです",
+    ),
+    "area as true": (
+        "tokyo.json",
+        lambda doc: doc["plans"][0]["measures"][0].update(area=True) or doc,
+        "tokyo.json plans[0] measures[0]: area は1・2・3のいずれかです",
+    ),
+    "kpi code as a list": (
+        "tokyo.json",
+        lambda doc: doc["plans"][0]["kpis"][0].update(kpi=["x"]) or doc,
+        "tokyo.json plans[0] kpis[0]: KPIコード ['x'] はカタログにありません",
+    ),
+    "title as a number": (
+        "tokyo.json",
+        lambda doc: doc["plans"][0]["measures"][0].update(title=12) or doc,
+        "tokyo.json plans[0] measures[0]: title は文字列で書いてください（12）",
+    ),
+    "cumulative as a string": (
+        "gifu.json",
+        lambda doc: _kpi(doc, 2024, "health_declaration_offices")["monthly"][0].update(cumulative="false") or doc,
+        "gifu.json plans[1] kpis[10] monthly[0]: cumulative は true か false で書いてください（'false'）",
+    ),
+    "figure as true": (
+        "tochigi.json",
+        lambda doc: _kpi(doc, 2023, "mail_application_rate")["year_end"].update(value=True) or doc,
+        "tochigi.json plans[2] kpis[1] year_end value: 数値は文字列で書いてください（True）",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SHAPES))
+def test_it_refuses_a_wrong_json_shape_naming_the_file_and_place(tmp_path: Path, case: str) -> None:
+    name, breaking, message = SHAPES[case]
+    seed = _copy_seed(tmp_path)
+    doc = json.loads((seed / name).read_text(encoding="utf-8"))
+    _write(seed, name, json.dumps(breaking(doc), ensure_ascii=False))
+    before = row_counts()
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    assert f"\n- {message}" in str(exc.value)
+    assert row_counts() == before
+
+
+def test_it_refuses_nan_in_a_seed_file(tmp_path: Path) -> None:
+    seed = _copy_seed(tmp_path)
+    _write(seed, "gifu.json", '{"branch": "gifu", "plans": [{"fiscal_year": NaN}]}')
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    assert "- gifu.json: JSONとして読めません: NaN は数値として使えません" in str(exc.value)
+
+
+def test_it_reads_a_figure_given_as_a_json_number_exactly(tmp_path: Path) -> None:
+    seed = _copy_seed(tmp_path)
+    text = (seed / "tochigi.json").read_text(encoding="utf-8")
+    doc = json.loads(text)
+    doc_judo = _kpi(doc, 2023, "judo_multi_visit_rate")
+    doc_judo["year_end"]["value"] = "@judo@"
+    doc_mail = _kpi(doc, 2023, "mail_application_rate")
+    doc_mail["year_end"]["value"] = "@mail@"
+    text = json.dumps(doc, ensure_ascii=False).replace('"@judo@"', "0.1").replace('"@mail@"', "94")
+    _write(seed, "tochigi.json", text)
+    load_seed(seed)
+    judo = actual("tochigi", 2023, "judo_multi_visit_rate").value
+    assert judo == D("0.1")  # a binary float 0.1 would be 0.1000000000000000055…, five decimals and more
+    assert actual("tochigi", 2023, "mail_application_rate").value == D("94")
+
+
+# -- text longer than its model field -----------------------------------------------------------------
+
+
+def _limit(model: type, name: str) -> int:
+    return model._meta.get_field(name).max_length  # type: ignore[attr-defined, no-any-return]
+
+
+def test_it_refuses_a_target_name_longer_than_its_field(tmp_path: Path) -> None:
+    limit = _limit(KpiTarget, "name_as_written")
+    seed = _copy_seed(tmp_path)
+    _edit(seed, "tochigi.json", lambda doc: _kpi(doc, 2023, "mail_application_rate").update(name="率" * (limit + 1)))
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    where = _where(seed, "tochigi.json", 2023, "mail_application_rate")
+    assert str(exc.value).splitlines()[1:] == [f"- {where}: name は{limit}文字までです（{limit + 1}文字）"]
+
+
+def test_it_accepts_a_target_name_as_long_as_its_field(tmp_path: Path) -> None:
+    limit = _limit(KpiTarget, "name_as_written")
+    seed = _copy_seed(tmp_path)
+    _edit(seed, "tochigi.json", lambda doc: _kpi(doc, 2023, "mail_application_rate").update(name="率" * limit))
+    load_seed(seed)
+    assert target("tochigi", 2023, "mail_application_rate").name_as_written == "率" * limit
+
+
+LONG: dict[str, tuple[str, Callable[[dict[str, Any], int], Any], type, str, str]] = {
+    "qualitative actual": (
+        "tochigi.json",
+        lambda doc, n: _kpi(doc, 2023, "opinion_statements")["year_end"].update(value="実" * n),
+        KpiActual,
+        "text_value",
+        "tochigi.json plans[2] kpis[17] year_end: value は{limit}文字までです（{n}文字）",
+    ),
+    "actual note": (
+        "tochigi.json",
+        lambda doc, n: _kpi(doc, 2023, "mail_application_rate")["year_end"].update(note="注" * n),
+        KpiActual,
+        "note",
+        "tochigi.json plans[2] kpis[1] year_end: note は{limit}文字までです（{n}文字）",
+    ),
+    "measure key": (
+        "tokyo.json",
+        lambda doc, n: doc["plans"][0]["measures"][0].update(key="k" * n),
+        Measure,
+        "key",
+        "tokyo.json plans[0] measures[0]: key は{limit}文字までです（{n}文字）",
+    ),
+    "measure title": (
+        "tokyo.json",
+        lambda doc, n: doc["plans"][0]["measures"][0].update(title="題" * n),
+        Measure,
+        "title",
+        "tokyo.json plans[0] measures[0]: title は{limit}文字までです（{n}文字）",
+    ),
+    "progress period": (
+        "tokyo.json",
+        lambda doc, n: doc["plans"][0]["measures"][1]["progress"][0].update(period="期" * n),
+        MeasureProgress,
+        "period",
+        "tokyo.json plans[0] measures[1] progress[0]: period は{limit}文字までです（{n}文字）",
+    ),
+    "kpi name in the catalog": (
+        "catalog.json",
+        lambda doc, n: doc["kpis"][0].update(name="名" * n),
+        Kpi,
+        "name",
+        "catalog.json kpis[0]: name は{limit}文字までです（{n}文字）",
+    ),
+    "kpi code of a branch's own kpi": (
+        "gifu.json",
+        lambda doc, n: doc["catalog_additions"][0].update(code="k" * n),
+        Kpi,
+        "code",
+        "gifu.json catalog_additions[0]: KPIコード {code} は{limit}文字までです（{n}文字）",
+    ),
+    "source": (
+        "kagoshima.json",
+        lambda doc, n: doc.update(source="s" * n),
+        Plan,
+        "source",
+        "kagoshima.json: source は{limit}文字までです（{n}文字）",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LONG))
+def test_it_refuses_a_text_longer_than_its_model_field(tmp_path: Path, case: str) -> None:
+    name, lengthen, model, field_name, message = LONG[case]
+    limit = _limit(model, field_name)
+    seed = _copy_seed(tmp_path)
+    _edit(seed, name, lambda doc: lengthen(doc, limit + 1))
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    expected = message.format(limit=limit, n=limit + 1, code="k" * (limit + 1))
+    assert f"\n- {expected}" in str(exc.value)
+
+
+# -- random shapes: only SeedError ever escapes the reader ---------------------------------------------
+
+SEED_KEYS = [
+    "source", "branch", "catalog_additions", "lineage", "plans", "fiscal_year", "measures", "kpis", "budget",
+    "key", "area", "parent", "title", "group", "progress", "as_of", "evaluation", "period", "kpi", "measure",
+    "name", "target_text", "precision", "published_mark", "year_end", "interim", "monthly", "national_averages",
+    "value", "numerator", "denominator", "note", "month", "cumulative", "code", "unit", "direction", "kind",
+    "measure_basis", "change", "replaces", "previous_name", "programme", "spent", "category",
+]  # fmt: skip
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(["tochigi", "2024", "2024-05", "72.2", "72.2%", "実施", "lifestyle_checkup_rate", "1-1", "○"]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(SEED_KEYS) | st.text(max_size=4), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+def _read_only_seed_error(directory: Path) -> None:
+    try:
+        read_seed(directory)
+    except SeedError as exc:
+        assert str(exc)
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=json_values)
+def test_it_raises_only_a_seed_error_for_any_json_in_a_branch_file(
+    tmp_path_factory: pytest.TempPathFactory, doc: Any
+) -> None:
+    seed = tmp_path_factory.mktemp("random-branch")
+    shutil.copy(SEED_DIR / "catalog.json", seed / "catalog.json")
+    _write(seed, "random.json", json.dumps(doc))
+    _read_only_seed_error(seed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(catalog=json_values)
+def test_it_raises_only_a_seed_error_for_any_json_in_the_catalog(
+    tmp_path_factory: pytest.TempPathFactory, catalog: Any
+) -> None:
+    seed = tmp_path_factory.mktemp("random-catalog")
+    _write(seed, "catalog.json", json.dumps(catalog))
+    _write(seed, "small.json", json.dumps(_small_branch_doc(), ensure_ascii=False))
+    _read_only_seed_error(seed)
+
+
+def _small_branch_doc() -> dict[str, Any]:
+    """A valid branch file small enough to mutate: Tokyo's plan with a few measures and KPIs."""
+    doc = json.loads((SEED_DIR / "tokyo.json").read_text(encoding="utf-8"))
+    plan = doc["plans"][0]
+    keys = {k.get("measure") for k in plan["kpis"][:4]}
+    plan["measures"] = [m for m in plan["measures"] if m["key"] in keys or m["key"] == "1-1"]
+    plan["measures"] = [m for m in plan["measures"] if m.get("parent") is None][:3]
+    kept = {m["key"] for m in plan["measures"]}
+    plan["kpis"] = [{**k, "measure": k.get("measure") if k.get("measure") in kept else None} for k in plan["kpis"][:4]]
+    plan["kpis"][0]["year_end"] = {"value": "72.2", "numerator": "163860", "denominator": "226946", "note": ""}
+    return {"source": doc["source"], "branch": "tokyo", "plans": [plan]}
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found += _paths(child, (*path, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found += _paths(child, (*path, index))
+    return found
+
+
+def test_the_small_branch_doc_is_valid(tmp_path: Path) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    shutil.copy(SEED_DIR / "catalog.json", seed / "catalog.json")
+    _write(seed, "small.json", json.dumps(_small_branch_doc(), ensure_ascii=False))
+    data = read_seed(seed)
+    assert len(data.plans[("tokyo", 2024)].targets) == 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_it_raises_only_a_seed_error_when_any_part_of_a_valid_file_is_replaced(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    doc = _small_branch_doc()
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        path = data.draw(st.sampled_from(_paths(doc)))
+        replacement = data.draw(json_values)
+        if not path:
+            doc = replacement
+            continue
+        parent = doc
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = replacement
+    seed = tmp_path_factory.mktemp("mutated")
+    shutil.copy(SEED_DIR / "catalog.json", seed / "catalog.json")
+    _write(seed, "small.json", json.dumps(doc, ensure_ascii=False))
+    _read_only_seed_error(seed)
+
+
+# -- what the writing would refuse with a traceback ------------------------------------------------------
+
+
+def test_it_refuses_a_kpi_replaced_by_itself(tmp_path: Path) -> None:
+    seed = _copy_seed(tmp_path)
+    _edit(
+        seed, "tochigi.json", lambda doc: doc["lineage"][0].update(change="replaced", replaces=doc["lineage"][0]["kpi"])
+    )
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    assert str(exc.value).splitlines()[1:] == [
+        "- tochigi.json lineage[0]: judo_multi_visit_rate は自分自身から変更されたことにはできません（replaces）"
+    ]
+
+
+def test_it_refuses_two_progress_reports_for_the_same_period(tmp_path: Path) -> None:
+    seed = _copy_seed(tmp_path)
+
+    def duplicate(doc: dict[str, Any]) -> None:
+        progress = doc["plans"][0]["measures"][1]["progress"]
+        progress.append({**progress[0], "status": "別の実施状況"})
+
+    _edit(seed, "tokyo.json", duplicate)
+    doc = json.loads((seed / "tokyo.json").read_text(encoding="utf-8"))
+    progress = doc["plans"][0]["measures"][1]["progress"]
+    with pytest.raises(SeedError) as exc:
+        load_seed(seed)
+    assert str(exc.value).splitlines()[1:] == [
+        f"- tokyo.json plans[0] measures[1] progress[{len(progress) - 1}]: "
+        f"period {progress[0]['period']} が重複しています"
+    ]
+
+
+def test_it_loads_a_plan_of_the_first_fiscal_year(tmp_path: Path) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    shutil.copy(SEED_DIR / "catalog.json", seed / "catalog.json")
+    plan = {"fiscal_year": 2008, "kpis": [{"kpi": "lifestyle_checkup_rate", "name": "健診", "target_text": "50％以上"}]}
+    _write(seed, "first.json", json.dumps({"source": "first", "branch": "hokkaido", "plans": [plan]}))
+    load_seed(seed)
+    assert target("hokkaido", 2008, "lifestyle_checkup_rate").target_value == D("50")

@@ -62,6 +62,10 @@ def test_it_creates_an_actual_with_a_create_revision(target: KpiTarget, user: Ab
 
 
 def test_it_records_a_qualitative_actual_as_text(target: KpiTarget) -> None:
+    # a qualitative KPI (意見発信, target 実施): text is refused for a rate like the fixture's
+    target = KpiTarget.objects.create(
+        plan=target.plan, kpi=Kpi.objects.get(code="opinion_statements"), target_text="実施", rule="done"
+    )
     actual, outcome = actual_record(
         target=target, period=KpiActual.Period.YEAR_END, month=None, value=None, text_value="実施"
     )

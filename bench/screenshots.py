@@ -31,6 +31,15 @@ PAGES = {
     "kpi_tochigi_lifestyle": "/branches/tochigi/2023/kpi/lifestyle_checkup_rate/",
     "kpi_gifu_dependent_checkup": "/branches/gifu/2024/kpi/dependent_checkup_rate/",
     "kpi_tochigi_receipt": "/branches/tochigi/2024/kpi/receipt_assessment_rate/",
+    "error_404_unknown_branch": "/branches/atlantis/2024/",
+    "error_404_no_plan": "/branches/hokkaido/2024/",
+    "error_404_huge_year": "/branches/tochigi/99999999999999999999/",
+    "error_400_export": "/branches/tochigi/2023/?_export=ods",
+}
+#: Pages seen as another user: (user, path).
+PAGES_AS = {
+    "error_403_other_branch": ("gifu", "/branches/tochigi/2023/"),
+    "error_403_national_for_staff": ("gifu", "/national/2024/"),
 }
 
 
@@ -40,24 +49,33 @@ def main() -> None:
     parser.add_argument("--out", default="screenshots")
     parser.add_argument("--user", default="hq")
     parser.add_argument("--password", default="kpitrack-demo")
+    parser.add_argument("--width", type=int, default=1440, help="viewport width (1366 laptop, 390 phone)")
+    parser.add_argument("--locale", default="ja-JP", help="browser language (en-US shows the English UI)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="ja-JP")
-        page.goto(f"{args.base}/accounts/login/")
-        page.fill("input[name=username]", args.user)
-        page.fill("input[name=password]", args.password)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
-        for name, path in PAGES.items():
-            page.goto(args.base + path)
+        users = {args.user: dict(PAGES), **{user: {} for user, _ in PAGES_AS.values()}}
+        for name, (user, path) in PAGES_AS.items():
+            users[user][name] = path
+        for user, pages in users.items():
+            context = browser.new_context(viewport={"width": args.width, "height": 1000}, locale=args.locale)
+            page = context.new_page()
+            page.goto(f"{args.base}/accounts/login/")
+            page.fill("input[name=username]", user)
+            page.fill("input[name=password]", args.password)
+            page.click(".login button[type=submit]")
             page.wait_for_load_state("networkidle")
-            if page.locator(".chart").count():
-                page.wait_for_selector(".chart .main-svg", timeout=10_000)
-            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-            print(out / f"{name}.png")
+            for name, path in pages.items():
+                page.goto(args.base + path)
+                page.wait_for_load_state("networkidle")
+                if page.locator(".chart").count():
+                    page.wait_for_selector(".chart .main-svg", timeout=10_000)
+                shot = out / f"{name}_{args.width}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                print(shot)
+            context.close()
         browser.close()
 
 

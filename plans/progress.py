@@ -86,6 +86,11 @@ def half_ending_in(month: datetime.date) -> Half | None:
 # -- text ---------------------------------------------------------------------------------------------
 
 
+TEXT_FIELDS = ("status", "next_steps")
+#: A row never written: blank texts and the evaluation's default (－).
+EMPTY = ("", str(MeasureProgress._meta.get_field("evaluation").default), "")
+
+
 def normalize(text: str | None) -> str:
     """Text as stored: browsers' CRLF as LF, surrounding blanks dropped."""
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -103,9 +108,6 @@ def progress_digest(progress: MeasureProgress | None) -> str:
     return row_digest(progress.status, progress.evaluation, progress.next_steps)
 
 
-TEXT_FIELDS = ("status", "next_steps")
-#: A row never written: blank texts and the evaluation's default (－).
-EMPTY = ("", str(MeasureProgress._meta.get_field("evaluation").default), "")
 EVALUATIONS = frozenset(value for value, _label in MeasureProgress.EVALUATION_CHOICES)
 
 
@@ -398,7 +400,7 @@ def progress_blockers(report: MonthReport) -> list[str]:
     half = half_ending_in(report.month)
     if half is None:
         return []
-    label = half.label(report.plan.fiscal_year_id)
+    label = half.label(fiscal.fiscal_year_of(report.month))
     measures = list(Measure.objects.filter(plan_id=report.plan_id).order_by())
     parents = {m.parent_id for m in measures if m.parent_id is not None}
     written = set(

@@ -285,6 +285,7 @@ def test_it_refuses_changes_once_the_halfs_report_is_approved(tochigi_staff, pla
     assert 'class="badge badge-approved"' in html
     response = client.post(url(plan), {f"m{measures[0].pk}-version": "0", f"m{measures[0].pk}-status": "後から"})
     assert response.status_code == 400
+    assert "2030年9月の月次報告が「承認済み」のため" in response.content.decode()
     assert stored(measures[0]) is None
 
 
@@ -341,6 +342,15 @@ def test_it_blocks_submitting_a_half_end_month_until_each_measure_has_its_status
     assert progress_blockers(report) == ["施策「（２） 特定保健指導の推進」の令和12年度上期の実施状況が未入力です。"]
     progress_save(plan=plan, half=Half.FIRST, rows=[row(flagged, "着手した", evaluation="－")], user=None)
     assert progress_blockers(report) == []  # a parent with nested measures needs none of its own
+
+
+def test_it_checks_the_blockers_in_two_queries_whatever_the_plans_size(plan, measures, django_assert_num_queries):
+    report = MonthReport.objects.create(plan=plan, month=SEPTEMBER)
+    for _n in range(5):
+        MeasureFactory(plan=plan)
+    report = MonthReport.objects.get(pk=report.pk)
+    with django_assert_num_queries(2):
+        assert len(progress_blockers(report)) == 7
 
 
 def test_it_does_not_block_months_that_end_no_half(plan, measures):

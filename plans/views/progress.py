@@ -166,7 +166,7 @@ def progress_entry(request: HttpRequest, code: str, year: int, half: str) -> Htt
         try:
             outcome = progress_save(plan=plan, half=the_half, rows=posted, user=request.user)
         except ProgressRefused as refused:
-            page_errors = [_(NOT_SAVED), *refused.errors.get(None, [])]
+            page_errors = refused.errors.get(None) or [_(NOT_SAVED)]
             rows = _typed_rows(sheet.rows, posted, refused.errors, [])
             status = 400
         except ProgressConflict as conflict:

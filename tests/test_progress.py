@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models.signals import pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
@@ -450,3 +451,18 @@ def test_the_seed_plans_sheet_shows_gifus_first_half_to_headquarters(hq_manager)
     for entry in seeded:
         first_line = entry.status.splitlines()[0] if entry.status else ""
         assert escape(first_line) in html
+
+
+def test_it_hands_the_user_and_a_reason_to_the_history_on_each_write(tochigi_staff, plan, measures):
+    seen: list[tuple[object, str, object]] = []
+
+    def record(sender, instance, **kwargs):
+        seen.append((instance.updated_by, instance._change_reason, instance._history_user))
+
+    pre_save.connect(record, sender=MeasureProgress)
+    try:
+        progress_save(plan=plan, half=Half.FIRST, rows=[row(measures[0], "記載")], user=tochigi_staff)
+        progress_save(plan=plan, half=Half.FIRST, rows=[row(measures[0], "訂正", version=1)], user=tochigi_staff)
+    finally:
+        pre_save.disconnect(record, sender=MeasureProgress)
+    assert seen == [(tochigi_staff, "令和12年度上期の進捗を更新", tochigi_staff)] * 2

@@ -631,13 +631,14 @@ class MeasureProgress(models.Model):
     measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="progress", verbose_name=_("施策"))
     period = models.CharField(_("期間"), max_length=30, help_text=_("例: 令和6年度上期"))
     as_of = models.DateField(_("時点"), null=True, blank=True)
-    status = models.TextField(_("実施状況"), blank=True)
+    status = models.TextField(_("実施状況"), max_length=2000, blank=True)
     evaluation = models.CharField(_("評価"), max_length=1, choices=EVALUATION_CHOICES, default=rules.NOT_JUDGED)
-    next_steps = models.TextField(_("今後の実施予定"), blank=True)
+    next_steps = models.TextField(_("今後の実施予定"), max_length=2000, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("更新者")
     )
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    version = models.PositiveIntegerField(_("版"), default=1, editable=False)
 
     class Meta:
         ordering = ["measure", "as_of"]

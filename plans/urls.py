@@ -9,6 +9,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("branches/<slug:code>/<fiscal_year:year>/", views.branch_dashboard, name="branch_dashboard"),
     path("branches/<slug:code>/<fiscal_year:year>/kpi/<slug:kpi_code>/", views.kpi_detail, name="kpi_detail"),
+    path(
+        "branches/<slug:code>/<fiscal_year:year>/progress/<slug:half>/", views.progress_entry, name="progress_entry"
+    ),
+    path("national/<fiscal_year:year>/progress/<slug:half>/", views.national_progress_list, name="national_progress"),
     path("national/<fiscal_year:year>/", views.national_matrix, name="national_matrix"),
     path("national/<fiscal_year:year>/kpi/<slug:kpi_code>/", views.national_kpi, name="national_kpi"),
 ]

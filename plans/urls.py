@@ -11,4 +11,11 @@ urlpatterns = [
     path("branches/<slug:code>/<fiscal_year:year>/kpi/<slug:kpi_code>/", views.kpi_detail, name="kpi_detail"),
     path("national/<fiscal_year:year>/", views.national_matrix, name="national_matrix"),
     path("national/<fiscal_year:year>/kpi/<slug:kpi_code>/", views.national_kpi, name="national_kpi"),
+    path(
+        "branches/<slug:code>/<fiscal_year:year>/entry/<str:month>/<slug:transition>/",
+        views.month_transition,
+        name="month_transition",
+    ),
+    path("national/<fiscal_year:year>/status/", views.report_status, name="report_status"),
+    path("national/<fiscal_year:year>/status/remind/", views.report_reminders, name="report_reminders"),
 ]

@@ -329,6 +329,7 @@ REMINDER_WOULD_SEND = gettext_noop("{branch}の{months}について督促メー�
 NO_EMAIL = gettext_noop("{branch}の{users}はメールアドレスが登録されていないため、送りませんでした。")
 NO_RECIPIENTS = gettext_noop("{branch}には督促メールを送れる担当者・管理者がいません。")
 NOTHING_LATE = gettext_noop("遅れている支部はありません。")
+SEND_FAILED = gettext_noop("督促メールを送れませんでした（{error}）。メールの設定を確認して、もう一度送ってください。")
 REMINDER_SUBJECT = "plans/email/report_reminder_subject.txt"
 REMINDER_BODY = "plans/email/report_reminder_body.txt"
 
@@ -391,14 +392,16 @@ def send_reminders(
 ) -> list[str]:
     """E-mail each branch with late months its staff and manager, at most once per branch-month per day.
 
-    Returns one message per branch, in Japanese, saying what was sent or skipped and why. The day of the
-    reminder is kept on the month's report (``last_reminded_on``; a month not started gets its draft report).
-    A constant number of queries whatever the number of branches.
+    Returns Japanese messages saying what was skipped and why, then what was sent. The day of the reminder is
+    kept on the month's report (``last_reminded_on``; a month not started gets its draft report) once the mail
+    is out; when sending fails nothing is kept and the message says so. A constant number of queries whatever
+    the number of branches.
     """
     today = today or timezone.localdate()
     if not late:
         return [gettext(NOTHING_LATE)]
-    notes: list[str] = []
+    notes: list[str] = []  # what was skipped and why
+    sent: list[str] = []  # what is sent, once it is
     to_send: list[tuple[BranchReminder, EmailMessage]] = []
     for reminder in plan_reminders(late, today):
         name = str(reminder.branch)
@@ -412,19 +415,24 @@ def send_reminders(
             notes.append(gettext(NO_RECIPIENTS).format(branch=name))
             continue
         template = REMINDER_WOULD_SEND if dry_run else REMINDER_SENT
-        notes.append(gettext(template).format(branch=name, months=reminder.months, count=len(reminder.recipients)))
+        sent.append(gettext(template).format(branch=name, months=reminder.months, count=len(reminder.recipients)))
         to_send.append((reminder, reminder_message(reminder, base_url)))
     if dry_run or not to_send:
-        return notes
+        return notes + sent
+    try:
+        get_connection().send_messages([message for _, message in to_send])
+    except OSError as error:  # smtplib's errors, a refused connection, a timeout, an unwritable file
+        logger.exception("reminders not sent: %s", error)
+        return [*notes, gettext(SEND_FAILED).format(error=error)]
     with transaction.atomic():
         cells = [cell for reminder, _ in to_send for cell in reminder.cells]
         MonthReport.objects.filter(pk__in=[c.report.pk for c in cells if c.report is not None]).update(
             last_reminded_on=today
         )
-        MonthReport.objects.bulk_create(
-            [MonthReport(plan=c.plan, month=c.month, last_reminded_on=today) for c in cells if c.report is None]
+        MonthReport.objects.bulk_create(  # a month opened meanwhile keeps its report (and is reminded again)
+            [MonthReport(plan=c.plan, month=c.month, last_reminded_on=today) for c in cells if c.report is None],
+            ignore_conflicts=True,
         )
-    get_connection().send_messages([message for _, message in to_send])
     for reminder, message in to_send:
         logger.info(
             "reminder sent: branch=%s months=%s to=%s by=%s",
@@ -433,4 +441,4 @@ def send_reminders(
             ",".join(message.to),
             sent_by or "-",
         )
-    return notes
+    return notes + sent

@@ -322,7 +322,11 @@ def test_the_command_reads_last_years_march_in_april(tochigi, people, today, mai
 
 @pytest.mark.parametrize(
     ("day", "years"),
-    [(datetime.date(2027, 4, 15), [2026, 2027]), (datetime.date(2026, 11, 20), [2026]), (datetime.date(2027, 3, 1), [2026])],
+    [
+        (datetime.date(2027, 4, 15), [2026, 2027]),
+        (datetime.date(2026, 11, 20), [2026]),
+        (datetime.date(2027, 3, 1), [2026]),
+    ],
 )
 def test_without_a_year_the_command_reads_last_months_and_this_months_years(day, years):
     assert default_years(day) == years

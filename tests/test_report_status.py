@@ -4,7 +4,12 @@ the ``send_report_reminders`` command."""
 from __future__ import annotations
 
 import datetime
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.contrib.messages import get_messages
@@ -28,6 +33,7 @@ YEAR = 2026
 TODAY = datetime.date(2026, 11, 20)
 STATUS = f"/national/{YEAR}/status/"
 REMIND = f"/national/{YEAR}/status/remind/"
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def month(m: int) -> datetime.date:
@@ -335,3 +341,51 @@ def test_without_a_year_the_command_reads_last_months_and_this_months_years(day,
 def test_the_command_refuses_an_unknown_year():
     with pytest.raises(CommandError, match="FY2090"):
         call_command("send_report_reminders", "--fiscal-year", "2090")
+
+
+# -- settings -------------------------------------------------------------------------------------------------
+
+EMAIL_VARIABLES = ("EMAIL_BACKEND", "EMAIL_FILE_PATH", "EMAIL_PORT", "EMAIL_USE_TLS", "EMAIL_USE_SSL")
+
+
+def settings_with(**env: str) -> subprocess.CompletedProcess[str]:
+    """kpitrack.settings imported in a fresh interpreter with ``env``; prints the e-mail and deadline settings."""
+    names = (*EMAIL_VARIABLES, "REPORT_DEADLINE_DAY")
+    environment = {k: v for k, v in os.environ.items() if k not in names}
+    environment.update(env)
+    code = f"import json, kpitrack.settings as s; print(json.dumps({{n: getattr(s, n) for n in {names!r}}}))"
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environment, cwd=BASE_DIR, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_with_nothing_set_mail_goes_to_the_console_and_reports_are_due_on_the_tenth():
+    loaded = json.loads(settings_with().stdout)
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert (loaded["REPORT_DEADLINE_DAY"], loaded["EMAIL_PORT"], loaded["EMAIL_USE_TLS"]) == (10, 25, False)
+
+
+def test_the_file_and_smtp_backends_are_chosen_by_name():
+    loaded = json.loads(settings_with(EMAIL_BACKEND="file", EMAIL_FILE_PATH="/tmp/kpitrack-mail").stdout)
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert loaded["EMAIL_FILE_PATH"] == "/tmp/kpitrack-mail"
+    loaded = json.loads(settings_with(EMAIL_BACKEND="smtp", EMAIL_PORT="587", EMAIL_USE_TLS="true").stdout)
+    assert (loaded["EMAIL_BACKEND"], loaded["EMAIL_PORT"], loaded["EMAIL_USE_TLS"]) == (
+        "django.core.mail.backends.smtp.EmailBackend",
+        587,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REPORT_DEADLINE_DAY": "0"}, "REPORT_DEADLINE_DAY must be a day of the month (1–31), not 0"),
+        ({"REPORT_DEADLINE_DAY": "32"}, "REPORT_DEADLINE_DAY must be a day of the month (1–31), not 32"),
+        ({"REPORT_DEADLINE_DAY": "tenth"}, "REPORT_DEADLINE_DAY must be a whole number, not 'tenth'"),
+        ({"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on"),
+    ],
+)
+def test_settings_refuse_a_bad_deadline_day_or_both_tls_and_ssl(env, message):
+    result = settings_with(**env)
+    assert result.returncode != 0 and message in result.stderr.strip().splitlines()[-1]

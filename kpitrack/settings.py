@@ -162,4 +162,37 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "WARNING")},
+    # Every reminder e-mail sent is logged (who, which months, to whom).
+    "loggers": {"plans.reminders": {"level": "INFO"}},
 }
+
+# E-mail (督促メール). The console backend prints messages; "file" writes them to EMAIL_FILE_PATH; "smtp" sends
+# through EMAIL_HOST. A full dotted backend path is accepted too (README: Month workflow).
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+_email_backend = os.getenv("EMAIL_BACKEND", "console").strip()
+EMAIL_BACKEND = EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_FILE_PATH = os.getenv("EMAIL_FILE_PATH", str(BASE_DIR / "sent_emails"))
+EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "False")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: choose one.")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "10")
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "kpitrack@localhost")
+# Where the links in e-mails sent by `manage.py send_report_reminders` point (the page's own host is used in the
+# browser).
+SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000")
+
+# A month's report is due on this day of the following month (the 10th by default); a shorter month's last day
+# when it has fewer days.
+REPORT_DEADLINE_DAY = envint("REPORT_DEADLINE_DAY", "10")
+if not 1 <= REPORT_DEADLINE_DAY <= 31:
+    raise ImproperlyConfigured(f"REPORT_DEADLINE_DAY must be a day of the month (1–31), not {REPORT_DEADLINE_DAY}")

@@ -724,6 +724,9 @@ class MonthReport(models.Model):
     reason = models.CharField(_("理由"), max_length=300, blank=True, help_text=_("差戻し・再開の理由"))
     reopened_until = models.DateField(_("再開の期限"), null=True, blank=True)
     changed_after_approval = models.BooleanField(_("承認後に変更あり（再承認が必要）"), default=False)
+    last_reminded_on = models.DateField(
+        _("最後に督促した日"), null=True, blank=True, editable=False, help_text=_("督促メールは1日1回まで")
+    )
     version = models.PositiveIntegerField(_("版"), default=1, editable=False)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("更新者")

@@ -1,18 +1,24 @@
 from django.urls import path, register_converter
 
 from kpitrack.converters import FiscalYearConverter
-from plans import views
+from plans.views import dashboards, progress, workflow
 
 register_converter(FiscalYearConverter, "fiscal_year")  # four digits: a huge year is a 404, not a 500
 
+BRANCH_YEAR = "branches/<slug:code>/<fiscal_year:year>/"
+NATIONAL_YEAR = "national/<fiscal_year:year>/"
+
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("branches/<slug:code>/<fiscal_year:year>/", views.branch_dashboard, name="branch_dashboard"),
-    path("branches/<slug:code>/<fiscal_year:year>/kpi/<slug:kpi_code>/", views.kpi_detail, name="kpi_detail"),
-    path(
-        "branches/<slug:code>/<fiscal_year:year>/progress/<slug:half>/", views.progress_entry, name="progress_entry"
-    ),
-    path("national/<fiscal_year:year>/progress/<slug:half>/", views.national_progress_list, name="national_progress"),
-    path("national/<fiscal_year:year>/", views.national_matrix, name="national_matrix"),
-    path("national/<fiscal_year:year>/kpi/<slug:kpi_code>/", views.national_kpi, name="national_kpi"),
+    path("", dashboards.home, name="home"),
+    # one branch
+    path(BRANCH_YEAR, dashboards.branch_dashboard, name="branch_dashboard"),
+    path(BRANCH_YEAR + "kpi/<slug:kpi_code>/", dashboards.kpi_detail, name="kpi_detail"),
+    path(BRANCH_YEAR + "progress/<slug:half>/", progress.progress_entry, name="progress_entry"),
+    path(BRANCH_YEAR + "entry/<str:month>/<slug:transition>/", workflow.month_transition, name="month_transition"),
+    # every branch (headquarters)
+    path(NATIONAL_YEAR, dashboards.national_matrix, name="national_matrix"),
+    path(NATIONAL_YEAR + "kpi/<slug:kpi_code>/", dashboards.national_kpi, name="national_kpi"),
+    path(NATIONAL_YEAR + "progress/<slug:half>/", progress.national_progress_list, name="national_progress"),
+    path(NATIONAL_YEAR + "status/", workflow.report_status, name="report_status"),
+    path(NATIONAL_YEAR + "status/remind/", workflow.report_reminders, name="report_reminders"),
 ]

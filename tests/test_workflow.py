@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 
+from branches.access import Permission
 from branches.models import Branch
 from plans import workflow
-from plans.models import FiscalYear, MonthReport, Plan
+from plans.models import FiscalYear, MonthReport, Plan, ShortfallNote
 from plans.workflow import TRANSITIONS, WorkflowError, month_transition
+from tests.factories import FiscalYearFactory, KpiActualFactory, KpiFactory, KpiTargetFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,12 +75,6 @@ def test_each_transition_from_each_status_goes_where_the_table_says(plan, user, 
 def test_the_table_of_transitions_is_the_one_the_workflow_uses():
     allowed = {(s, t.name): t.target for t in TRANSITIONS.values() for s in t.sources}
     assert allowed == EXPECTED
-    assert {t.name: t.permission for t in TRANSITIONS.values()} == {
-        "submit": "enter_actuals",
-        "approve": "approve_month",
-        "return": "approve_month",
-        "reopen": "reopen_month",
-    }
 
 
 @pytest.mark.parametrize(("name", "status"), [("return", Status.SUBMITTED), ("reopen", Status.APPROVED)])
@@ -161,3 +159,133 @@ def test_report_for_refuses_a_month_outside_the_year_or_in_the_future(plan, mont
         workflow.report_for(plan, month, today=TODAY)
     assert str(error.value) == message
     assert not MonthReport.objects.filter(plan=plan).exists()
+
+
+# -- who may do what ---------------------------------------------------------------------------------------
+
+
+def test_each_transition_names_the_permission_it_needs():
+    assert {t.name: t.permission for t in TRANSITIONS.values()} == {
+        "submit": Permission.ENTER_ACTUALS,
+        "approve": Permission.APPROVE_MONTH,
+        "return": Permission.APPROVE_MONTH,
+        "reopen": Permission.REOPEN_MONTH,
+    }
+    assert all(isinstance(t.permission, Permission) for t in TRANSITIONS.values())
+
+
+@pytest.fixture
+def tochigi_report(tochigi) -> MonthReport:
+    plan = PlanFactory(branch=tochigi, fiscal_year=FiscalYearFactory(year=2025))
+    return MonthReport.objects.create(plan=plan, month=datetime.date(2025, 9, 1))
+
+
+@pytest.mark.parametrize(
+    ("status", "persona", "expected"),
+    [
+        (Status.DRAFT, "tochigi_staff", ["submit"]),
+        (Status.DRAFT, "tochigi_manager", ["submit"]),
+        (Status.DRAFT, "gifu_staff", []),
+        (Status.DRAFT, "hq_manager", []),
+        (Status.DRAFT, "outsider", []),
+        (Status.SUBMITTED, "tochigi_staff", []),
+        (Status.SUBMITTED, "tochigi_manager", ["approve", "return"]),
+        (Status.SUBMITTED, "hq_manager", []),
+        (Status.APPROVED, "tochigi_manager", []),
+        (Status.APPROVED, "hq_manager", ["reopen"]),
+        (Status.APPROVED, "gifu_staff", []),
+        (Status.RETURNED, "tochigi_staff", ["submit"]),
+    ],
+)
+def test_actions_for_are_the_moves_of_the_status_the_user_holds_the_permission_for(
+    request, tochigi_report, status, persona, expected
+):
+    tochigi_report.status = status
+    user = request.getfixturevalue(persona)
+    assert [t.name for t in workflow.actions_for(user, tochigi_report)] == expected
+
+
+def test_actions_for_an_anonymous_user_are_none(tochigi_report):
+    assert workflow.actions_for(AnonymousUser(), tochigi_report) == []
+
+
+def test_a_superuser_may_make_every_move_the_status_allows(tochigi_report):
+    admin = get_user_model().objects.create_superuser(username="root-wf", password="pw")
+    tochigi_report.status = Status.SUBMITTED
+    assert [t.name for t in workflow.actions_for(admin, tochigi_report)] == ["approve", "return"]
+
+
+def test_a_reason_longer_than_the_field_is_refused_with_its_length(plan):
+    report = make_report(plan, Status.SUBMITTED)
+    with pytest.raises(WorkflowError) as error:
+        move(report, "return", reason="あ" * 301)
+    assert str(error.value) == "差戻しの理由は300文字以内で入力してください（いま301文字）。"
+    report.refresh_from_db()
+    assert report.status == Status.SUBMITTED
+
+
+# -- 要因と対応 before submission ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def behind(plan):
+    """Two KPIs of the plan behind their target: one at △ (year-end), one projected 未達のおそれ; one on track."""
+    below = KpiTargetFactory(plan=plan, kpi=KpiFactory(name="特定保健指導実施率"), target_text="50.0%以上")
+    KpiActualFactory(target=below, value=Decimal("40.0"))
+    at_risk = KpiTargetFactory(plan=plan, kpi=KpiFactory(name="被扶養者健診受診率"), target_text="50.0%以上")
+    KpiActualFactory(target=at_risk, monthly=True, month=SEPTEMBER, value=Decimal("20.0"))
+    fine = KpiTargetFactory(plan=plan, kpi=KpiFactory(name="ジェネリック使用割合"), target_text="50.0%以上")
+    KpiActualFactory(target=fine, value=Decimal("60.0"))
+    return below, at_risk
+
+
+def test_submit_blockers_name_each_kpi_behind_without_its_cause_and_action(plan, behind):
+    report = make_report(plan, Status.DRAFT)
+    assert workflow.submit_blockers(report) == [
+        "「特定保健指導実施率」は△（計画を下回る）です。提出する前に要因と対応を入力してください。",
+        "「被扶養者健診受診率」は年度末の見込みが「未達のおそれ」です。提出する前に要因と対応を入力してください。",
+    ]
+
+
+def test_a_blank_cause_or_action_or_another_months_note_does_not_count(plan, behind):
+    below, at_risk = behind
+    ShortfallNote.objects.create(target=below, month=SEPTEMBER, cause="受診勧奨の遅れ", action="  ")
+    ShortfallNote.objects.create(target=at_risk, month=datetime.date(2024, 8, 1), cause="a", action="b")
+    assert len(workflow.submit_blockers(make_report(plan, Status.DRAFT))) == 2
+
+
+def test_submission_is_refused_until_every_kpi_behind_has_its_note(plan, behind, user):
+    below, at_risk = behind
+    report = make_report(plan, Status.DRAFT)
+    ShortfallNote.objects.create(target=below, month=SEPTEMBER, cause="受診勧奨の遅れ", action="10月に再勧奨")
+    with pytest.raises(workflow.SubmitBlocked) as error:
+        move(report, "submit", user)
+    assert error.value.headline == "2024年9月はまだ提出できません。"
+    assert error.value.blockers == [
+        "「被扶養者健診受診率」は年度末の見込みが「未達のおそれ」です。提出する前に要因と対応を入力してください。"
+    ]
+    report.refresh_from_db()
+    assert (report.status, report.version) == (Status.DRAFT, 1)
+    ShortfallNote.objects.create(target=at_risk, month=SEPTEMBER, cause="事業所の協力不足", action="文書で依頼")
+    assert move(report, "submit", user).status == Status.SUBMITTED
+
+
+# -- deadlines ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("month", "day", "deadline"),
+    [
+        (datetime.date(2024, 9, 1), 10, datetime.date(2024, 10, 10)),
+        (datetime.date(2024, 12, 1), 10, datetime.date(2025, 1, 10)),
+        (datetime.date(2025, 1, 1), 31, datetime.date(2025, 2, 28)),
+        (datetime.date(2024, 3, 1), 31, datetime.date(2024, 4, 30)),
+    ],
+)
+def test_the_deadline_is_the_given_day_of_the_following_month_or_its_last_day(month, day, deadline):
+    assert workflow.deadline_of(month, day) == deadline
+
+
+def test_the_deadline_day_comes_from_the_settings(settings):
+    settings.REPORT_DEADLINE_DAY = 5
+    assert workflow.deadline_of(SEPTEMBER) == datetime.date(2024, 10, 5)

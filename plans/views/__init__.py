@@ -1,14 +1,6 @@
-"""kpitrack's pages, by concern: ``dashboards`` (read), ``progress`` (measure progress per half-year)."""
+"""kpitrack's pages, one module per concern (plans/urls.py imports them by module):
 
-from plans.views.dashboards import branch_dashboard, home, kpi_detail, national_kpi, national_matrix
-from plans.views.progress import national_progress_list, progress_entry
-
-__all__ = [
-    "branch_dashboard",
-    "home",
-    "kpi_detail",
-    "national_kpi",
-    "national_matrix",
-    "national_progress_list",
-    "progress_entry",
-]
+- ``dashboards``: the read pages (branch dashboard, KPI page, national matrix and KPI ranking)
+- ``progress``: measure progress per half-year (entry and HQ's list across branches)
+- ``workflow``: the month's workflow (submit, approve, return, reopen) and HQ's reporting status
+"""

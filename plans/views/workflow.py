@@ -1,0 +1,149 @@
+"""The month's workflow in the browser (提出・承認・差戻し・再開) and HQ's reporting status (提出状況).
+
+Thin views over ``plans.workflow``: every move goes through ``workflow.month_transition`` and the permission is
+checked here on every POST, whatever buttons the page showed.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django.views.decorators.http import require_GET, require_POST
+
+from branches import access
+from branches.models import Branch
+from plans import fiscal, workflow
+from plans.models import FiscalYear, MonthReport, Plan
+
+NO_SUCH_TRANSITION = gettext_noop("この操作はありません。")
+NO_SUCH_MONTH = gettext_noop("月は YYYY-MM の形で指定してください。")
+NO_PLAN = gettext_noop("この支部のこの年度の事業計画はありません。")
+VERSION_MISSING = gettext_noop("画面の情報が古いか欠けています。画面を読み込み直してから、もう一度操作してください。")
+UNTIL_INVALID = gettext_noop("再開の期限は日付（例: 2024-12-31）で入力してください。")
+DONE: dict[str, str] = {
+    "submit": gettext_noop("{month}の月次報告を提出しました。"),
+    "approve": gettext_noop("{month}の月次報告を承認しました。この月の実績は確定しました。"),
+    "return": gettext_noop("{month}の月次報告を差し戻しました。"),
+    "reopen": gettext_noop("{month}の月次報告を{until}まで再開しました。"),
+}
+
+
+def month_workflow_context(request: HttpRequest, report: MonthReport) -> dict[str, Any]:
+    """What ``plans/_month_workflow.html`` needs: the report, the user's allowed moves, and what still blocks
+    submission (only computed when the user may submit)."""
+    actions = workflow.actions_for(request.user, report)
+    blockers = workflow.submit_blockers(report) if any(a.name == "submit" for a in actions) else []
+    return {"report": report, "actions": actions, "blockers": blockers}
+
+
+def _back(request: HttpRequest, code: str, year: int) -> str:
+    """Where to go after a move: the page the form came from (``next``), else the branch's dashboard."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("branch_dashboard", args=[code, year])
+
+
+def _until(raw: str) -> datetime.date | None:
+    raw = raw.strip()
+    return datetime.date.fromisoformat(raw) if raw else None
+
+
+@require_POST
+@login_required
+def month_transition(request: HttpRequest, code: str, year: int, month: str, transition: str) -> HttpResponse:
+    """POST version, reason, until (reopen), next: move the branch's month report by ``transition``.
+
+    403 (the permission's message) when the user may not make this move for the branch; a refused move is a
+    message and changes nothing.
+    """
+    step = workflow.TRANSITIONS.get(transition)
+    if step is None:
+        raise Http404(NO_SUCH_TRANSITION)
+    try:
+        month_date = fiscal.parse_month(month)
+    except ValueError:
+        raise Http404(NO_SUCH_MONTH) from None
+    branch = get_object_or_404(Branch, code=code)
+    access.require(request.user, step.permission, branch)
+    plan = Plan.objects.filter(branch=branch, fiscal_year_id=year).select_related("branch").first()
+    if plan is None or month_date is None:
+        raise Http404(NO_PLAN)
+    back = _back(request, code, year)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        messages.error(request, _(VERSION_MISSING))
+        return redirect(back)
+    try:
+        until = _until(request.POST.get("until", ""))
+    except ValueError:
+        messages.error(request, _(UNTIL_INVALID))
+        return redirect(back)
+    try:
+        report = workflow.report_for(plan, month_date)
+        moved = workflow.month_transition(
+            report=report,
+            name=step.name,
+            user=request.user,  # type: ignore[arg-type]
+            expected_version=version,
+            reason=request.POST.get("reason", ""),
+            until=until,
+        )
+    except workflow.SubmitBlocked as refused:
+        messages.error(request, refused.headline)
+        for blocker in refused.blockers:
+            messages.error(request, blocker)
+    except workflow.WorkflowError as refused:
+        messages.error(request, str(refused))
+    else:
+        until_label = moved.reopened_until.isoformat() if moved.reopened_until else ""
+        messages.success(request, _(DONE[step.name]).format(month=fiscal.month_label(moved.month), until=until_label))
+    return redirect(back)
+
+
+# -- HQ: the reporting status of every branch -----------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def report_status(request: HttpRequest, year: int) -> HttpResponse:
+    """Branches × months of the fiscal year so far: each month's status, late ones flagged, and the list of late
+    branch-months with the reminder button. Headquarters only."""
+    access.require_all_branches(request.user)
+    fiscal_year = get_object_or_404(FiscalYear, year=year)
+    status = workflow.report_status(year, timezone.localdate())
+    context = {
+        "fiscal_year": fiscal_year,
+        "status": status,
+        "late": status.late,
+        "deadline_day": settings.REPORT_DEADLINE_DAY,
+    }
+    return render(request, "plans/report_status.html", context)
+
+
+@require_POST
+@login_required
+def report_reminders(request: HttpRequest, year: int) -> HttpResponse:
+    """E-mail the late branches' staff and managers (at most once per branch-month per day). Headquarters only."""
+    access.require_all_branches(request.user)
+    get_object_or_404(FiscalYear, year=year)
+    today = timezone.localdate()
+    status = workflow.report_status(year, today)
+    notes = workflow.send_reminders(
+        status.late, base_url=request.build_absolute_uri("/"), today=today, sent_by=request.user.get_username()
+    )
+    for note in notes:
+        messages.info(request, note)
+    return redirect("report_status", year=year)

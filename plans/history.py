@@ -24,6 +24,8 @@ TARGET_WHAT = gettext_noop("目標")
 ACTUAL_WHAT = gettext_noop("実績 {when}")
 YEAR_END_WHAT = gettext_noop("実績 年度末")
 
+#: What an actual holds: two rows with the same of these hold the same figure.
+ACTUAL_VALUE_FIELDS = ("value", "text_value", "numerator", "denominator", "is_cumulative", "note")
 #: Fields of an actual shown besides its value when they change (the value itself is the old → new pair).
 ACTUAL_DETAIL_FIELDS = ("numerator", "denominator", "is_cumulative", "note")
 #: Fields of a target a user edits; rule, target_value and stated_baseline follow from target_text.
@@ -48,6 +50,7 @@ class Change:
     is_actual: bool
     period: str = ""
     month: datetime.date | None = None
+    values: tuple[Any, ...] = ()  # an actual's stored fields after this change (ACTUAL_VALUE_FIELDS)
 
 
 def _who(row: Any) -> str:
@@ -77,6 +80,11 @@ def _field_changes(row: Any, previous: Any, fields: tuple[str, ...]) -> list[str
         label = str(row._meta.get_field(change.field).verbose_name)
         lines.append(f"{label}: {_plain(change.old)} → {_plain(change.new)}")
     return lines
+
+
+def actual_values(row: Any) -> tuple[Any, ...]:
+    """What an actual (or one of its history rows) holds, to compare with another."""
+    return tuple(getattr(row, name) for name in ACTUAL_VALUE_FIELDS)
 
 
 def _what(period: str, month: datetime.date | None) -> str:
@@ -121,6 +129,7 @@ def actual_changes(target: KpiTarget) -> list[Change]:
                 is_actual=True,
                 period=row.period,
                 month=row.month,
+                values=actual_values(row),
             )
         )
         previous_in_cell[cell] = row

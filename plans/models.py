@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import ExtractMonth
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -18,7 +19,7 @@ from plans import figures, fiscal, rules
 from plans.rules import Basis, Mark, RuleKind, TargetRule
 
 
-def recorded(verbose_name: str, **kwargs: Any) -> HistoricalRecords:
+def recorded(verbose_name: str | Promise, **kwargs: Any) -> HistoricalRecords:
     """The history of a model users edit (django-simple-history): who, when, + ~ -, and the reason in full."""
     return HistoricalRecords(
         verbose_name=verbose_name, history_change_reason_field=models.TextField(null=True), **kwargs

@@ -34,9 +34,7 @@ DELETED_CONFLICT_MESSAGE = (
 
 ALREADY_DELETED_MESSAGE = "この実績は他の利用者が先に削除しました。最新の状態を確認してください。"
 
-MONTH_LOCKED_MESSAGE = (
-    "{month}は承認済みのため変更できません。変更が必要な場合は本部に再開を依頼してください。"
-)
+MONTH_LOCKED_MESSAGE = "{month}は承認済みのため変更できません。変更が必要な場合は本部に再開を依頼してください。"
 
 
 class MonthLocked(Exception):

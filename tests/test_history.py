@@ -412,9 +412,7 @@ def test_it_lets_the_branch_restore_an_earlier_value(changed: KpiTarget, persona
     user = request.getfixturevalue(persona)
     client = client_for(user)
     first = _history(changed).first()
-    response = client.post(
-        _url(changed), {"history_id": first.history_id, "expected_version": 2, "reason": "誤訂正"}
-    )
+    response = client.post(_url(changed), {"history_id": first.history_id, "expected_version": 2, "reason": "誤訂正"})
     assert response.status_code == 302
     stored = KpiActual.objects.get(target=changed)
     assert (stored.value, stored.version, stored.entered_by) == (Decimal("26.3"), 3, user)
@@ -422,6 +420,19 @@ def test_it_lets_the_branch_restore_an_earlier_value(changed: KpiTarget, persona
     assert (latest.history_user, latest.history_change_reason) == (user, "復元: 誤訂正")
     page = client.get(response["Location"])
     assert "「26.3」に戻しました" in page.content.decode()
+
+
+def test_it_offers_no_restore_of_a_value_the_actual_holds_now(changed: KpiTarget, tochigi_staff: Any) -> None:
+    _record(changed, "26.3", expected_version=2)  # back to the first value by hand
+    client = client_for(tochigi_staff)
+    response = client.get(_url(changed))
+    offered = [(change.new, version) for change, version in response.context["rows"] if version is not None]
+    assert offered == [("27", 3)]
+    first = _history(changed).first()
+    response = client.post(_url(changed), {"history_id": first.history_id, "expected_version": 3, "reason": "x"})
+    assert response.status_code == 302
+    assert "すでに「26.3」です。変更していません。" in client.get(response["Location"]).content.decode()
+    assert _history(changed).count() == 3
 
 
 def test_it_refuses_a_stale_restore_showing_the_conflict(changed: KpiTarget, tochigi_staff: Any) -> None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from branches import access
 from branches.access import Permission
 from plans import fiscal
-from plans.history import Change, kpi_changes
+from plans.history import Change, actual_values, kpi_changes
 from plans.models import KpiActual, KpiTarget
 from plans.services import ActualConflict, MonthLocked, RestoreError, actual_restore
 from plans.views.dashboards import NO_SUCH_KPI, _plan_or_404
@@ -26,6 +26,7 @@ RESTORE_DENIED = gettext_noop(
     "この支部の実績を元に戻す権限がありません。戻せるのはその支部の担当者・管理者と管理者（スーパーユーザー）です。"
 )
 RESTORED = gettext_noop("{what}を「{value}」に戻しました。")
+ALREADY_THAT_VALUE = gettext_noop("{what}はすでに「{value}」です。変更していません。")
 RESTORE_INVALID = gettext_noop("元に戻す操作の内容が正しくありません。履歴画面を読み込み直してください。")
 
 
@@ -38,8 +39,9 @@ class RestoreForm(forms.Form):
 def _restorable(changes: list[Change], current: dict[tuple[str, Any], KpiActual]) -> dict[int, int]:
     """history_id → the version to expect, for each actual row that holds an earlier value of its cell.
 
-    The newest row of each cell is the cell's present state (nothing to restore); a deleted cell (its newest row
-    is ``-``) expects version 0, as a form opened on an empty cell.
+    The newest row of each cell is the cell's present state, and an older row holding what the cell holds now
+    has nothing to restore either; a deleted cell (its newest row is ``-``) expects version 0, as a form opened
+    on an empty cell.
     """
     seen: set[tuple[str, Any]] = set()
     restorable: dict[int, int] = {}
@@ -47,8 +49,9 @@ def _restorable(changes: list[Change], current: dict[tuple[str, Any], KpiActual]
         if not change.is_actual:
             continue
         cell = (change.period, change.month)
-        if cell in seen and change.change != "-":
-            actual = current.get(cell)
+        actual = current.get(cell)
+        same_as_now = actual is not None and actual_values(actual) == change.values
+        if cell in seen and change.change != "-" and not same_as_now:
             restorable[change.history_id] = actual.version if actual is not None else 0
         seen.add(cell)
     return restorable
@@ -73,7 +76,7 @@ def kpi_history(request: HttpRequest, code: str, year: int, kpi_code: str) -> Ht
         else:
             data = form.cleaned_data
             try:
-                actual, _outcome = actual_restore(
+                actual, outcome = actual_restore(
                     target=target,
                     history_id=data["history_id"],
                     user=request.user,  # type: ignore[arg-type]
@@ -90,7 +93,8 @@ def kpi_history(request: HttpRequest, code: str, year: int, kpi_code: str) -> Ht
                 what = f"{target.kpi.name} {actual.get_period_display()}"
                 if actual.month is not None:
                     what += f" {fiscal.month_label(actual.month)}"
-                messages.success(request, _(RESTORED).format(what=what, value=actual.display_value))
+                done = ALREADY_THAT_VALUE if outcome == "unchanged" else RESTORED
+                messages.success(request, _(done).format(what=what, value=actual.display_value))
                 return redirect("kpi_history", code=code, year=year, kpi_code=kpi_code)
     changes = kpi_changes(target)
     current = {(a.period, a.month): a for a in KpiActual.objects.filter(target=target).order_by()}

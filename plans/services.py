@@ -75,10 +75,14 @@ def _locked(target: KpiTarget, period: str, month: datetime.date | None) -> KpiA
 
 
 def _month_report(plan_id: int, period: str, month: datetime.date | None) -> MonthReport | None:
-    """The report of the actual's month; None for a year-end actual or a month nobody opened yet."""
+    """The report of the actual's month; None for a year-end actual or a month nobody opened yet.
+
+    Locked for the rest of the write (PostgreSQL), so an approval cannot slip in between the check and the write:
+    ``month_transition`` locks the same row.
+    """
     if period == KpiActual.Period.YEAR_END or month is None:
         return None
-    return MonthReport.objects.filter(plan_id=plan_id, month=month).first()
+    return MonthReport.objects.select_for_update().filter(plan_id=plan_id, month=month).first()
 
 
 def _check_unlocked(report: MonthReport | None, today: datetime.date) -> None:

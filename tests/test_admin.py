@@ -130,6 +130,16 @@ def test_it_refuses_another_branch_row_to_a_branch_admin(tochigi_admin: Client, 
     assert tochigi_admin.get(_url(name, "change", own.pk)).status_code == 200
 
 
+@pytest.mark.parametrize("name", SCOPED)
+def test_it_refuses_another_branch_rows_history_to_a_branch_admin(tochigi_admin: Client, name: str) -> None:
+    model, path = SCOPED[name]
+    for code, status in (("gifu", 403), ("tochigi", 200)):
+        row = _of(model, path, code)
+        version = row.history.order_by("history_id").first()
+        assert tochigi_admin.get(f"/admin/plans/{name}/{row.pk}/history/").status_code == status
+        assert tochigi_admin.get(f"/admin/plans/{name}/{row.pk}/history/{version.history_id}/").status_code == status
+
+
 def test_it_still_redirects_for_a_row_that_does_not_exist(tochigi_admin: Client) -> None:
     assert tochigi_admin.get(_url("kpitarget", "change", 999999)).status_code == 302
 

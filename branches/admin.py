@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
 
 from branches import access
 from branches.access import Permission
@@ -160,7 +161,7 @@ class BranchAdmin(CatalogAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(CatalogAdmin):
+class MembershipAdmin(SimpleHistoryAdmin, CatalogAdmin):
     list_display = ("user", "branch", "role")
     list_filter = ("role", "branch")
     search_fields = ("user__username", "branch__name")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from branches.prefectures import PREFECTURES
 
@@ -65,6 +66,7 @@ class Membership(models.Model):
         Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("支部")
     )
     role = models.CharField(_("役割"), max_length=10, choices=Role.choices, default=Role.STAFF)
+    history = HistoricalRecords(verbose_name=_("所属の履歴"), history_change_reason_field=models.TextField(null=True))
 
     class Meta:
         verbose_name = _("所属")

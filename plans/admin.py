@@ -10,11 +10,11 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from branches.access import DENIED_MESSAGES, Permission
 from branches.admin import BranchScopedAdmin, BranchScopedInline, CatalogAdmin, CatalogTabularInline
 from plans.models import (
-    ActualRevision,
     Area,
     BudgetLine,
     FiscalYear,
@@ -27,7 +27,7 @@ from plans.models import (
     NationalAverage,
     Plan,
 )
-from plans.services import ActualConflict, actual_delete, actual_record, display_value
+from plans.services import ActualConflict, MonthLocked, actual_delete, actual_record, display_value
 
 admin.site.site_header = "kpitrack 管理サイト"
 admin.site.site_title = "kpitrack"
@@ -56,7 +56,7 @@ class KpiChangeInline(CatalogTabularInline):
 
 
 @admin.register(Kpi)
-class KpiAdmin(CatalogAdmin):
+class KpiAdmin(SimpleHistoryAdmin, CatalogAdmin):
     list_display = ("code", "name", "unit", "precision", "direction", "kind", "measure_basis", "is_national")
     list_filter = ("kind", "direction", "measure_basis", "is_national")
     search_fields = ("code", "name", "description")
@@ -65,7 +65,7 @@ class KpiAdmin(CatalogAdmin):
 
 
 @admin.register(KpiChange)
-class KpiChangeAdmin(CatalogAdmin):
+class KpiChangeAdmin(SimpleHistoryAdmin, CatalogAdmin):
     list_display = ("kpi", "fiscal_year", "change", "replaces", "previous_name")
     list_filter = ("change", "fiscal_year")
     search_fields = ("kpi__code", "kpi__name", "previous_name", "note")
@@ -98,7 +98,7 @@ class BudgetLineInline(BranchScopedInline, admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(BranchScopedAdmin):
+class PlanAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
     branch_path = "branch"
     list_display = ("branch", "fiscal_year", "target_count", "source", "updated_at")
     list_filter = ("fiscal_year", "branch")
@@ -122,7 +122,7 @@ class MeasureProgressInline(BranchScopedInline, admin.StackedInline):
 
 
 @admin.register(Measure)
-class MeasureAdmin(BranchScopedAdmin):
+class MeasureAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
     branch_path = "plan__branch"
     list_display = ("plan", "area", "number", "title", "group", "importance_high", "difficulty_high")
     list_filter = ("plan__fiscal_year", "plan__branch", "area", "group", "importance_high", "difficulty_high")
@@ -162,7 +162,7 @@ class KpiActualInline(admin.TabularInline):
 
 
 @admin.register(KpiTarget)
-class KpiTargetAdmin(BranchScopedAdmin):
+class KpiTargetAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
     branch_path = "plan__branch"
     list_display = ("plan", "kpi", "target_text", "rule", "target_value", "stated_baseline", "published_mark")
     list_filter = ("plan__fiscal_year", "plan__branch", "rule", "published_mark", "kpi")
@@ -175,6 +175,9 @@ class KpiTargetAdmin(BranchScopedAdmin):
 
 REASON_REQUIRED = "変更理由を入力してください（例: 支部資料の訂正）。"
 ADMIN_DELETE_REASON = "管理サイトで削除"
+ADMIN_REVERT_REFUSED = (
+    "管理サイトでは実績を以前の値に戻せません。KPIの履歴画面の「この値に戻す」から、理由を添えて戻してください。"
+)
 
 
 class KpiActualAdminForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -188,6 +191,7 @@ class KpiActualAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     reason = forms.CharField(label="変更理由", max_length=200, required=False)
 
     request_conflict: ActualConflict | None = None  # set by KpiActualAdmin when a save lost a race
+    request_locked: MonthLocked | None = None  # set by KpiActualAdmin when the month is approved
 
     class Meta:
         model = KpiActual
@@ -214,6 +218,9 @@ class KpiActualAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         typed = display_value(cleaned.get("value"), cleaned.get("text_value", ""))
+        if self.request_locked is not None:
+            self.add_error(None, str(self.request_locked))
+            return cleaned
         if self.request_conflict is not None:
             self._conflict(ActualConflict(self.request_conflict.current, typed))
             return cleaned
@@ -240,9 +247,10 @@ class KpiActualAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(KpiActual)
-class KpiActualAdmin(BranchScopedAdmin):
-    """Every save goes through ``actual_record`` (versioned, with a revision); every delete through
-    ``actual_delete`` (with a delete revision)."""
+class KpiActualAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
+    """Every save goes through ``actual_record`` (versioned, with a history row); every delete through
+    ``actual_delete`` (with a ``-`` history row). The history is shown here, but an earlier value is restored
+    only on the KPI's history page (「この値に戻す」), which writes through ``actual_record`` too."""
 
     branch_path = "target__plan__branch"
     write_permission = Permission.ENTER_ACTUALS
@@ -267,7 +275,10 @@ class KpiActualAdmin(BranchScopedAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
         conflict = getattr(request, "_actual_conflict", None)
-        return type(form.__name__, (form,), {"request_conflict": conflict}) if conflict else form
+        locked = getattr(request, "_actual_locked", None)
+        if conflict or locked:
+            return type(form.__name__, (form,), {"request_conflict": conflict, "request_locked": locked})
+        return form
 
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
@@ -279,6 +290,20 @@ class KpiActualAdmin(BranchScopedAdmin):
             # transaction rolled back); show the same form again with the conflict message.
             request._actual_conflict = conflict  # type: ignore[attr-defined]
             return super().changeform_view(request, object_id, form_url, extra_context)
+        except MonthLocked as locked:
+            # The month is approved: nothing was written; the same form again with the message.
+            request._actual_locked = locked  # type: ignore[attr-defined]
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True  # restoring goes through the KPI's history page, never a second write path
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method == "POST":
+            raise PermissionDenied(ADMIN_REVERT_REFUSED)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def save_model(self, request: HttpRequest, obj: KpiActual, form: Any, change: bool) -> None:
         if not self.may_write(request, obj):
@@ -304,37 +329,22 @@ class KpiActualAdmin(BranchScopedAdmin):
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: KpiActual) -> None:
-        actual_delete(actual=obj, user=request.user, reason=ADMIN_DELETE_REASON)  # type: ignore[arg-type]
+        try:
+            actual_delete(actual=obj, user=request.user, reason=ADMIN_DELETE_REASON)  # type: ignore[arg-type]
+        except MonthLocked as locked:
+            raise PermissionDenied(str(locked)) from locked
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[KpiActual]) -> None:
-        with transaction.atomic():
-            for actual in queryset:
-                actual_delete(actual=actual, user=request.user, reason=ADMIN_DELETE_REASON)  # type: ignore[arg-type]
-
-
-@admin.register(ActualRevision)
-class ActualRevisionAdmin(BranchScopedAdmin):
-    """Read-only: revisions are written by plans.services only."""
-
-    branch_path = "target__plan__branch"
-    write_permission = Permission.ENTER_ACTUALS
-    list_display = ("changed_at", "target", "period", "month", "action", "old_value", "new_value", "changed_by")
-    list_filter = ("action", "period")
-    search_fields = ("target__kpi__name", "reason")
-    list_select_related = ("target__kpi", "target__plan__branch", "changed_by")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
-        return False
+        try:
+            with transaction.atomic():
+                for actual in queryset:
+                    actual_delete(actual=actual, user=request.user, reason=ADMIN_DELETE_REASON)  # type: ignore[arg-type]
+        except MonthLocked as locked:  # nothing was deleted: the whole batch rolled back
+            raise PermissionDenied(str(locked)) from locked
 
 
 @admin.register(NationalAverage)
-class NationalAverageAdmin(CatalogAdmin):
+class NationalAverageAdmin(SimpleHistoryAdmin, CatalogAdmin):
     list_display = ("kpi", "fiscal_year", "as_of", "value")
     list_filter = ("fiscal_year", "kpi")
     search_fields = ("kpi__name", "kpi__code")
@@ -342,7 +352,7 @@ class NationalAverageAdmin(CatalogAdmin):
 
 
 @admin.register(MeasureProgress)
-class MeasureProgressAdmin(BranchScopedAdmin):
+class MeasureProgressAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
     branch_path = "measure__plan__branch"
     write_permission = Permission.ENTER_ACTUALS
     list_display = ("measure", "period", "as_of", "evaluation", "updated_at")
@@ -352,7 +362,7 @@ class MeasureProgressAdmin(BranchScopedAdmin):
 
 
 @admin.register(BudgetLine)
-class BudgetLineAdmin(BranchScopedAdmin):
+class BudgetLineAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
     branch_path = "plan__branch"
     list_display = ("plan", "category", "programme", "budget_amount", "spent_amount", "rate_display")
     list_filter = ("plan__branch", "plan__fiscal_year", "category")

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import ExtractMonth
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from plans import figures, fiscal, rules
 from plans.rules import Basis, Mark, RuleKind, TargetRule
+
+
+def recorded(verbose_name: str | Promise, **kwargs: Any) -> HistoricalRecords:
+    """The history of a model users edit (django-simple-history): who, when, + ~ -, and the reason in full."""
+    return HistoricalRecords(
+        verbose_name=verbose_name, history_change_reason_field=models.TextField(null=True), **kwargs
+    )
 
 
 class FiscalYear(models.Model):
@@ -125,6 +134,8 @@ class Kpi(models.Model):
     )
     order = models.PositiveSmallIntegerField(_("表示順"), default=0)
 
+    history = recorded(verbose_name=_("KPIの履歴"))
+
     class Meta:
         ordering = ["order", "code"]
         verbose_name = _("KPI")
@@ -168,6 +179,8 @@ class KpiChange(models.Model):
     previous_name = models.CharField(_("変更前の名称"), max_length=200, blank=True)
     note = models.TextField(_("注記"), blank=True)
 
+    history = recorded(verbose_name=_("KPIの変更履歴の履歴"))
+
     class Meta:
         ordering = ["kpi", "fiscal_year"]
         verbose_name = _("KPIの変更履歴")
@@ -205,6 +218,8 @@ class Plan(models.Model):
     source = models.CharField(_("出典"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    history = recorded(verbose_name=_("事業計画の履歴"))
 
     class Meta:
         ordering = ["branch__jis_code", "fiscal_year"]
@@ -247,6 +262,8 @@ class Measure(models.Model):
     difficulty_high = models.BooleanField(_("困難度：高"), default=False)
     difficulty_text = models.TextField(_("困難度の説明"), blank=True)
     order = models.PositiveIntegerField(_("表示順"), default=0)
+
+    history = recorded(verbose_name=_("施策の履歴"))
 
     class Meta:
         ordering = ["plan", "area", "order"]
@@ -348,6 +365,7 @@ class KpiTarget(models.Model):
     order = models.PositiveIntegerField(_("表示順"), default=0)
 
     objects = KpiTargetQuerySet.as_manager()
+    history = recorded(verbose_name=_("KPI目標の履歴"))
 
     class Meta:
         ordering = ["plan", "order", "id"]
@@ -461,6 +479,9 @@ class KpiActual(models.Model):
     entered_at = models.DateTimeField(_("入力日時"), auto_now=True)
     version = models.PositiveIntegerField(_("版"), default=1, editable=False)
 
+    # fiscal_month is generated from month: the history keeps month only (a generated column cannot be inserted).
+    history = recorded(verbose_name=_("KPI実績の履歴"), excluded_fields=["fiscal_month"])
+
     class Meta:
         ordering = ["target", "period", "month"]
         verbose_name = _("KPI実績")
@@ -556,39 +577,6 @@ class KpiActual(models.Model):
             raise ValidationError(errors)
 
 
-class ActualRevision(models.Model):
-    """Audit history of actuals: every create, change and removal, with who and when."""
-
-    class Action(models.TextChoices):
-        CREATE = "create", _("登録")
-        UPDATE = "update", _("更新")
-        DELETE = "delete", _("削除")
-
-    actual = models.ForeignKey(
-        KpiActual, on_delete=models.SET_NULL, null=True, blank=True, related_name="revisions", verbose_name=_("実績")
-    )
-    target = models.ForeignKey(KpiTarget, on_delete=models.PROTECT, related_name="+", verbose_name=_("KPI目標"))
-    period = models.CharField(_("区分"), max_length=10, choices=KpiActual.Period.choices)
-    month = models.DateField(_("対象月"), null=True, blank=True)
-    action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
-    old_value = models.CharField(_("変更前"), max_length=120, blank=True)
-    new_value = models.CharField(_("変更後"), max_length=120, blank=True)
-    version = models.PositiveIntegerField(_("版"))
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("変更者")
-    )
-    changed_at = models.DateTimeField(_("変更日時"), auto_now_add=True)
-    reason = models.CharField(_("理由"), max_length=200, blank=True)
-
-    class Meta:
-        ordering = ["-changed_at", "-id"]
-        verbose_name = _("実績の変更履歴")
-        verbose_name_plural = _("実績の変更履歴")
-
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.old_value}→{self.new_value}"
-
-
 class NationalAverage(models.Model):
     """全国平均: published beside a branch's actual, for the year end or as of a month."""
 
@@ -596,6 +584,8 @@ class NationalAverage(models.Model):
     fiscal_year = models.ForeignKey(FiscalYear, on_delete=models.PROTECT, verbose_name=_("年度"))
     as_of = models.DateField(_("時点"), null=True, blank=True, help_text=_("年度末は空欄"))
     value = models.DecimalField(_("全国平均"), max_digits=16, decimal_places=4)
+
+    history = recorded(verbose_name=_("全国平均の履歴"))
 
     class Meta:
         ordering = ["kpi", "fiscal_year", "as_of"]
@@ -639,6 +629,7 @@ class MeasureProgress(models.Model):
     )
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     version = models.PositiveIntegerField(_("版"), default=1, editable=False)
+    history = recorded(verbose_name=_("施策の進捗の履歴"))
 
     class Meta:
         ordering = ["measure", "as_of"]
@@ -667,6 +658,8 @@ class BudgetLine(models.Model):
     spent_amount = models.DecimalField(_("執行額（円）"), max_digits=14, decimal_places=0, null=True, blank=True)
     note = models.CharField(_("備考"), max_length=200, blank=True)
     order = models.PositiveIntegerField(_("表示順"), default=0)
+
+    history = recorded(verbose_name=_("予算執行の履歴"))
 
     class Meta:
         ordering = ["plan", "order"]
@@ -734,6 +727,7 @@ class MonthReport(models.Model):
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     history = HistoricalRecords(verbose_name=_("月次報告の履歴"))
 
+
     class Meta:
         ordering = ["plan", "month"]
         verbose_name = _("月次報告")
@@ -780,6 +774,7 @@ class ShortfallNote(models.Model):
     )
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     history = HistoricalRecords(verbose_name=_("要因と対応の履歴"))
+
 
     class Meta:
         ordering = ["target", "month"]

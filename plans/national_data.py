@@ -2,6 +2,10 @@
 
 Plans that already exist (the seed plans) are left alone; generated plans are marked with
 ``source=GENERATED_SOURCE`` so they can be removed again.
+
+The rows are written with ``bulk_create``, which sends no signals: they get no django-simple-history rows. That
+is on purpose: generated benchmark data is nobody's edit, and hundreds of thousands of history rows would only
+slow the benchmark down. Real figures go through ``plans.services.actual_record`` and are recorded.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from plans.models import (
     NationalAverage,
     Plan,
 )
-from plans.services import actual_record
+from plans.services import MonthLocked, actual_record
 
 SEED_DIR = Path(settings.BASE_DIR) / "fixtures" / "seed"
 CATALOG_FILE = "catalog.json"
@@ -49,6 +49,9 @@ MAX_DECIMALS = 4  # what the decimal columns keep
 YEAR_RANGE = f"fiscal_year {{year}} は{fiscal.FIRST_FISCAL_YEAR}〜{fiscal.LAST_FISCAL_YEAR}の整数です"
 NUMERIC_KINDS = {Kpi.Kind.RATE, Kpi.Kind.COUNT, Kpi.Kind.AMOUNT, Kpi.Kind.DAYS}
 _KPI_CODE = re.compile(r"[a-z0-9_]+")
+
+
+SEED_MONTH_LOCKED = "{branch} {kpi}: {message}シードデータは読み込んでいません。"
 
 
 class SeedError(Exception):
@@ -774,19 +777,23 @@ def _write_plan(
             },
         )
         for a in t.actuals:
-            _, outcome = actual_record(
-                target=target,
-                period=a.period,
-                month=a.month,
-                value=a.value,
-                text_value=a.text_value,
-                numerator=a.numerator,
-                denominator=a.denominator,
-                is_cumulative=a.is_cumulative,
-                note=a.note,
-                source=KpiActual.Source.SEED,
-                reason="シードデータの読み込み",
-            )
+            try:
+                _, outcome = actual_record(
+                    target=target,
+                    period=a.period,
+                    month=a.month,
+                    value=a.value,
+                    text_value=a.text_value,
+                    numerator=a.numerator,
+                    denominator=a.denominator,
+                    is_cumulative=a.is_cumulative,
+                    note=a.note,
+                    source=KpiActual.Source.SEED,
+                    reason="シードデータの読み込み",
+                )
+            except MonthLocked as locked:
+                # An approved month is the branch's word: the seed does not overwrite it (nothing is written).
+                raise SeedError(SEED_MONTH_LOCKED.format(branch=branch, kpi=code, message=locked)) from locked
             report.count(KpiActual, outcome)
     for line in row.budget:
         _upsert(

@@ -1,7 +1,13 @@
 """Writes that span models: recording or deleting an actual together with its audit history.
 
-Every write of an actual goes through ``actual_record`` or ``actual_delete``: the seed loader, the admin and the
-entry screens alike.
+Every write of an actual goes through ``actual_record`` or ``actual_delete``: the seed loader, the admin, the
+entry screens and the history page's restore alike. Each write leaves one row in ``KpiActual.history``
+(django-simple-history) carrying who (``history_user``), the change type (+ ~ -) and the reason
+(``history_change_reason``); old and new values come from comparing consecutive history rows.
+
+A monthly or interim actual belongs to its month's report (``MonthReport``): while the month is approved, or
+reopened past its end date, ``MonthLocked`` is raised and nothing is written; a write in a reopened month flags
+the report for re-approval (``plans.workflow.figures_changed``).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from plans.models import ActualRevision, KpiActual, KpiTarget
+from plans import fiscal, workflow
+from plans.models import KpiActual, KpiTarget, MonthReport
 
 CONFLICT_MESSAGE = (
     "この実績は他の利用者が先に更新しました（版 {current}）。保存されている値は「{stored}」、入力された値は「{typed}」"
@@ -26,6 +33,16 @@ DELETED_CONFLICT_MESSAGE = (
 )
 
 ALREADY_DELETED_MESSAGE = "この実績は他の利用者が先に削除しました。最新の状態を確認してください。"
+
+MONTH_LOCKED_MESSAGE = "{month}は承認済みのため変更できません。変更が必要な場合は本部に再開を依頼してください。"
+
+
+class MonthLocked(Exception):
+    """The actual's month is approved (or reopened past its end date): nothing was written."""
+
+    def __init__(self, report: MonthReport) -> None:
+        self.report = report
+        super().__init__(MONTH_LOCKED_MESSAGE.format(month=fiscal.month_label(report.month)))
 
 
 class ActualConflict(Exception):
@@ -47,7 +64,7 @@ class ActualConflict(Exception):
 
 
 def display_value(value: Decimal | None, text: str) -> str:
-    """An actual's figure as stored in revisions and shown in conflict messages: ``26.3``, ``実施``."""
+    """An actual's figure as shown in the history and in conflict messages: ``26.3``, ``実施``."""
     return KpiActual(value=value, text_value=text).display_value
 
 
@@ -55,6 +72,33 @@ def _locked(target: KpiTarget, period: str, month: datetime.date | None) -> KpiA
     # On PostgreSQL this locks the row; on SQLite the whole write transaction is serialized by
     # ``transaction_mode = IMMEDIATE`` (settings), so the read below is already the latest committed state.
     return KpiActual.objects.select_for_update().filter(target=target, period=period, month=month).first()
+
+
+def _month_report(plan_id: int, period: str, month: datetime.date | None) -> MonthReport | None:
+    """The report of the actual's month; None for a year-end actual or a month nobody opened yet.
+
+    Locked for the rest of the write (PostgreSQL), so an approval cannot slip in between the check and the write:
+    ``month_transition`` locks the same row.
+    """
+    if period == KpiActual.Period.YEAR_END or month is None:
+        return None
+    return MonthReport.objects.select_for_update().filter(plan_id=plan_id, month=month).first()
+
+
+def _check_unlocked(report: MonthReport | None, today: datetime.date) -> None:
+    if report is not None and report.is_locked(today):
+        raise MonthLocked(report)
+
+
+def _after_write(report: MonthReport | None, user: AbstractBaseUser | None) -> None:
+    if report is not None and report.status == MonthReport.Status.REOPENED:
+        workflow.figures_changed(report, user=user)
+
+
+def _stamp(actual: KpiActual, user: AbstractBaseUser | None, reason: str) -> None:
+    """Who and why, for the history row simple-history writes for this instance."""
+    actual._history_user = user  # type: ignore[attr-defined]
+    actual._change_reason = reason  # type: ignore[attr-defined]
 
 
 def _validate_new(actual: KpiActual) -> None:
@@ -90,14 +134,18 @@ def actual_record(
     user: AbstractBaseUser | None = None,
     expected_version: int | None = None,
     reason: str = "",
+    today: datetime.date | None = None,
 ) -> tuple[KpiActual, str]:
-    """Create or update one actual and write its revision. Returns the actual and
+    """Create or update one actual and write its history row. Returns the actual and
     ``"created" | "updated" | "unchanged"``.
 
     ``expected_version`` is the version the user's form was showing: ``0`` for a form opened on an empty cell,
     ``None`` for no check at all (the seed loader's upsert). When the row in the database is at another version
     (or exists when 0 was expected, or was deleted), ``ActualConflict`` is raised and nothing changes.
+    A change in a locked month raises ``MonthLocked`` and nothing changes (an unchanged save is not refused:
+    it writes nothing). ``today`` decides whether a reopened month's end date has passed (default: today).
     """
+    today = today or timezone.localdate()
     fields: dict[str, Any] = {
         "value": value,
         "text_value": text_value,
@@ -113,8 +161,11 @@ def actual_record(
             raise ActualConflict(None, typed)
         actual = KpiActual(target=target, period=period, month=month, source=source, entered_by=user, **fields)
         _validate_new(actual)
+        report = _month_report(target.plan_id, period, month)
+        _check_unlocked(report, today)
+        _stamp(actual, user, reason)
         if _insert(actual):
-            _revise(actual, ActualRevision.Action.CREATE, "", user, reason)
+            _after_write(report, user)
             return actual, "created"
         existing = _locked(target, period, month)
         if existing is None:  # the insert failed for another reason than a concurrent insert
@@ -123,7 +174,8 @@ def actual_record(
             raise ActualConflict(existing, typed)
     elif expected_version is not None and existing.version != expected_version:
         raise ActualConflict(existing, typed)
-    return _update(existing, fields, typed, source, user, reason)
+    existing.target = target  # the same row: spares the validation and the lock check a query
+    return _update(existing, fields, typed, source, user, reason, today)
 
 
 def _update(
@@ -133,11 +185,13 @@ def _update(
     source: str,
     user: AbstractBaseUser | None,
     reason: str,
+    today: datetime.date,
 ) -> tuple[KpiActual, str]:
     changed = [name for name, new in fields.items() if getattr(existing, name) != new]
     if not changed:
         return existing, "unchanged"
-    old_display = existing.display_value
+    report = _month_report(existing.target.plan_id, existing.period, existing.month)
+    _check_unlocked(report, today)
     read_version = existing.version
     for name in changed:
         setattr(existing, name, fields[name])
@@ -156,36 +210,27 @@ def _update(
     )
     if written != 1:
         raise ActualConflict(KpiActual.objects.filter(pk=existing.pk).first(), typed)
-    _revise(existing, ActualRevision.Action.UPDATE, old_display, user, reason)
+    # The conditional UPDATE above sends no post_save: write its history row (type ~) through simple-history.
+    _stamp(existing, user, reason)
+    KpiActual.history.bulk_history_create([existing], update=True)  # type: ignore[attr-defined]
+    _after_write(report, user)
     return existing, "updated"
-
-
-def _revise(
-    actual: KpiActual, action: str, old_value: str, user: AbstractBaseUser | None, reason: str, version: int = 0
-) -> None:
-    deleted = action == ActualRevision.Action.DELETE
-    ActualRevision.objects.create(
-        actual=None if deleted else actual,
-        target_id=actual.target_id,
-        period=actual.period,
-        month=actual.month,
-        action=action,
-        old_value=old_value,
-        new_value="" if deleted else actual.display_value,
-        version=version or actual.version,
-        changed_by=user,
-        reason=reason,
-    )
 
 
 @transaction.atomic
 def actual_delete(
-    *, actual: KpiActual, user: AbstractBaseUser | None, reason: str, expected_version: int | None = None
+    *,
+    actual: KpiActual,
+    user: AbstractBaseUser | None,
+    reason: str,
+    expected_version: int | None = None,
+    today: datetime.date | None = None,
 ) -> bool:
-    """Delete one actual, keeping its last value in a ``delete`` revision (version = the deleted version + 1).
+    """Delete one actual, keeping its last value in a ``-`` history row (version = the deleted version + 1).
 
     Returns False when the row was already gone (nothing to do). With ``expected_version``, a row saved or deleted
-    by someone else in between raises ``ActualConflict`` and nothing is deleted.
+    by someone else in between raises ``ActualConflict`` and nothing is deleted. In a locked month
+    ``MonthLocked`` is raised and nothing is deleted.
     """
     current = KpiActual.objects.select_for_update().filter(pk=actual.pk).first()
     if current is None:
@@ -194,7 +239,63 @@ def actual_delete(
         return False
     if expected_version is not None and current.version != expected_version:
         raise ActualConflict(current)
-    old_display = current.display_value
-    _revise(current, ActualRevision.Action.DELETE, old_display, user, reason, version=current.version + 1)
+    report = _month_report(current.target.plan_id, current.period, current.month)
+    _check_unlocked(report, today or timezone.localdate())
+    # The deletion is itself a version: the history row simple-history writes on delete carries version + 1.
+    current.version += 1
+    _stamp(current, user, reason)
     current.delete()
+    _after_write(report, user)
     return True
+
+
+RESTORE_REASON_REQUIRED = "元に戻す理由を入力してください。"
+RESTORE_NO_SUCH_ROW = "戻す値が見つかりません。履歴画面を読み込み直してください。"
+RESTORE_REASON_PREFIX = "復元: "
+
+
+class RestoreError(Exception):
+    """The restore request itself is incomplete or names no value of this target: nothing was written."""
+
+
+def actual_restore(
+    *,
+    target: KpiTarget,
+    history_id: int,
+    user: AbstractBaseUser | None,
+    expected_version: int,
+    reason: str,
+    today: datetime.date | None = None,
+) -> tuple[KpiActual, str]:
+    """Write an earlier value of one of ``target``'s actuals again, from its history row ``history_id``.
+
+    Goes through ``actual_record`` (reason 「復元: …」), so the restore is itself a history row, checked against
+    ``expected_version`` (the cell's current version, 0 when the actual was deleted) and against the month lock.
+    Raises ``RestoreError``, ``ActualConflict`` or ``MonthLocked``; then nothing is written.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise RestoreError(RESTORE_REASON_REQUIRED)
+    row = (
+        KpiActual.history.filter(target_id=target.pk, history_id=history_id)  # type: ignore[attr-defined]
+        .exclude(history_type="-")
+        .first()
+    )
+    if row is None:
+        raise RestoreError(RESTORE_NO_SUCH_ROW)
+    return actual_record(
+        target=target,
+        period=row.period,
+        month=row.month,
+        value=row.value,
+        text_value=row.text_value,
+        numerator=row.numerator,
+        denominator=row.denominator,
+        is_cumulative=row.is_cumulative,
+        note=row.note,
+        source=KpiActual.Source.MANUAL,
+        user=user,
+        expected_version=expected_version,
+        reason=RESTORE_REASON_PREFIX + reason,
+        today=today,
+    )

@@ -68,9 +68,12 @@ class KpiResultTable(tables.Table):
         return str(value)
 
     def render_kpi(self, record: KpiResult) -> str:
-        url = reverse("kpi_detail", args=[self.branch_code, self.year, record.kpi.code])
+        args = [self.branch_code, self.year, record.kpi.code]
         note = format_html('<span class="note">{}</span>', record.target.note) if record.target.note else ""
-        return format_html('<a href="{}">{}</a>{}', url, record.name, note)
+        history = format_html(
+            ' <a class="history-link" href="{}">{}</a>', reverse("kpi_history", args=args), gettext("履歴")
+        )
+        return format_html('<a href="{}">{}</a>{}{}', reverse("kpi_detail", args=args), record.name, note, history)
 
     def render_baseline(self, value: Any, record: KpiResult) -> str:
         return _figure(record, value)

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from kpitrack.converters import FiscalYearConverter
-from plans.views import dashboards, progress, workflow
+from plans.views import dashboards, history, progress, workflow
 
 register_converter(FiscalYearConverter, "fiscal_year")  # four digits: a huge year is a 404, not a 500
 
@@ -13,6 +13,7 @@ urlpatterns = [
     # one branch
     path(BRANCH_YEAR, dashboards.branch_dashboard, name="branch_dashboard"),
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/", dashboards.kpi_detail, name="kpi_detail"),
+    path(BRANCH_YEAR + "kpi/<slug:kpi_code>/history/", history.kpi_history, name="kpi_history"),
     path(BRANCH_YEAR + "progress/<slug:half>/", progress.progress_entry, name="progress_entry"),
     path(BRANCH_YEAR + "entry/<str:month>/<slug:transition>/", workflow.month_transition, name="month_transition"),
     # every branch (headquarters)

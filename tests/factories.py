@@ -203,8 +203,8 @@ def _default_month(actual: Any) -> datetime.date | None:
 
 
 class KpiActualFactory(DjangoModelFactory):
-    """A year-end actual by default; traits ``monthly`` and ``interim``. Writes no revision: use
-    ``recorded_actual`` when the audit history matters."""
+    """A year-end actual by default; traits ``monthly`` and ``interim``. Saved directly (unvalidated, with a bare
+    ``+`` history row): use ``recorded_actual`` when the write path matters."""
 
     class Meta:
         model = KpiActual
@@ -228,7 +228,7 @@ def recorded_actual(
     value: Decimal | None = Decimal("60.0"),
     **fields: Any,
 ) -> KpiActual:
-    """An actual written through ``plans.services.actual_record`` (validated, versioned, with a revision)."""
+    """An actual written through ``plans.services.actual_record`` (validated, versioned, with its history row)."""
     actual, _outcome = actual_record(target=target, period=period, month=month, value=value, **fields)
     return actual
 

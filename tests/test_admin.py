@@ -15,7 +15,6 @@ from django.test import Client
 from branches.models import Branch, Membership
 from plans import admin as plans_admin
 from plans.models import (
-    ActualRevision,
     BudgetLine,
     Kpi,
     KpiActual,
@@ -35,7 +34,6 @@ SCOPED: dict[str, tuple[type[Model], str]] = {
     "kpiactual": (KpiActual, "target__plan__branch"),
     "measureprogress": (MeasureProgress, "measure__plan__branch"),
     "budgetline": (BudgetLine, "plan__branch"),
-    "actualrevision": (ActualRevision, "target__plan__branch"),
 }
 
 
@@ -70,6 +68,10 @@ def hq_admin() -> Client:
 
 def _of(model: type[Model], path: str, code: str) -> Any:
     return model.objects.filter(**{f"{path}__code": code}).order_by("pk").first()
+
+
+def _history(target_id: int) -> Any:
+    return KpiActual.history.filter(target_id=target_id)  # type: ignore[attr-defined]
 
 
 def _actual(code: str) -> KpiActual:
@@ -126,6 +128,16 @@ def test_it_refuses_another_branch_row_to_a_branch_admin(tochigi_admin: Client, 
     assert tochigi_admin.get(f"/admin/plans/{name}/{other.pk}/delete/").status_code == 403
     own = _of(model, path, "tochigi")
     assert tochigi_admin.get(_url(name, "change", own.pk)).status_code == 200
+
+
+@pytest.mark.parametrize("name", SCOPED)
+def test_it_refuses_another_branch_rows_history_to_a_branch_admin(tochigi_admin: Client, name: str) -> None:
+    model, path = SCOPED[name]
+    for code, status in (("gifu", 403), ("tochigi", 200)):
+        row = _of(model, path, code)
+        version = row.history.order_by("history_id").first()
+        assert tochigi_admin.get(f"/admin/plans/{name}/{row.pk}/history/").status_code == status
+        assert tochigi_admin.get(f"/admin/plans/{name}/{row.pk}/history/{version.history_id}/").status_code == status
 
 
 def test_it_still_redirects_for_a_row_that_does_not_exist(tochigi_admin: Client) -> None:
@@ -217,9 +229,10 @@ def test_it_saves_an_admin_change_through_actual_record(tochigi_admin: Client) -
     actual.refresh_from_db()
     assert (actual.value, actual.version, actual.source) == (Decimal("12.5"), version + 1, "manual")
     assert actual.entered_by.username == "tochigi-admin"
-    revision = ActualRevision.objects.filter(actual=actual).order_by("-version").first()
-    assert (revision.action, revision.new_value, revision.version) == ("update", "12.5", version + 1)
-    assert revision.reason == "支部資料の訂正"
+    revision = _history(actual.target_id).filter(id=actual.pk).order_by("-history_id").first()
+    assert (revision.history_type, revision.value, revision.version) == ("~", Decimal("12.5"), version + 1)
+    assert revision.history_change_reason == "支部資料の訂正"
+    assert revision.history_user.username == "tochigi-admin"
 
 
 def test_it_requires_a_reason_for_a_change(tochigi_admin: Client) -> None:
@@ -283,14 +296,14 @@ def test_it_shows_adding_an_existing_cell_as_a_conflict(tochigi_admin: Client) -
     assert KpiActual.objects.get(pk=actual.pk).value == actual.value
 
 
-def test_it_adds_an_actual_with_a_create_revision(tochigi_admin: Client) -> None:
+def test_it_adds_an_actual_with_a_create_history_row(tochigi_admin: Client) -> None:
     target = KpiTarget.objects.filter(plan__branch__code="tochigi", actuals__isnull=True).order_by("pk").first()
     data = {"target": target.pk, "period": "year_end", "value": "64.2", "expected_version": "0", "is_cumulative": "on"}
     response = tochigi_admin.post("/admin/plans/kpiactual/add/", data)
     assert response.status_code == 302
     actual = KpiActual.objects.get(target=target)
     assert (actual.value, actual.version, actual.source) == (Decimal("64.2"), 1, "manual")
-    assert ActualRevision.objects.get(actual=actual).action == "create"
+    assert _history(target.pk).get(id=actual.pk).history_type == "+"
 
 
 def test_it_ignores_a_version_typed_by_hand(tochigi_admin: Client) -> None:
@@ -301,20 +314,18 @@ def test_it_ignores_a_version_typed_by_hand(tochigi_admin: Client) -> None:
     assert "version" not in plans_admin.KpiActualAdminForm.base_fields
 
 
-def test_it_deletes_an_actual_keeping_a_delete_revision(tochigi_admin: Client) -> None:
+def test_it_deletes_an_actual_keeping_a_delete_history_row(tochigi_admin: Client) -> None:
     actual = _actual("tochigi")
     response = tochigi_admin.post(f"/admin/plans/kpiactual/{actual.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not KpiActual.objects.filter(pk=actual.pk).exists()
-    revision = ActualRevision.objects.get(
-        target=actual.target, period=actual.period, month=actual.month, action="delete"
-    )
-    assert (revision.old_value, revision.new_value) == (actual.display_value, "")
-    assert revision.changed_by.username == "tochigi-admin"
-    assert revision.reason == plans_admin.ADMIN_DELETE_REASON
+    revision = _history(actual.target_id).get(id=actual.pk, history_type="-")
+    assert (revision.value, revision.version) == (actual.value, actual.version + 1)
+    assert revision.history_user.username == "tochigi-admin"
+    assert revision.history_change_reason == plans_admin.ADMIN_DELETE_REASON
 
 
-def test_it_bulk_deletes_actuals_keeping_a_delete_revision_each(tochigi_admin: Client) -> None:
+def test_it_bulk_deletes_actuals_keeping_a_delete_history_row_each(tochigi_admin: Client) -> None:
     actuals = list(KpiActual.objects.filter(target__plan__branch__code="tochigi").order_by("pk")[:3])
     response = tochigi_admin.post(
         "/admin/plans/kpiactual/",
@@ -322,8 +333,9 @@ def test_it_bulk_deletes_actuals_keeping_a_delete_revision_each(tochigi_admin: C
     )
     assert response.status_code == 302
     assert not KpiActual.objects.filter(pk__in=[a.pk for a in actuals]).exists()
-    deleted = ActualRevision.objects.filter(action="delete", target__in=[a.target_id for a in actuals])
-    assert sorted(r.old_value for r in deleted) == sorted(a.display_value for a in actuals)
+    deleted = KpiActual.history.filter(history_type="-", id__in=[a.pk for a in actuals])  # type: ignore[attr-defined]
+    assert sorted(r.id for r in deleted) == sorted(a.pk for a in actuals)
+    assert {r.history_change_reason for r in deleted} == {plans_admin.ADMIN_DELETE_REASON}
 
 
 def test_it_shows_a_target_actuals_read_only_with_a_link_to_each(tochigi_admin: Client) -> None:

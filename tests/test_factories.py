@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from branches.models import Branch, Membership
-from plans.models import ActualRevision, KpiActual, Plan
+from plans.models import KpiActual, Plan
 from tests.factories import (
     BranchFactory,
     KpiActualFactory,
@@ -67,15 +67,13 @@ def test_it_dates_monthly_and_interim_actuals_within_the_plans_year() -> None:
     assert KpiActualFactory(target=target).month is None
 
 
-def test_it_records_an_actual_with_its_revision() -> None:
+def test_it_records_an_actual_with_its_history() -> None:
     target = KpiTargetFactory()
     recorded_actual(target, value=Decimal("55.0"))
     actual = recorded_actual(target, value=Decimal("56.0"))
     assert actual.version == 2
-    assert list(ActualRevision.objects.filter(target=target).values_list("action", flat=True)) == [
-        "update",
-        "create",
-    ]
+    history = KpiActual.history.filter(target_id=target.pk).order_by("-history_id")  # type: ignore[attr-defined]
+    assert list(history.values_list("history_type", flat=True)) == ["~", "+"]
     assert KpiActual.objects.filter(target=target).count() == 1
 
 

@@ -708,7 +708,7 @@ def test_it_updates_a_figure_changed_in_the_seed(tmp_path: Path) -> None:
     assert report.summary() == "KPI実績 1件を更新"
     row = actual("tochigi", 2023, "mail_application_rate")
     assert (row.value, row.version) == (D("94.0"), 2)
-    assert row_counts()["plans.ActualRevision"] == before["plans.ActualRevision"] + 1
+    assert row_counts()["plans.HistoricalKpiActual"] == before["plans.HistoricalKpiActual"] + 1
 
 
 # -- validation ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""actual_record: one actual and its audit history, with optimistic locking."""
+"""actual_record: one actual and its audit history (django-simple-history), with optimistic locking."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from django.db import OperationalError, connection
 
 from branches.models import Branch
 from plans import services
-from plans.models import ActualRevision, Kpi, KpiActual, KpiTarget, Plan
+from plans.history import actual_changes
+from plans.models import Kpi, KpiActual, KpiTarget, Plan
 from plans.services import CONFLICT_MESSAGE, DELETED_CONFLICT_MESSAGE, ActualConflict, actual_delete, actual_record
 
 SEPTEMBER = datetime.date(2023, 9, 1)
@@ -38,27 +39,32 @@ def user(db: None) -> AbstractBaseUser:
     return get_user_model().objects.create_user(username="hokkaido-staff", password="pw")
 
 
+def _history(target: KpiTarget) -> Any:
+    """The target's actuals' history rows, oldest first."""
+    return KpiActual.history.filter(target_id=target.pk).order_by("history_id")  # type: ignore[attr-defined]
+
+
 def _record(target: KpiTarget, value: str, **kwargs):  # type: ignore[no-untyped-def]
     return actual_record(
         target=target, period=KpiActual.Period.INTERIM, month=SEPTEMBER, value=Decimal(value), **kwargs
     )
 
 
-def test_it_creates_an_actual_with_a_create_revision(target: KpiTarget, user: AbstractBaseUser) -> None:
+def test_it_creates_an_actual_with_a_create_history_row(target: KpiTarget, user: AbstractBaseUser) -> None:
     actual, outcome = _record(target, "26.3", user=user, reason="9月分の入力")
     assert outcome == "created"
     assert actual.version == 1
     assert actual.value == Decimal("26.3")
     assert actual.entered_by == user
     assert actual.source == KpiActual.Source.MANUAL
-    revision = ActualRevision.objects.get(actual=actual)
-    assert revision.action == ActualRevision.Action.CREATE
-    assert (revision.old_value, revision.new_value) == ("", "26.3")
+    revision = _history(target).get(id=actual.pk)
+    assert revision.history_type == "+"
+    assert [(c.old, c.new) for c in actual_changes(target)] == [("", "26.3")]
     assert revision.version == 1
-    assert revision.target == target
+    assert revision.target_id == target.pk
     assert (revision.period, revision.month) == (KpiActual.Period.INTERIM, SEPTEMBER)
-    assert revision.changed_by == user
-    assert revision.reason == "9月分の入力"
+    assert revision.history_user == user
+    assert revision.history_change_reason == "9月分の入力"
 
 
 def test_it_records_a_qualitative_actual_as_text(target: KpiTarget) -> None:
@@ -71,16 +77,17 @@ def test_it_records_a_qualitative_actual_as_text(target: KpiTarget) -> None:
     )
     assert outcome == "created"
     assert actual.text_value == "実施"
-    assert ActualRevision.objects.get(actual=actual).new_value == "実施"
+    assert _history(target).get(id=actual.pk).text_value == "実施"
+    assert [c.new for c in actual_changes(target)] == ["実施"]
 
 
-def test_it_writes_no_revision_for_an_unchanged_save(target: KpiTarget) -> None:
+def test_it_writes_no_history_row_for_an_unchanged_save(target: KpiTarget) -> None:
     first, _ = _record(target, "26.3")
     again, outcome = _record(target, "26.30", expected_version=1)
     assert outcome == "unchanged"
     assert again.pk == first.pk
     assert again.version == 1
-    assert ActualRevision.objects.filter(target=target).count() == 1
+    assert _history(target).count() == 1
     assert KpiActual.objects.filter(target=target).count() == 1
 
 
@@ -92,13 +99,12 @@ def test_it_updates_an_actual_bumping_its_version(target: KpiTarget, user: Abstr
     assert updated.version == 2
     stored = KpiActual.objects.get(pk=first.pk)
     assert (stored.value, stored.version, stored.entered_by) == (Decimal("27.0"), 2, user)
-    revisions = ActualRevision.objects.filter(actual=first).order_by("version")
-    assert [(r.action, r.old_value, r.new_value, r.version) for r in revisions] == [
-        (ActualRevision.Action.CREATE, "", "26.3", 1),
-        (ActualRevision.Action.UPDATE, "26.3", "27", 2),
-    ]
-    assert revisions[1].changed_by == user
-    assert revisions[1].reason == "訂正"
+    revisions = list(_history(target).filter(id=first.pk))
+    assert [(r.history_type, r.version) for r in revisions] == [("+", 1), ("~", 2)]
+    assert [(c.change, c.old, c.new) for c in actual_changes(target)] == [("+", "", "26.3"), ("~", "26.3", "27")]
+    assert revisions[1].history_user == user
+    assert revisions[1].history_change_reason == "訂正"
+    assert [c.field for c in revisions[1].diff_against(revisions[0], included_fields=["value"]).changes] == ["value"]
 
 
 def test_it_counts_a_change_of_note_only_as_an_update(target: KpiTarget) -> None:
@@ -106,8 +112,10 @@ def test_it_counts_a_change_of_note_only_as_an_update(target: KpiTarget) -> None
     actual, outcome = _record(target, "26.3", note="※9月受診分まで")
     assert outcome == "updated"
     assert actual.version == 2
-    revision = ActualRevision.objects.get(actual=actual, version=2)
-    assert (revision.old_value, revision.new_value) == ("26.3", "26.3")
+    assert _history(target).filter(id=actual.pk, version=2).count() == 1
+    change = actual_changes(target)[1]
+    assert (change.old, change.new) == ("26.3", "26.3")
+    assert change.details == ("注記: － → ※9月受診分まで",)
 
 
 def test_it_refuses_a_stale_version_and_changes_nothing(target: KpiTarget) -> None:
@@ -124,7 +132,7 @@ def test_it_refuses_a_stale_version_and_changes_nothing(target: KpiTarget) -> No
     assert exc.value.current.value == Decimal("27.0")
     stored = KpiActual.objects.get(target=target)
     assert (stored.value, stored.version) == (Decimal("27.0"), 2)
-    assert ActualRevision.objects.filter(target=target).count() == 2
+    assert _history(target).count() == 2
 
 
 def test_it_refuses_a_stale_version_even_when_the_value_is_the_same(target: KpiTarget) -> None:
@@ -132,7 +140,7 @@ def test_it_refuses_a_stale_version_even_when_the_value_is_the_same(target: KpiT
     _record(target, "27.0")
     with pytest.raises(ActualConflict):
         _record(target, "27.0", expected_version=1)
-    assert ActualRevision.objects.filter(target=target).count() == 2
+    assert _history(target).count() == 2
 
 
 def test_it_validates_the_month_before_saving(target: KpiTarget) -> None:
@@ -142,7 +150,7 @@ def test_it_validates_the_month_before_saving(target: KpiTarget) -> None:
         )
     assert exc.value.message_dict["month"] == ["2024年4月は令和5年度の月ではありません。"]
     assert not KpiActual.objects.filter(target=target).exists()
-    assert not ActualRevision.objects.filter(target=target).exists()
+    assert not _history(target).exists()
 
 
 def test_it_keeps_separate_actuals_per_period_and_month(target: KpiTarget) -> None:
@@ -165,7 +173,7 @@ def test_it_refuses_version_0_when_the_cell_already_has_an_actual(target: KpiTar
     assert exc.value.typed == "30.1"
     assert "保存されている値は「26.3」、入力された値は「30.1」" in str(exc.value)
     assert KpiActual.objects.get(target=target).value == Decimal("26.3")
-    assert ActualRevision.objects.filter(target=target).count() == 1
+    assert _history(target).count() == 1
 
 
 def test_it_creates_an_actual_when_version_0_finds_an_empty_cell(target: KpiTarget) -> None:
@@ -196,7 +204,7 @@ def test_it_turns_a_lost_insert_race_into_a_conflict_showing_the_winner(
     assert exc.value.current.pk == winner.pk
     assert exc.value.current.value == Decimal("26.3")
     assert KpiActual.objects.get(target=target).value == Decimal("26.3")
-    assert ActualRevision.objects.filter(target=target).count() == 1
+    assert _history(target).count() == 1
 
 
 def test_it_updates_the_winner_when_a_lost_insert_race_had_no_version_to_check(
@@ -226,26 +234,29 @@ def test_it_refuses_an_update_when_the_version_changed_after_the_read(
     with pytest.raises(ActualConflict) as exc:
         _record(target, "27.0", expected_version=1)
     assert (exc.value.current.value, exc.value.current.version) == (Decimal("40"), 2)
-    assert ActualRevision.objects.filter(target=target).count() == 1
+    assert _history(target).count() == 1
 
 
 # -- Deleting ----------------------------------------------------------------------------------------------------
 
 
-def test_it_deletes_an_actual_keeping_its_value_in_a_delete_revision(target: KpiTarget, user: AbstractBaseUser) -> None:
+def test_it_deletes_an_actual_keeping_its_value_in_a_delete_history_row(
+    target: KpiTarget, user: AbstractBaseUser
+) -> None:
     actual, _ = _record(target, "26.3")
     _record(target, "27.0", expected_version=1)
     assert actual_delete(actual=actual, user=user, reason="二重登録") is True
     assert not KpiActual.objects.filter(pk=actual.pk).exists()
-    revision = ActualRevision.objects.get(target=target, action=ActualRevision.Action.DELETE)
-    assert (revision.old_value, revision.new_value, revision.version) == ("27", "", 3)
-    assert (revision.period, revision.month, revision.changed_by, revision.reason) == (
+    revision = _history(target).get(history_type="-")
+    assert (revision.value, revision.version) == (Decimal("27.0"), 3)
+    assert (actual_changes(target)[-1].old, actual_changes(target)[-1].new) == ("27", "")
+    assert (revision.period, revision.month, revision.history_user, revision.history_change_reason) == (
         KpiActual.Period.INTERIM,
         SEPTEMBER,
         user,
         "二重登録",
     )
-    assert ActualRevision.objects.filter(target=target).count() == 3  # create, update, delete: history kept
+    assert _history(target).count() == 3  # create, update, delete: history kept
 
 
 def test_it_refuses_to_delete_an_actual_changed_since_it_was_shown(target: KpiTarget) -> None:
@@ -254,7 +265,7 @@ def test_it_refuses_to_delete_an_actual_changed_since_it_was_shown(target: KpiTa
     with pytest.raises(ActualConflict):
         actual_delete(actual=actual, user=None, reason="", expected_version=1)
     assert KpiActual.objects.filter(pk=actual.pk).exists()
-    assert not ActualRevision.objects.filter(target=target, action=ActualRevision.Action.DELETE).exists()
+    assert not _history(target).filter(history_type="-").exists()
 
 
 def test_it_refuses_to_delete_with_a_version_an_actual_someone_deleted_first(target: KpiTarget) -> None:
@@ -269,7 +280,7 @@ def test_it_does_nothing_when_deleting_an_actual_already_gone(target: KpiTarget)
     actual, _ = _record(target, "26.3")
     actual_delete(actual=actual, user=None, reason="")
     assert actual_delete(actual=actual, user=None, reason="") is False
-    assert ActualRevision.objects.filter(target=target, action=ActualRevision.Action.DELETE).count() == 1
+    assert _history(target).filter(history_type="-").count() == 1
 
 
 # -- Real concurrency: committed data, two threads, two connections --------------------------------------------
@@ -294,7 +305,7 @@ def committed_target(django_db_blocker: Any) -> Iterator[KpiTarget]:
         try:
             yield target
         finally:
-            ActualRevision.objects.filter(target=target).delete()
+            _history(target).delete()
             KpiActual.objects.filter(target=target).delete()
             target.delete()
             plan.delete()
@@ -351,7 +362,7 @@ def test_it_reports_a_concurrent_save_on_sqlite_as_a_conflict_never_database_is_
         assert stored.version == 2
         winner = "27.0" if results[0] == "updated" else "28.0"
         assert stored.value == Decimal(winner)
-        assert ActualRevision.objects.filter(target=committed_target).count() == 2
+        assert _history(committed_target).count() == 2
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="runs when DATABASE_URL points at PostgreSQL")
@@ -376,4 +387,4 @@ def test_it_reports_a_create_create_race_on_postgresql_as_a_conflict_showing_the
         stored = KpiActual.objects.get(target=committed_target)
         assert conflicts[0].current.pk == stored.pk
         assert conflicts[0].current.value == stored.value
-        assert ActualRevision.objects.filter(target=committed_target).count() == 1
+        assert _history(committed_target).count() == 1

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("branches/<slug:code>/<fiscal_year:year>/", views.branch_dashboard, name="branch_dashboard"),
     path("branches/<slug:code>/<fiscal_year:year>/kpi/<slug:kpi_code>/", views.kpi_detail, name="kpi_detail"),
+    path("branches/<slug:code>/<fiscal_year:year>/entry/<str:month>/", views.month_entry, name="month_entry"),
     path("national/<fiscal_year:year>/", views.national_matrix, name="national_matrix"),
     path("national/<fiscal_year:year>/kpi/<slug:kpi_code>/", views.national_kpi, name="national_kpi"),
 ]

@@ -281,9 +281,7 @@ def month_sheet(plan: Plan, month: datetime.date, today: datetime.date | None = 
             result=result,
             actual=actual,
             last_year=last_year.get(target.kpi_id, ""),
-            earlier=[
-                EarlierMonth(m, monthly[m].display_value if m in monthly else "") for m in earlier_months
-            ],
+            earlier=[EarlierMonth(m, monthly[m].display_value if m in monthly else "") for m in earlier_months],
             previous_value=previous.value if previous is not None else None,
             previous_display=previous.display_value if previous is not None else "",
             past=[*past_by_kpi.get(target.kpi_id, []), *(a.value for a in before if a.value is not None)],
@@ -506,8 +504,9 @@ def _write(changes: list[tuple[Row, Figures]], month: datetime.date, user: Abstr
         try:
             if new.empty:
                 assert row.actual is not None
-                actual_delete(actual=row.actual, user=user, reason=row.reason or CLEAR_REASON,
-                              expected_version=row.version)
+                actual_delete(
+                    actual=row.actual, user=user, reason=row.reason or CLEAR_REASON, expected_version=row.version
+                )
             else:
                 actual_record(
                     target=row.target,

@@ -382,7 +382,11 @@ def test_a_locked_month_disables_the_inputs_and_refuses_a_save(tochigi_staff, pl
 def test_month_save_refuses_a_locked_month_itself(tochigi_staff, plan, rate):
     report = MonthReport.objects.create(plan=plan, month=JUNE, status=MonthReport.Status.APPROVED)
     outcome = entry.month_save(
-        plan=plan, month=JUNE, report=report, posted=form(plan, **{cell(rate): "60"}), user=tochigi_staff,
+        plan=plan,
+        month=JUNE,
+        report=report,
+        posted=form(plan, **{cell(rate): "60"}),
+        user=tochigi_staff,
         today=datetime.date(2025, 7, 1),
     )
     assert not outcome.saved and outcome.message == entry.LOCKED

@@ -72,9 +72,7 @@ def month_entry(request: HttpRequest, code: str, year: int, month: str) -> HttpR
         if outcome.saved:
             text = _(outcome.message)
             if outcome.written:
-                text = BEFORE_AFTER.format(
-                    message=text, before=_counts(outcome.before), after=_counts(outcome.after)
-                )
+                text = BEFORE_AFTER.format(message=text, before=_counts(outcome.before), after=_counts(outcome.after))
                 request.session[SAVED_FLAG] = True
             messages.success(request, text)
             return redirect("month_entry", code=plan.branch.code, year=year, month=month)

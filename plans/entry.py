@@ -53,6 +53,7 @@ LEVEL_MARGIN = Decimal("0.1")
 MIN_HISTORY = 3  # fewer past values than this: no range check
 EARLIER_MONTHS = 3
 NOTE_MAX = 1000
+REASON_MAX = 200  # ActualRevision.reason
 
 LOCKED = gettext_noop("この月は承認済みでロックされています。実績は変更できません（本部による再開が必要です）。")
 NOTHING_SAVED = gettext_noop("入力に誤りがあります。赤字の項目を直してください。何も保存していません。")
@@ -72,6 +73,7 @@ OUTSIDE_RANGE = "これまでの値（{low}〜{high}）から大きく外れて�
 CLEARS_SAVED = "保存済みの値「{saved}」を消去します。理由を入力すると消去できます。"
 NOTE_BOTH = "要因と対応は両方入力してください。"
 NOTE_TOO_LONG = "要因・対応は{limit}文字までです。"
+REASON_TOO_LONG = "理由は{limit}文字までです。"
 NOT_A_CHOICE = "「{text}」は選べません。実施か未実施を選んでください。"
 SAVE_FAILED = "この行を保存できませんでした: {reason}"
 CLEAR_REASON = "月次入力で消去"
@@ -395,6 +397,8 @@ def _unchanged(row: Row, new: Figures) -> bool:
     actual = row.actual
     if actual is None:
         return new.empty
+    if row.is_choice and actual.value is not None and not new.text:
+        return True  # a frequency KPI saved as months done (e.g. by the seed) that the choice cannot show
     return (
         actual.value == new.value
         and actual.numerator == new.numerator
@@ -416,11 +420,13 @@ def _warn(row: Row, new: Figures) -> None:
         row.warnings.append(OUTSIDE_RANGE.format(low=_show(min(row.past)), high=_show(max(row.past))))
 
 
-def _check_note(row: Row) -> None:
+def _check_texts(row: Row) -> None:
     if bool(row.cause) != bool(row.action):
         row.error("note", NOTE_BOTH)
     if len(row.cause) > NOTE_MAX or len(row.action) > NOTE_MAX:
         row.error("note", NOTE_TOO_LONG.format(limit=NOTE_MAX))
+    if len(row.reason) > REASON_MAX:
+        row.error("reason", REASON_TOO_LONG.format(limit=REASON_MAX))
 
 
 def _summary(results: Sequence[KpiResult]) -> dict[str, int]:
@@ -459,7 +465,7 @@ def month_save(
         had_conflict = posted.get(f"{row.prefix}-conflict") == "1"
         resolve = posted.get(f"{row.prefix}-resolve", "")
         _read(row, posted)
-        _check_note(row)
+        _check_texts(row)
         if had_conflict and resolve == "theirs":
             row.typed, row.version = _saved_fields(row.actual), (row.actual.version if row.actual else 0)
             conflicts_resolved.append(row)

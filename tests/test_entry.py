@@ -460,3 +460,19 @@ def test_the_number_of_queries_does_not_grow_with_the_kpis(tochigi, tochigi_staf
     with CaptureQueriesContext(connection) as large:
         client.get(URL)
     assert len(large) == len(small)
+
+
+def test_a_frequency_kpi_saved_as_months_done_is_left_alone(tochigi_staff, plan, monthly, rate):
+    actual = monthly_actual(monthly, value=Decimal("3"))
+    response = client_for(tochigi_staff).post(URL, form(plan, **{cell(rate): "45"}))
+    assert response.status_code == 302
+    actual.refresh_from_db()
+    assert actual.value == 3 and actual.version == 1
+
+
+def test_an_over_long_reason_is_refused(tochigi_staff, plan, count):
+    monthly_actual(count, MAY, value=Decimal("100"))
+    data = form(plan, **{cell(count): "90", cell(count, "reason"): "長" * 201})
+    html = client_for(tochigi_staff).post(URL, data).content.decode()
+    assert entry.REASON_TOO_LONG.format(limit=200) in html
+    assert not KpiActual.objects.filter(target=count, month=JUNE).exists()

@@ -10,7 +10,7 @@ Decisions:
   decimals; with a value too, ``check_actual`` checks they agree. One count without the other is refused.
 - Qualitative (実施) and frequency (毎月) KPIs take a choice: 実施 / 未実施 for the month.
 - An empty cell with no saved value stays empty. Clearing a saved value deletes it (``actual_delete``) and
-  needs a reason, like a warning.
+  needs a reason, like a warning. A row the form did not send at all (no ``t<id>-version``) is left alone.
 - Warnings (saved only with a reason on the row): a cumulative KPI that falls below the previous month, and a
   value outside the branch's past monthly range for the KPI widened by a margin.
 - A conflict (someone saved the cell since the page was read) rolls the whole month back and shows both values;
@@ -462,6 +462,8 @@ def month_save(
     changes: list[tuple[Row, Figures]] = []
     conflicts_resolved: list[Row] = []
     for row in sheet.rows:
+        if f"{row.prefix}-version" not in posted:
+            continue  # a row the form did not send (not on the screen read) is left as it is
         had_conflict = posted.get(f"{row.prefix}-conflict") == "1"
         resolve = posted.get(f"{row.prefix}-resolve", "")
         _read(row, posted)

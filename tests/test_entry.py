@@ -476,3 +476,12 @@ def test_an_over_long_reason_is_refused(tochigi_staff, plan, count):
     html = client_for(tochigi_staff).post(URL, data).content.decode()
     assert entry.REASON_TOO_LONG.format(limit=200) in html
     assert not KpiActual.objects.filter(target=count, month=JUNE).exists()
+
+
+def test_a_row_the_form_did_not_send_is_left_alone(tochigi_staff, rate, count):
+    actual = monthly_actual(count, value=Decimal("5"))
+    response = client_for(tochigi_staff).post(URL, {cell(rate): "45", cell(rate, "version"): "0"})
+    assert response.status_code == 302
+    assert KpiActual.objects.get(target=rate, month=JUNE).value == 45
+    actual.refresh_from_db()
+    assert actual.value == 5 and actual.version == 1

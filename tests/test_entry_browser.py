@@ -99,6 +99,12 @@ def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, l
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.name") == f"t{counts[0].pk}-value"
 
+    # Arrow keys move up and down the same column.
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.name") == f"t{rate.pk}-value"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.name") == f"t{counts[0].pk}-value"
+
     # A block copied from Excel fills the cells below; one of them is refused on save.
     _paste(page, f"[name=t{counts[0].pk}-value]", "12\n-3\n実施\n")
     assert page.input_value(f"[name=t{counts[1].pk}-value]") == "-3"
@@ -129,3 +135,22 @@ def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, l
     page.screenshot(path=str(SCREENSHOTS / "entry-saved-1366.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(SCREENSHOTS / "entry-saved-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+    # Someone else saves the same row meanwhile: the browser's save meets a conflict and chooses.
+    manager = Client()
+    manager.force_login(member("browser-manager", branch=tochigi, manager=True))
+    actual = KpiActual.objects.get(target=counts[0], month=JUNE)
+    data = {f"t{counts[0].pk}-value": "20", f"t{counts[0].pk}-version": str(actual.version)}
+    assert manager.post(url.removeprefix(live_server.url), data).status_code == 302
+    page.fill(f"[name=t{counts[0].pk}-value]", "21")
+    page.click("button:has-text('この月の実績を保存')")
+    page.wait_for_load_state()
+    conflict = page.text_content(f"#t{counts[0].pk} .conflict") or ""
+    assert "「20」" in conflict and "browser-manager" in conflict and "「21」" in conflict
+    assert KpiActual.objects.get(target=counts[0], month=JUNE).value == 20
+    page.screenshot(path=str(SCREENSHOTS / "entry-conflict-1366.png"), full_page=True)
+    page.check(f"[name=t{counts[0].pk}-resolve][value=mine]")
+    page.click("button:has-text('この月の実績を保存')")
+    page.wait_for_load_state()
+    assert KpiActual.objects.get(target=counts[0], month=JUNE).value == 21

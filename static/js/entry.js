@@ -74,11 +74,18 @@
     out.textContent = "= " + rate.toFixed(places) + "%";
   }
 
+  function initial(el) {
+    // What the server rendered: an input's default value, a select's default option.
+    if (el.tagName !== "SELECT") { return el.defaultValue; }
+    for (var i = 0; i < el.options.length; i++) { if (el.options[i].defaultSelected) { return el.options[i].value; } }
+    return el.options.length ? el.options[0].value : "";
+  }
+
   // -- the local draft: what was typed survives a reload until the server says it was saved ----------
   function draft() {
     var data = {};
     form.querySelectorAll(".cell, [name$='-reason'], [name$='-cause'], [name$='-action']").forEach(function (el) {
-      if (el.value !== el.defaultValue || (el.tagName === "SELECT" && el.dataset.saved !== undefined && el.value !== (el.dataset.saved || ""))) {
+      if (el.value !== initial(el)) {
         data[el.name] = el.value;
       }
     });

@@ -485,3 +485,24 @@ def test_a_row_the_form_did_not_send_is_left_alone(tochigi_staff, rate, count):
     assert KpiActual.objects.get(target=rate, month=JUNE).value == 45
     actual.refresh_from_db()
     assert actual.value == 5 and actual.version == 1
+
+
+def test_a_post_without_the_csrf_token_is_refused(tochigi_staff, plan, rate):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(tochigi_staff)
+    assert client.post(URL, form(plan, **{cell(rate): "45"})).status_code == 403
+    assert not KpiActual.objects.filter(target=rate).exists()
+
+
+def test_the_page_loads_its_own_script_and_stylesheet_and_no_inline_script(tochigi_staff, targets):
+    html = client_for(tochigi_staff).get(URL).content.decode()
+    assert '<script src="/static/js/entry.js" defer></script>' in html
+    assert 'href="/static/css/entry.css"' in html
+    assert "<script>" not in html and "onclick=" not in html
+    assert 'data-storage-key="kpitrack-entry:tochigi:2025:2025-06"' in html
+
+
+def test_rate_from_counts_rounds_half_up_at_the_precision():
+    assert entry.rate_from_counts(Decimal(1), Decimal(8), 1) == Decimal("12.5")
+    assert entry.rate_from_counts(Decimal(1), Decimal(16), 1) == Decimal("6.3")  # 6.25 → 6.3
+    assert entry.rate_from_counts(Decimal(2), Decimal(3), 2) == Decimal("66.67")

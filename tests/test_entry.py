@@ -506,3 +506,31 @@ def test_rate_from_counts_rounds_half_up_at_the_precision():
     assert entry.rate_from_counts(Decimal(1), Decimal(8), 1) == Decimal("12.5")
     assert entry.rate_from_counts(Decimal(1), Decimal(16), 1) == Decimal("6.3")  # 6.25 → 6.3
     assert entry.rate_from_counts(Decimal(2), Decimal(3), 2) == Decimal("66.67")
+
+
+def test_a_value_deleted_by_someone_else_meanwhile_is_a_conflict(tochigi_staff, plan, rate):
+    actual = monthly_actual(rate, value=Decimal("50.0"))
+    data = form(plan, **{cell(rate): "51.0"})
+    actual.delete()
+    html = client_for(tochigi_staff).post(URL, data).content.decode()
+    assert "他の利用者がこの実績を先に削除しました。" in html
+    assert f'name="{cell(rate, "version")}" value="0"' in html
+    assert not KpiActual.objects.filter(target=rate).exists()
+
+
+def test_a_refusal_raised_by_the_write_path_goes_beside_the_row_and_rolls_back(
+    tochigi_staff, plan, rate, count, monkeypatch
+):
+    from django.core.exceptions import ValidationError
+
+    real = entry.actual_record
+
+    def refuse_the_count(**kwargs):
+        if kwargs["target"] == count:
+            raise ValidationError("この月は締め切られています。")
+        return real(**kwargs)
+
+    monkeypatch.setattr(entry, "actual_record", refuse_the_count)
+    html = client_for(tochigi_staff).post(URL, form(plan, **{cell(rate): "45", cell(count): "3"})).content.decode()
+    assert "この月は締め切られています。" in html and entry.NOTHING_SAVED in html
+    assert not KpiActual.objects.filter(target__plan=plan).exists()

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from kpitrack.converters import FiscalYearConverter
-from plans.views import dashboards, history, progress, workflow
+from plans.views import dashboards, entry, history, progress, workflow
 
 register_converter(FiscalYearConverter, "fiscal_year")  # four digits: a huge year is a 404, not a 500
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/", dashboards.kpi_detail, name="kpi_detail"),
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/history/", history.kpi_history, name="kpi_history"),
     path(BRANCH_YEAR + "progress/<slug:half>/", progress.progress_entry, name="progress_entry"),
+    path(BRANCH_YEAR + "entry/<str:month>/", entry.month_entry, name="month_entry"),
     path(BRANCH_YEAR + "entry/<str:month>/<slug:transition>/", workflow.month_transition, name="month_transition"),
     # every branch (headquarters)
     path(NATIONAL_YEAR, dashboards.national_matrix, name="national_matrix"),

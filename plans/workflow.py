@@ -114,7 +114,8 @@ def actions_for(user: User, report: MonthReport) -> list[Transition]:
 
 def submit_blockers(report: MonthReport) -> list[str]:
     """What stops ``report`` from being submitted: one message per KPI of the plan standing at △ or projected
-    「未達のおそれ」 that has no 要因 and 対応 (``ShortfallNote``) for the report's month (at most 4 queries).
+    「未達のおそれ」 that has no 要因 and 対応 (``ShortfallNote``) for the report's month, and in a half's last
+    month one per measure without its half-year progress (at most 6 queries).
 
     The marks and projections are the plan's current ones (``plans.selectors.plan_results``).
     """
@@ -135,7 +136,11 @@ def submit_blockers(report: MonthReport) -> list[str]:
             continue
         if result.target.pk not in noted:
             blockers.append(SHORTFALL_NOTE_REQUIRED.format(kpi=result.name, state=state))
-    return blockers
+    # A half's last month (September, March) also carries the half's measure progress (plans.progress);
+    # imported here because plans.progress builds on this module.
+    from plans.progress import progress_blockers
+
+    return blockers + progress_blockers(report)
 
 
 def report_for(plan: Plan, month: datetime.date, *, today: datetime.date | None = None) -> MonthReport:

@@ -12,7 +12,8 @@ from django.contrib.auth.models import AnonymousUser
 from branches.access import Permission
 from branches.models import Branch
 from plans import workflow
-from plans.models import FiscalYear, MonthReport, Plan, ShortfallNote
+from plans.models import FiscalYear, MeasureProgress, MonthReport, Plan, ShortfallNote
+from plans.progress import Half
 from plans.workflow import TRANSITIONS, WorkflowError, month_transition
 from tests.factories import FiscalYearFactory, KpiActualFactory, KpiFactory, KpiTargetFactory, PlanFactory
 
@@ -236,7 +237,28 @@ def behind(plan):
     KpiActualFactory(target=at_risk, monthly=True, month=SEPTEMBER, value=Decimal("20.0"))
     fine = KpiTargetFactory(plan=plan, kpi=KpiFactory(name="ジェネリック使用割合"), target_text="50.0%以上")
     KpiActualFactory(target=fine, value=Decimal("60.0"))
+    progress_written(plan)
     return below, at_risk
+
+
+def progress_written(plan: Plan) -> None:
+    """September closes 上期: every measure's half-year progress, so only the KPI rule is left to test."""
+    for measure in plan.measures.all():
+        MeasureProgress.objects.create(
+            measure=measure, period=Half.FIRST.label(plan.fiscal_year_id), as_of=SEPTEMBER, status="実施済み"
+        )
+
+
+def test_september_also_needs_each_measures_half_year_progress(plan):
+    target = KpiTargetFactory(plan=plan, kpi=KpiFactory(name="事業者健診データ取得率"), target_text="50.0%以上")
+    blockers = workflow.submit_blockers(make_report(plan, Status.DRAFT))
+    assert blockers == [f"施策「{target.measure}」の令和6年度上期の実施状況が未入力です。"]
+    progress_written(plan)
+    assert workflow.submit_blockers(make_report_again(plan)) == []
+
+
+def make_report_again(plan: Plan) -> MonthReport:
+    return MonthReport.objects.get(plan=plan, month=SEPTEMBER)
 
 
 def test_submit_blockers_name_each_kpi_behind_without_its_cause_and_action(plan, behind):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from branches.access import APPROVE_MONTH_DENIED, ENTER_ACTUALS_DENIED, REOPEN_MONTH_DENIED
 from plans import workflow
-from plans.models import MonthReport, Plan, ShortfallNote
+from plans.models import MeasureProgress, MonthReport, Plan, ShortfallNote
 from plans.views.workflow import UNTIL_INVALID, VERSION_MISSING, month_workflow_context
 from tests.conftest import client_for
 from tests.factories import FiscalYearFactory, KpiActualFactory, KpiFactory, KpiTargetFactory, PlanFactory, member
@@ -244,6 +244,7 @@ def test_it_never_redirects_off_site(plan, tochigi_staff, next_url):
 def test_submission_is_blocked_by_a_missing_cause_and_action_naming_the_kpi(plan, tochigi_staff):
     target = KpiTargetFactory(plan=plan, kpi=KpiFactory(name="特定保健指導実施率"), target_text="50.0%以上")
     KpiActualFactory(target=target, value=Decimal("30.0"))
+    MeasureProgress.objects.create(measure=target.measure, period="令和7年度上期", as_of=SEPTEMBER, status="実施済み")
     report = report_in(plan, Status.DRAFT)
     response = post(client_for(tochigi_staff), "submit", report)
     assert texts(response) == [

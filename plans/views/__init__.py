@@ -1,6 +1,7 @@
 """kpitrack's pages, one module per concern (plans/urls.py imports them by module):
 
 - ``dashboards``: the read pages (branch dashboard, KPI page, national matrix and KPI ranking)
+- ``entry``: the month screen where a branch enters its monthly figures
 - ``history``: a KPI's history (every change, who, when, why) and restore
 - ``progress``: measure progress per half-year (entry and HQ's list across branches)
 - ``workflow``: the month's workflow (submit, approve, return, reopen) and HQ's reporting status

@@ -53,17 +53,20 @@ def _text(fragment: str) -> str:
 
 def _progress_marks(html: str) -> list[tuple[str, str]]:
     """(css class, symbol) of each measure's 評価, in page order."""
-    return re.findall(r'<span class="progress-eval">.*?<span class="mark ([\w-]+)">(.*?)</span>', html, re.S)
+    return re.findall(r'<span class="progress-eval">.*?<span class="mark ([\w-]+)"[^>]*>(.*?)</span>', html, re.S)
 
 
 def _article(html: str, key: str) -> str:
-    match = re.search(rf'<article class="measure[^"]*" id="measure-{re.escape(key)}">(.*?)</article>', html, re.S)
+    """A measure's own content: from its <article> to its first sub-measure or its end."""
+    start = rf'<article class="measure[^"]*" id="measure-{re.escape(key)}">'
+    match = re.search(rf"{start}(.*?)(?:<article|</article>)", html, re.S)
     assert match, f"no measure {key}"
     return match.group(1)
 
 
-def _budget_rows(html: str) -> list[list[str]]:
-    rows = re.findall(r'<tr class="(?:budget-line|subtotal|total)">(.*?)</tr>', html, re.S)
+def _budget_rows(html: str, kinds: str = "budget-category|budget-line|subtotal|total") -> list[list[str]]:
+    """The cells' text of each row of the budget table: a 区分 header row, then its lines; totals at the end."""
+    rows = re.findall(rf'<tr class="(?:{kinds})">(.*?)</tr>', html, re.S)
     return [[_text(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)] for row in rows]
 
 
@@ -142,21 +145,24 @@ def test_it_shows_tochigis_25_progress_reports(manager):
 
 
 def test_it_shows_tochigis_17_budget_lines_with_yen_and_rates(manager):
-    rows = _budget_rows(_html(manager, TOCHIGI))
-    lines = rows[:17]
-    assert len(rows) == 17 + 3 + 1  # lines, a subtotal per budget, the total
-    assert lines[3] == [
-        "医療費適正化等予算／広報・意見発信",
-        "各種メディアを活用したインセンティブ広報",
-        "5,000,000円",
-        "5,511,000円",
-        "110.2%",
+    html = _html(manager, TOCHIGI)
+    lines = _budget_rows(html, "budget-line")
+    assert len(lines) == 17
+    assert lines[3] == ["各種メディアを活用したインセンティブ広報", "5,000,000円", "5,511,000円", "110.2%"]
+    assert lines[1] == ["医療機関等を通じた患者へのジェネリック医薬品情報提供", "135,000円", "0円", "0.0%"]
+    assert [row[0] for row in _budget_rows(html, "budget-category")] == [
+        "区分医療費適正化等予算／医療費適正化対策",
+        "区分医療費適正化等予算／広報・意見発信",
+        "区分保健事業予算／健診経費",
+        "区分保健事業予算／保健指導経費・重症化予防事業経費（その他の経費含む）",
+        "区分保健事業予算／コラボヘルス事業経費",
+        "区分保健事業予算／その他の経費",
+        "区分その他の保健事業（特別枠）予算／特別枠",
     ]
-    assert lines[1][2:] == ["135,000円", "0円", "0.0%"]
 
 
 def test_it_totals_the_budget_per_budget_and_overall(manager):
-    rows = _budget_rows(_html(manager, TOCHIGI))[17:]
+    rows = _budget_rows(_html(manager, TOCHIGI), "subtotal|total")
     # 保健事業予算 and 特別枠 match the document's 総計 rows (52,644,000 / 38,346,941 / 72.8%, 1,623,600 …).
     # The document prints 12,585,000 for 医療費適正化等予算, yet its own sub-rows (2,045,000 + 10,541,000) and
     # lines add up to 12,586,000: kpitrack shows the sum of the lines.
@@ -178,8 +184,9 @@ def test_it_leaves_unstated_spending_out_of_the_totals_and_says_so(manager):
     BudgetLine.objects.create(plan=plan, category="A", programme="y", budget_amount=1000, spent_amount=None, order=2)
     html = _html(manager, f"/branches/{plan.branch.code}/2023/plan/")
     assert _budget_rows(html) == [
-        ["A", "x", "1,000円", "500円", "50.0%"],
-        ["A", "y", "1,000円", "－", "－"],
+        ["区分A"],
+        ["x", "1,000円", "500円", "50.0%"],
+        ["y", "1,000円", "－", "－"],
         ["合計", "2,000円", "500円", "25.0%"],  # one budget: no subtotal row
     ]
     assert "執行額の記載がない事業が1件あります。" in html
@@ -209,16 +216,30 @@ def test_it_numbers_measures_as_written_and_indents_children_below_their_parent(
     keys = re.findall(r'<article class="(measure(?: sub)?)" id="measure-([\w-]+)">', html)
     assert keys[:3] == [("measure", "1-1"), ("measure sub", "1-1-1"), ("measure sub", "1-1-2")]
     assert len(keys) == 109
+    parent = html[html.index('id="measure-1-1"'):html.index('<article class="measure" id="measure-1-2"')]
+    assert parent.count("<article") == 3 and parent.count("</article>") == 4  # ①②③ inside Ⅰ, then Ⅰ closes
     assert '<span class="measure-no">Ⅰ．</span> 健全な財政運営' in _article(html, "1-1")
     assert '<span class="measure-no">①</span>' in _article(html, "1-1-1")
 
 
 def test_it_shows_importance_and_difficulty_badges_with_their_text_once(manager):
     article = _article(_html(manager, TOCHIGI), "1-1")
+    assert '<p class="why"><span class="badge badge-importance">【重要度：高】</span> 協会けんぽは約4,000万' in article
+    assert '<p class="why"><span class="badge badge-difficulty">【困難度：高】</span> 協会けんぽの財政は' in article
+    assert article.count("【重要度：高】") == 1 and article.count("【困難度：高】") == 1
+
+
+def test_it_shows_a_badge_without_explanation_on_its_own(manager):
+    measure = MeasureFactory(plan=PlanFactory(fiscal_year__year=2023), importance_high=True, difficulty_high=True)
+    article = _article(_html(manager, f"/branches/{measure.plan.branch.code}/2023/plan/"), measure.key)
     assert '<span class="badge badge-importance">【重要度：高】</span>' in article
     assert '<span class="badge badge-difficulty">【困難度：高】</span>' in article
-    assert "<strong>【重要度：高】</strong> 協会けんぽは約4,000万人の加入者" in article
-    assert "【重要度：高】 【重要度：高】" not in _text(article)
+    assert 'class="why"' not in article
+
+
+def test_it_shows_no_badge_for_a_measure_of_ordinary_importance(manager):
+    article = _article(_html(manager, TOCHIGI), "1-3")
+    assert "重要度" not in article and "困難度" not in article
 
 
 def test_it_shows_the_group_and_folds_the_body_in_details(manager):
@@ -296,7 +317,7 @@ def test_it_shows_the_newest_progress_by_as_of_then_period(manager):
     assert '<span class="period">令和6年度</span>' in _article(html, first.key)
     assert "令和6年度の状況" in _article(html, first.key) and "上期の状況" not in _article(html, first.key)
     assert "令和6年度下期の状況" in _article(html, second.key)
-    assert '<span class="mark mark-below">△</span>' in _article(html, second.key)
+    assert '<span class="mark mark-below" title="△ 計画を下回る">△</span>' in _article(html, second.key)
 
 
 # -- links and queries -------------------------------------------------------------------------------

@@ -309,7 +309,7 @@ class PlanOutline:
 
 def plan_outline(plan: Plan) -> PlanOutline:
     """``plan`` as written: its measures by area with their KPIs' results and newest progress, the KPIs of
-    no measure, and the budget lines (5 queries whatever the plan's size).
+    no measure, and the budget lines (5 queries whatever the plan's size; 4 when it has no KPI).
 
     The newest progress of a measure is the one with the latest 時点 (as_of, a missing 時点 counting as
     oldest), then the latest 期間 label.

@@ -12,7 +12,9 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from plans.models import Area, BudgetLine, Kpi, MeasureProgress, Plan
 from plans.selectors import BudgetTotal, MeasureNode, plan_outline
@@ -366,3 +368,18 @@ def test_the_seed_plans_pages_run_the_same_number_of_queries(manager, django_ass
 
 def test_a_branch_manager_sees_their_own_plan_page(tochigi):
     assert client_for(member("tm2", branch=tochigi, manager=True)).get(TOCHIGI).status_code == 200
+
+
+@pytest.fixture
+def _back_to_japanese():
+    """A request in English leaves English active in the thread; later tests expect the default."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.mark.usefixtures("_back_to_japanese")
+def test_it_renders_for_an_english_browser_with_the_plans_own_words_as_written(manager):
+    response = manager.get(TOCHIGI, HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert response.status_code == 200 and '<html lang="en">' in html
+    assert "健全な財政運営" in html and "66,853,600円" in html

@@ -289,6 +289,10 @@ class PlanOutline:
         return [node for area in self.areas for node in area.nodes]
 
     @property
+    def kpi_count(self) -> int:
+        return sum(len(node.results) for node in self.measures) + len(self.unlinked)
+
+    @property
     def progress_count(self) -> int:
         return sum(1 for node in self.measures if node.progress is not None)
 

@@ -177,7 +177,18 @@ def test_it_totals_the_budget_per_budget_and_overall(manager):
 
 
 def test_it_says_when_a_plan_has_no_budget(manager):
-    assert "この事業計画には予算の執行状況が登録されていません。" in _html(manager, TOKYO)
+    html = _html(manager, TOKYO)
+    assert "この事業計画には予算の執行状況が登録されていません。" in html
+    assert _text(re.search(r'<p class="plan-counts">(.*?)</p>', html, re.S).group(1)) == (
+        "施策 109件（うち進捗の記載 85件）・KPI 17件"
+    )
+
+
+def test_it_counts_measures_progress_kpis_and_budget_lines(manager):
+    counts = re.search(r'<p class="plan-counts">(.*?)</p>', _html(manager, TOCHIGI), re.S).group(1)
+    assert _text(counts) == "施策 29件（うち進捗の記載 25件）・KPI 19件・予算 17事業"
+    counts = re.search(r'<p class="plan-counts">(.*?)</p>', _html(manager, "/branches/tochigi/2021/plan/"), re.S)
+    assert _text(counts.group(1)) == "KPI 19件"
 
 
 def test_it_leaves_unstated_spending_out_of_the_totals_and_says_so(manager):

@@ -10,10 +10,22 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Prefetch
+from django.db.models import F, OuterRef, Prefetch, Subquery
 
 from branches.models import Branch
-from plans.models import FiscalYear, Kpi, KpiActual, KpiChange, KpiTarget, Plan
+from plans import rules
+from plans.models import (
+    Area,
+    BudgetLine,
+    FiscalYear,
+    Kpi,
+    KpiActual,
+    KpiChange,
+    KpiTarget,
+    Measure,
+    MeasureProgress,
+    Plan,
+)
 from plans.results import KpiResult, mark_counts, result_for
 from plans.rules import Mark
 
@@ -180,3 +192,154 @@ def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
             rank, previous = index, figure
         ranked.append(RankedResult(rank=rank if figure is not None else None, result=result, branch=branch))
     return ranked
+
+
+# -- one plan as written: areas → measures → KPIs, progress and budget --------------------------------
+
+
+#: Budget lines are grouped by the budget they belong to: the part of 区分 before this separator
+#: (「保健事業予算／健診経費」 belongs to 保健事業予算), as the branches' 予算の執行実績 tables total them.
+BUDGET_SEPARATOR = "／"
+
+
+def _explanation(text: str, label: str) -> str:
+    """The explanation of a 【重要度：高】 / 【困難度：高】 badge, without the badge's own words when the
+    transcription starts with them."""
+    text = text.strip()
+    return text[len(label) :].strip() if text.startswith(label) else text
+
+
+@dataclass
+class MeasureNode:
+    """A measure (施策) with its KPIs' results, its newest progress report and its sub-measures."""
+
+    measure: Measure
+    results: list[KpiResult] = field(default_factory=list)
+    progress: MeasureProgress | None = None
+    children: list[MeasureNode] = field(default_factory=list)
+
+    IMPORTANCE_LABEL = "【重要度：高】"
+    DIFFICULTY_LABEL = "【困難度：高】"
+
+    @property
+    def importance_text(self) -> str:
+        return _explanation(self.measure.importance_text, self.IMPORTANCE_LABEL)
+
+    @property
+    def difficulty_text(self) -> str:
+        return _explanation(self.measure.difficulty_text, self.DIFFICULTY_LABEL)
+
+    @property
+    def evaluation_css(self) -> str:
+        """mark-above / mark-planned / mark-below for a marked progress report, else mark-none."""
+        value = self.progress.evaluation if self.progress else ""
+        return rules.mark_css(Mark(value) if value in {m.value for m in Mark} else None)
+
+
+@dataclass
+class AreaOutline:
+    area: Area
+    measures: list[MeasureNode]  # top-level measures, in the plan's order; sub-measures hang below
+
+    @property
+    def nodes(self) -> list[MeasureNode]:
+        """The area's measures, each parent followed by its children (a child's ``measure.parent_id`` is set)."""
+        return [node for top in self.measures for node in (top, *top.children)]
+
+
+@dataclass
+class BudgetTotal:
+    """A totals row: the sum of budgets, the sum of known spending and the rate over the whole budget."""
+
+    label: str
+    budget: Decimal
+    spent: Decimal | None  # None when no line of the group states its spending
+    lines: int
+    unstated: int  # lines without 執行額, left out of ``spent``
+
+    @property
+    def execution_rate(self) -> Decimal | None:
+        """執行率 by the same rule as a single line (``BudgetLine.execution_rate``)."""
+        return BudgetLine(budget_amount=self.budget, spent_amount=self.spent).execution_rate
+
+
+def _budget_total(label: str, lines: list[BudgetLine]) -> BudgetTotal:
+    spent = [line.spent_amount for line in lines if line.spent_amount is not None]
+    return BudgetTotal(
+        label=label,
+        budget=sum((line.budget_amount for line in lines), Decimal(0)),
+        spent=sum(spent, Decimal(0)) if spent else None,
+        lines=len(lines),
+        unstated=len(lines) - len(spent),
+    )
+
+
+@dataclass
+class PlanOutline:
+    """A plan as the branch wrote it, live: areas → measures → KPIs, progress, and the budget table."""
+
+    plan: Plan
+    areas: list[AreaOutline]
+    unlinked: list[KpiResult]  # KPIs of no measure (a plan transcribed from its KPI table only)
+    budget_lines: list[BudgetLine]
+
+    @property
+    def measures(self) -> list[MeasureNode]:
+        """Every measure, each parent before its children."""
+        return [node for area in self.areas for node in area.nodes]
+
+    @property
+    def kpi_count(self) -> int:
+        return sum(len(node.results) for node in self.measures) + len(self.unlinked)
+
+    @property
+    def progress_count(self) -> int:
+        return sum(1 for node in self.measures if node.progress is not None)
+
+    @property
+    def budget_groups(self) -> list[BudgetTotal]:
+        """A subtotal per budget (区分 before 「／」), in the order of the lines; empty for a single budget."""
+        groups: dict[str, list[BudgetLine]] = {}
+        for line in self.budget_lines:
+            groups.setdefault(line.category.split(BUDGET_SEPARATOR)[0], []).append(line)
+        if len(groups) < 2:
+            return []
+        return [_budget_total(label, lines) for label, lines in groups.items()]
+
+    @property
+    def budget_total(self) -> BudgetTotal | None:
+        return _budget_total("", self.budget_lines) if self.budget_lines else None
+
+
+def plan_outline(plan: Plan) -> PlanOutline:
+    """``plan`` as written: its measures by area with their KPIs' results and newest progress, the KPIs of
+    no measure, and the budget lines (5 queries whatever the plan's size; 4 when it has no KPI).
+
+    The newest progress of a measure is the one with the latest 時点 (as_of, a missing 時点 counting as
+    oldest), then the latest 期間 label.
+    """
+    measures = list(Measure.objects.filter(plan=plan).select_related("area").order_by("area_id", "order", "id"))
+    newest = (
+        MeasureProgress.objects.filter(measure=OuterRef("measure"))
+        .order_by(F("as_of").desc(nulls_last=True), "-period", "-pk")
+        .values("pk")[:1]
+    )
+    progress = {
+        p.measure_id: p
+        for p in MeasureProgress.objects.filter(measure__plan=plan, pk=Subquery(newest)).order_by()
+    }
+    nodes = {m.pk: MeasureNode(measure=m, progress=progress.get(m.pk)) for m in measures}
+    unlinked: list[KpiResult] = []
+    for result in plan_results(plan):
+        node = nodes.get(result.target.measure_id) if result.target.measure_id else None
+        (node.results if node else unlinked).append(result)
+    areas: dict[int, AreaOutline] = {}
+    for measure in measures:
+        node = nodes[measure.pk]
+        parent = nodes.get(measure.parent_id) if measure.parent_id else None
+        if parent is not None:
+            parent.children.append(node)
+        else:
+            areas.setdefault(measure.area_id, AreaOutline(area=measure.area, measures=[])).measures.append(node)
+    budget_lines = list(BudgetLine.objects.filter(plan=plan).order_by("order", "id"))
+    return PlanOutline(plan=plan, areas=list(areas.values()), unlinked=unlinked, budget_lines=budget_lines)

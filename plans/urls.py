@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from kpitrack.converters import FiscalYearConverter
-from plans.views import dashboards, entry, history, progress, workflow
+from plans.views import dashboards, entry, history, plan, progress, workflow
 
 register_converter(FiscalYearConverter, "fiscal_year")  # four digits: a huge year is a 404, not a 500
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("", dashboards.home, name="home"),
     # one branch
     path(BRANCH_YEAR, dashboards.branch_dashboard, name="branch_dashboard"),
+    path(BRANCH_YEAR + "plan/", plan.plan_page, name="plan_page"),
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/", dashboards.kpi_detail, name="kpi_detail"),
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/history/", history.kpi_history, name="kpi_history"),
     path(BRANCH_YEAR + "progress/<slug:half>/", progress.progress_entry, name="progress_entry"),

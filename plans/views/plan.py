@@ -1,0 +1,65 @@
+"""The plan page: a branch's business plan for a year as written, with live figures, progress and budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from branches import access
+from plans import fiscal, selectors
+from plans.formatting import format_figure
+from plans.models import Plan
+from plans.selectors import BudgetTotal
+
+NO_PLAN = "{branch}の{year}の事業計画はありません。"
+
+YEN = "円"
+PERCENT = "%"
+
+
+def budget_figures(total: BudgetTotal) -> dict[str, Any]:
+    """A totals row ready to print: 66,853,600円 / 51,489,582円 / 77.0%."""
+    return {
+        "label": total.label,
+        "budget": format_figure(total.budget, YEN),
+        "spent": format_figure(total.spent, YEN),
+        "rate": format_figure(total.execution_rate, PERCENT, 1),
+        "unstated": total.unstated,
+    }
+
+
+@require_GET
+@login_required
+def plan_page(request: HttpRequest, code: str, year: int) -> HttpResponse:
+    """Areas → measures → KPIs with figures and marks, each measure's newest progress, and the budget table."""
+    branch = access.get_viewable_branch(request.user, code)  # 404 unknown branch, 403 someone else's
+    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch=branch, fiscal_year_id=year).first()
+    if plan is None:
+        raise Http404(NO_PLAN.format(branch=branch, year=fiscal.reiwa_label(year)))
+    outline = selectors.plan_outline(plan)
+    years = selectors.plan_years(branch)
+    budget = [
+        {
+            "line": line,
+            "budget": format_figure(line.budget_amount, YEN),
+            "spent": format_figure(line.spent_amount, YEN),
+            "rate": format_figure(line.execution_rate, PERCENT, 1),
+        }
+        for line in outline.budget_lines
+    ]
+    context = {
+        "plan": plan,
+        "branch": branch,
+        "fiscal_year": plan.fiscal_year,
+        "outline": outline,
+        "budget": budget,
+        "budget_groups": [budget_figures(group) for group in outline.budget_groups],
+        "budget_total": budget_figures(outline.budget_total) if outline.budget_total else None,
+        "previous_year": year - 1 if year - 1 in years else None,
+        "next_year": year + 1 if year + 1 in years else None,
+    }
+    return render(request, "plans/plan.html", context)

@@ -130,9 +130,7 @@ class TargetRule:
 # --------------------------------------------------------------------------------------------------
 
 #: Why a phrase is refused (``TargetParseError.reason``); module constants so tests assert the exact text.
-REASON_TWO_TARGETS = (
-    "複数の目標が書かれています（今年度と前年度の列が並んでいるときは、今年度の目標だけにしてください）"
-)
+REASON_TWO_TARGETS = "複数の目標が書かれています"  # tests/test_models.py asserts this exact text
 REASON_MARKER_INSIDE = "番号記号（①・⑴ など）が目標の途中にあり、数値の一部か判断できません"
 REASON_SPACED_DIGITS = "数字の間に空白があり、1つの数値か判断できません"
 REASON_KPI_DELETED = "このKPIは今年度削除されています（目標はありません）"

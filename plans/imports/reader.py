@@ -53,7 +53,7 @@ _ROW_LINES = 4
 _AREAS = (
     (1, re.compile(r"^[1１]?[.．、\s]*基盤的保険者機能")),
     (2, re.compile(r"^[2２]?[.．、\s]*戦略的保険者機能")),
-    (3, re.compile(r"^[3３]?[.．、\s]*組織[・･]?運営体制")),
+    (3, re.compile(r"^[3３]?[.．、\s]*(?:保険者機能の強化を支える)?組織[・･]?運営体制")),
 )
 _MEASURE = re.compile(
     r"^(?P<number>[(（][0-9０-９]{1,2}[)）]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+[.．)）]?|(?:I{1,3}|IV|V|VI{0,3})\)|[①-⑳]"
@@ -326,26 +326,39 @@ class PlanReader:
     # -- measures ---------------------------------------------------------------------------------
 
     def _read_measures(self, lines: list[str]) -> None:
-        """Numbered headings inside the three areas, each numbering style counting 1, 2, 3 … in turn."""
+        """Numbered headings inside the three areas, each numbering style counting 1, 2, 3 … in turn.
+
+        Circled numbers (①) are a measure's own items unless they are the area's first numbering style; a KPI
+        table (「KPI設定項目一覧表」) ends the plan part until the next area heading.
+        """
         area = 0
         expected: dict[str, int] = {}
         styles: list[str] = []
-        seen: set[tuple[int, str, str]] = set()
-        for line in lines:
-            stripped = _HTML_TAG.sub("", line).strip().lstrip("#").strip()
+        seen: set[tuple[int, str]] = set()
+        segments = [segment for line in lines for segment in _SEGMENT.split(line)]
+        for index, segment in enumerate(segments):
+            stripped = _HTML_TAG.sub("", segment).strip().lstrip("#").strip()
             folded = unicodedata.normalize("NFKC", stripped)
-            for number, pattern in _AREAS:
-                if pattern.match(folded):
-                    area, expected, styles = number, {}, []
+            heading = next((number for number, pattern in _AREAS if pattern.match(folded)), None)
+            if heading is not None:
+                area, expected, styles = heading, {}, []
+                continue
+            if _KPI_TABLE.search(folded.replace(" ", "")):
+                area = 0
             if not area:
                 continue
             match = _MEASURE.match(stripped)
             if match is None or _KPI_MARK.search(stripped):
                 continue
             title = match["title"].strip()
-            if re.search(r"[0-9０-９]+[%％件人円]|とする|した$|する$|[。、]", title):
+            following = _HTML_TAG.sub("", segments[index + 1]).strip() if index + 1 < len(segments) else ""
+            if len(following) <= _TITLE_TAIL and _TITLE_WORDS.fullmatch(following) and not _MEASURE.match(following):
+                title += following  # a title broken over two lines: 「…意識改革の」「徹底」
+            if _NOT_A_TITLE.search(title) or not _is_title(title):
                 continue
             style, value = _numbering(match["number"])
+            if style == "circled" and styles and styles[0] != "circled":
+                continue
             if value != expected.get(style, 1):
                 continue
             if style in styles:
@@ -356,13 +369,25 @@ class PlanReader:
             else:
                 styles.append(style)
             expected[style] = value + 1
-            key = (area, match["number"], title)
-            if key not in seen:
-                seen.add(key)
+            if (area, title) not in seen:
+                seen.add((area, title))
                 self.draft.measures.append(DraftMeasure(area=area, number=match["number"], title=title))
 
 
+_TITLE_TAIL = 8
+_TITLE_WORDS = re.compile(r"[\w・ー（）()「」]+")
+_KPI_TABLE = re.compile(r"KPI設定項目|KPI\(案\)|KPI目標の進捗")
+_NOT_A_TITLE = re.compile(r"[0-9０-９]+\s*[%％件人円]|とする|した$|する$|[。、]")
 _HTML_TAG = re.compile(r"<[^>]+>")
+#: Table cells and HTML paragraphs hold a heading each: "<p>1. 基盤的…</p>\t<p>I) 健全な財政運営</p>".
+_SEGMENT = re.compile(r"\t|</p>|<li>|<br\s*/?>")
+_GROUPS = frozenset({"業務", "レセプト", "保健", "企画総務", "企画", "総務"})
+
+
+def _is_title(title: str) -> bool:
+    """A measure's title, not a group's name, a date or a fragment."""
+    folded = unicodedata.normalize("NFKC", title).replace(" ", "")
+    return len(folded) >= 4 and folded not in _GROUPS and not re.match(r"^[月日年]", folded)
 _ROMAN_VALUES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
 
 

@@ -237,20 +237,36 @@ def test_an_unknown_kpi_is_reported_never_forced(matcher: KpiMatcher) -> None:
 
     draft = read_plan(text, matcher, branch="tochigi", fiscal_year=2024)
 
-    assert draft.targets == []
+    assert draft.targets == [
+        DraftTarget(
+            kpi=None,
+            name="メールマガジン登録者数",
+            target_text="3,000人以上とする",
+            rule="fixed_min",
+            target=Decimal(3000),
+        )
+    ]
     assert draft.warnings[0] == reader_module.WARN_UNKNOWN_KPI.format(
         name="メールマガジン登録者数", target="3,000人以上とする"
     )
 
 
-def test_an_unreadable_target_is_a_warning_with_no_target(matcher: KpiMatcher) -> None:
-    text = "【KPI】健康宣言事業所数を2,000事業所以上とする 1,600事業所以上とする\n"
-
+@pytest.mark.parametrize(
+    "text",
+    [
+        "【KPI】健康宣言事業所数を2,000事業所以上とする 1,600事業所以上とする\n",
+        "【KPI】健康宣言事業所数を2,000事業所以上とする 1,600事業所以上\n",  # last year's cell beside it
+        "■ KPI：\n① 健康宣言事業所数を2,000事業所以上とする　1,600事業所以上\n",
+    ],
+)
+def test_a_kpi_sentence_with_last_years_cell_beside_it_leaves_the_target_empty(
+    matcher: KpiMatcher, text: str
+) -> None:
     draft = read_plan(text, matcher, branch="tochigi", fiscal_year=2024)
 
     target = draft.target_for("health_declaration_offices")
-    assert target is None or target.rule is None
-    assert any("複数の目標" in warning or "異なる目標" in warning for warning in draft.warnings)
+    assert target is not None and (target.rule, target.target, target.target_text) == (None, None, "")
+    assert len(draft.warnings) == 1 and "複数の目標" in draft.warnings[0]
 
 
 def test_a_named_year_other_than_last_year_is_refused(matcher: KpiMatcher) -> None:

@@ -145,12 +145,23 @@ def _fold_row(text: str) -> str:
     return normalize_text(folded)
 
 
+def _unmatched(name: str, target_text: str, fiscal_year: int) -> DraftTarget:
+    """A KPI the catalog does not know: listed with no code (never saved), its target read if it can be."""
+    try:
+        rule = parse_target(target_text, fiscal_year=fiscal_year)
+    except TargetParseError:
+        return DraftTarget(kpi=None, name=name, target_text=target_text, rule=None)
+    return DraftTarget(
+        kpi=None, name=name, target_text=target_text, rule=rule.kind.value, target=rule.value, baseline=rule.baseline
+    )
+
+
 class PlanReader:
     def __init__(self, matcher: KpiMatcher, *, branch: str, fiscal_year: int, source: str = "") -> None:
         self.matcher = matcher
         self.draft = Draft(branch=branch, fiscal_year=fiscal_year, source=source)
         self.found: dict[str, _Found] = {}
-        self.unknown: set[str] = set()
+        self.unknown: dict[str, DraftTarget] = {}  # unmatched KPIs by folded name, listed with kpi None
 
     # -- targets ----------------------------------------------------------------------------------
 
@@ -160,7 +171,7 @@ class PlanReader:
         for sentence in _kpi_sentences(lines):
             self._read_sentence(sentence)
         self._read_table_rows(lines)
-        self.draft.targets = [found.target for found in self.found.values()]
+        self.draft.targets = [found.target for found in self.found.values()] + list(self.unknown.values())
         if not self.draft.targets and not self.draft.deleted:
             self.draft.warnings.append(WARN_NO_TARGETS)
         return self.draft
@@ -170,7 +181,7 @@ class PlanReader:
         code = self.matcher.match(name) if name else None
         if code is None:
             if name_key(name) not in self.unknown:
-                self.unknown.add(name_key(name))
+                self.unknown[name_key(name)] = _unmatched(name or sentence, target_text, self.draft.fiscal_year)
                 self.draft.warnings.append(WARN_UNKNOWN_KPI.format(name=name or sentence, target=target_text))
             return
         self._add(code, name, target_text, from_sentence=True)

@@ -277,6 +277,42 @@ def test_a_named_year_other_than_last_year_is_refused(matcher: KpiMatcher) -> No
     assert "2022年度" in draft.warnings[0]
 
 
+def test_a_document_titled_for_another_year_drafts_no_targets(matcher: KpiMatcher) -> None:
+    text = "令和５年度 栃木支部事業計画\n【KPI】健康宣言事業所数を1,330事業所以上とする\n"
+
+    draft = read_plan(text, matcher, branch="tochigi", fiscal_year=2024)
+
+    target = draft.target_for("health_declaration_offices")
+    assert target is not None and (target.rule, target.target) == (None, None)
+    assert draft.warnings == [reader_module.WARN_OTHER_YEAR.format(stated="令和5年度", year=2024)]
+    same_year = read_plan(text, matcher, branch="tochigi", fiscal_year=2023)
+    assert same_year.target_for("health_declaration_offices") == DraftTarget(
+        kpi="health_declaration_offices",
+        name="健康宣言事業所数",
+        target_text="1,330事業所以上とする",
+        rule="fixed_min",
+        target=Decimal(1330),
+    )
+
+
+def test_once_two_targets_disagree_the_target_stays_empty(matcher: KpiMatcher) -> None:
+    text = (
+        "【KPI】健康宣言事業所数を1,330事業所以上とする\n"
+        "【KPI】健康宣言事業所数を1,200事業所以上とする\n"
+        "【KPI】健康宣言事業所数を1,330事業所以上とする\n"
+    )
+
+    draft = read_plan(text, matcher, branch="tochigi", fiscal_year=2024)
+
+    target = draft.target_for("health_declaration_offices")
+    assert target is not None and target.rule is None
+    assert draft.warnings == [
+        reader_module.WARN_CONFLICT.format(
+            name="健康宣言事業所数", first="1,330事業所以上とする", second="1,200事業所以上とする"
+        )
+    ]
+
+
 # --------------------------------------------------------------------------------------------------
 # Matching names
 # --------------------------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ WARN_COLUMNS = "KPI「{name}」の行に複数の年度の目標（{cells}）が
 WARN_SAME_AS_LEFT = "KPI「{name}」の目標が「同左」で、どの列と同じか判断できません。目標は空のままです。"
 WARN_CONFLICT = "KPI「{name}」に異なる目標が書かれています（「{first}」と「{second}」）。目標は空のままです。"
 WARN_NO_TARGETS = "KPIの目標が1つも見つかりませんでした。"
+WARN_OTHER_YEAR = (
+    "資料の表題は{stated}の計画ですが、{year}年度として読み込もうとしています。"
+    "別の年度の目標を今年度の目標にしないよう、目標はすべて空のままです。"
+)
 
 _KPI_MARK = re.compile(r"(?:【\s*[KＫ][PＰ][IＩ]\s*】|[■□◆●]?\s*[KＫ][PＰ][IＩ]\s*[:：])")
 _SENTENCE_END = re.compile(r"(?:とする|とします|を目指す|を実施する)")
@@ -46,6 +50,9 @@ _CELL = re.compile(
 #: A table header naming a target column's year: 「令和6年度 KPI目標」「令和５年度\n目標」「令和7年度 KPI」.
 _TARGET_COLUMN = re.compile(r"令和([0-9]+|元)年度(?:KPI目標|KPI|目標)")
 _HEADER_LOOKBACK = 40
+#: The document's title: 「令和５年度 栃木支部事業計画…」「令和６年度東京支部基本方針」.
+_TITLE_YEAR = re.compile(r"令和([0-9]+|元)年度(?=.*(?:事業計画|基本方針))")
+_TITLE_LINES = 10
 #: How far below a header naming target columns' years a row still belongs to that table.
 _TABLE_SPAN = 400
 _ROW_LINES = 4
@@ -145,6 +152,12 @@ def _fold_row(text: str) -> str:
     return normalize_text(folded)
 
 
+def _stated_years(lines: list[str]) -> set[int]:
+    """The fiscal years a document's title names (its first non-blank lines)."""
+    title = [normalize_text(line) for line in lines if line.strip()][:_TITLE_LINES]
+    return {_reiwa_year(year) for line in title for year in _TITLE_YEAR.findall(line)}
+
+
 def _unmatched(name: str, target_text: str, fiscal_year: int) -> DraftTarget:
     """A KPI the catalog does not know: listed with no code (never saved), its target read if it can be."""
     try:
@@ -161,6 +174,7 @@ class PlanReader:
         self.matcher = matcher
         self.draft = Draft(branch=branch, fiscal_year=fiscal_year, source=source)
         self.found: dict[str, _Found] = {}
+        self.conflicted: set[str] = set()
         self.unknown: dict[str, DraftTarget] = {}  # unmatched KPIs by folded name, listed with kpi None
 
     # -- targets ----------------------------------------------------------------------------------
@@ -171,6 +185,16 @@ class PlanReader:
         for sentence in _kpi_sentences(lines):
             self._read_sentence(sentence)
         self._read_table_rows(lines)
+        stated = _stated_years(lines)
+        if stated and self.draft.fiscal_year not in stated:
+            self.draft.warnings.insert(
+                0,
+                WARN_OTHER_YEAR.format(
+                    stated="・".join(f"令和{year - 2018}年度" for year in sorted(stated)), year=self.draft.fiscal_year
+                ),
+            )
+            for found in self.found.values():
+                found.target = DraftTarget(kpi=found.target.kpi, name=found.target.name, target_text="", rule=None)
         self.draft.targets = [found.target for found in self.found.values()] + list(self.unknown.values())
         if not self.draft.targets and not self.draft.deleted:
             self.draft.warnings.append(WARN_NO_TARGETS)
@@ -203,6 +227,8 @@ class PlanReader:
                 kpi=code, name=name, target_text=target_text, rule=rule.kind.value, target=rule.value,
                 baseline=rule.baseline, previous_target_text=previous_target_text,
             )
+        if code in self.conflicted:
+            return  # two different targets were seen: it stays empty whatever else is found
         previous = self.found.get(code)
         if previous is None:
             self.found[code] = _Found(target, from_sentence)
@@ -217,6 +243,7 @@ class PlanReader:
                 WARN_CONFLICT.format(name=name, first=old.target_text, second=target.target_text)
             )
             self.found[code] = _Found(DraftTarget(kpi=code, name=name, target_text="", rule=None), from_sentence)
+            self.conflicted.add(code)
 
     def _read_table_rows(self, lines: list[str]) -> None:
         header_years: dict[int, int] = {}  # year → last line index of a header naming its target column

@@ -197,6 +197,21 @@ def test_a_tab_table_reads_this_years_column_and_keeps_last_years_as_previous(ma
     assert draft.warnings == []
 
 
+def test_under_a_this_year_first_header_the_first_cell_is_the_target(matcher: KpiMatcher) -> None:
+    text = (
+        " 令和６年度 KPI目標 令和６年度 実績 KPI達成状況 令和５年度 実績\n"
+        "健康宣言事業所数 1,570事業所 1,481事業所\n"
+        "生活習慣病予防健診実施率 66.5％\n"  # one figure only: the target cell may be empty
+    )
+
+    draft = read_plan(text, matcher, branch="gifu", fiscal_year=2024)
+
+    offices, checkup = draft.target_for("health_declaration_offices"), draft.target_for("lifestyle_checkup_rate")
+    assert offices is not None and (offices.rule, offices.target) == ("exact", Decimal(1570))
+    assert checkup is not None and checkup.rule is None
+    assert draft.warnings == [reader_module.WARN_LONE_FIGURE.format(name="生活習慣病予防健診実施率")]
+
+
 def test_same_as_left_is_left_to_the_admin(matcher: KpiMatcher) -> None:
     text = "所管\tKPI\t令和7年度\t令和6年度\n企画\t健康宣言事業所数\t同左\t1,050事業所以上\n"
 

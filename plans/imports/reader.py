@@ -26,6 +26,9 @@ WARN_COLUMNS = "KPI「{name}」の行に複数の年度の目標（{cells}）が
 WARN_SAME_AS_LEFT = "KPI「{name}」の目標が「同左」で、どの列と同じか判断できません。目標は空のままです。"
 WARN_CONFLICT = "KPI「{name}」に異なる目標が書かれています（「{first}」と「{second}」）。目標は空のままです。"
 WARN_NO_TARGETS = "KPIの目標が1つも見つかりませんでした。"
+WARN_LONE_FIGURE = (
+    "KPI「{name}」の行には数値が1つしかなく、目標か実績か判断できません（目標欄が空の可能性があります）。目標は空のままです。"
+)
 WARN_OTHER_YEAR = (
     "資料の表題は{stated}の計画ですが、{year}年度として読み込もうとしています。"
     "別の年度の目標を今年度の目標にしないよう、目標はすべて空のままです。"
@@ -56,6 +59,8 @@ _TITLE_LINES = 10
 #: How far below a header naming target columns' years a row still belongs to that table.
 _TABLE_SPAN = 400
 _ROW_LINES = 4
+_BARE_FIGURE = re.compile(rf"[0-9]+(?:\.[0-9]+)?(?:{_UNIT})?")
+_LONE_FIGURE = "\x00lone figure"
 
 _AREAS = (
     (1, re.compile(r"^[1１]?[.．、\s]*基盤的保険者機能")),
@@ -281,6 +286,9 @@ class PlanReader:
 
     def _first_cell(self, code: str, name: str, cell: str) -> bool:
         """The cell right after the name, under a header whose first column is this year's target."""
+        if cell == _LONE_FIGURE:
+            self._leave_empty(code, name, WARN_LONE_FIGURE.format(name=name))
+            return True
         try:
             parse_target(cell, fiscal_year=self.draft.fiscal_year)
         except TargetParseError:
@@ -312,7 +320,10 @@ class PlanReader:
         name = self._name_as_written(line)
         rest = strip_list_markers(line.strip())
         cut = re.search(r"\s(?=[0-9０-９対前毎設同※関])", rest)
-        first_cell = rest[cut.end() :].split()[0] if cut and rest[cut.end() :].split() else ""
+        cells = rest[cut.end() :].split() if cut else []
+        first_cell = cells[0] if cells else ""
+        if first_cell and len(cells) == 1 and _BARE_FIGURE.fullmatch(normalize_text(first_cell)):
+            first_cell = _LONE_FIGURE  # the only figure on the row may be this year's actual under an empty target
         return code, name, window, first_cell
 
     def _read_tab_row(self, lines: list[str], index: int, code: str, name: str) -> bool:

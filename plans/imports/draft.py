@@ -16,7 +16,6 @@ class DraftTarget:
     target: Decimal | None = None
     baseline: Decimal | None = None
     previous_target_text: str | None = None
-    measure: str | None = None  # key of the measure it was found under, if any
 
 
 @dataclass

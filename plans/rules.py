@@ -92,7 +92,7 @@ def mark_css(mark: Mark | None) -> str:
     return mark.css if mark is not None else NOT_JUDGED_CSS
 
 #: Units a target may carry, longest first so 事業所 wins over a shorter unit.
-UNITS: tuple[str, ...] = ("事業所", "円", "日", "件", "人", "%")
+UNITS: tuple[str, ...] = ("事業所", "円", "日", "件", "人", "回", "%")
 
 YOY_KINDS = frozenset({RuleKind.YOY_MIN, RuleKind.YOY_MAX})
 FIXED_KINDS = frozenset({RuleKind.FIXED_MIN, RuleKind.FIXED_MAX, RuleKind.EXACT})
@@ -116,6 +116,8 @@ class TargetRule:
     value: Decimal | None = None
     baseline: Decimal | None = None
     unit: str = ""
+    #: The year a year-over-year rule names (「令和5年度実績以上」 → 2023); None for 「対前年度以上」.
+    baseline_year: int | None = None
 
     @property
     def is_yoy(self) -> bool:
@@ -127,32 +129,91 @@ class TargetRule:
 # Parsing
 # --------------------------------------------------------------------------------------------------
 
-_NUMBER = r"\d+(?:\.\d+)?"
+#: Why a phrase is refused (``TargetParseError.reason``); module constants so tests assert the exact text.
+REASON_TWO_TARGETS = "複数の目標が書かれています"  # tests/test_models.py asserts this exact text
+REASON_MARKER_INSIDE = "番号記号（①・⑴ など）が目標の途中にあり、数値の一部か判断できません"
+REASON_SPACED_DIGITS = "数字の間に空白があり、1つの数値か判断できません"
+REASON_KPI_DELETED = "このKPIは今年度削除されています（目標はありません）"
+REASON_NOT_LAST_YEAR = "基準の年度（{named}年度）が前年度（{previous}年度）ではありません"
+
+
+class KpiDeleted(TargetParseError):
+    """「※KPIは削除」: the KPI is dropped this year, so it has no target.
+
+    A ``TargetParseError`` on purpose: a caller that does not know about deleted KPIs refuses the phrase
+    instead of storing "no target"; the plan importer catches it and lists the KPI as deleted.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, REASON_KPI_DELETED)
+
+
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 _UNIT = "|".join(re.escape(u) for u in UNITS)
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
 _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?:とする|とします|を目指す|を目標とする|を維持する|を行う)?[。.]?$")
 # Footnote markers inside a phrase ("2,900事業所（※）以上") and remarks after it ("…とする（令和６年度新設）").
-_FOOTNOTE = re.compile(r"\(※\d*\)|※\d*(?=以上|以下|以内)")
+_FOOTNOTE = re.compile(r"\(※[0-9]*\)|※[0-9]*(?=以上|以下|以内)")
+# Footnote marks after the target: "71.7％以上※", "…以上とする※1", "（※2）", a ※ on the next line.
+_TRAILING_FOOTNOTE = re.compile(r"(?:\(※[0-9]*\)|※[0-9]*|\*[0-9]*)+$")
 _TRAILING_REMARK = re.compile(r"(?:\([^()]*\))+[。.]?$")
 
 _NO_TARGET = frozenset({"", "-", "ー", "―", "‐", "−", "設定なし", "なし", "目標設定なし", "対象外"})
+_DELETED = re.compile(r"\(?[※*]?(?:本?KPIは?)?削除(?:する|します|された|済み?)?\)?[。.]?")
 
 _YOY = re.compile(
     rf"(?:年度末時点で)?対?前年度末?(?:実績)?(?:\((?P<base>{_NUMBER})(?P<bunit>{_UNIT})?\))?"
     rf"(?P<op>以上|以下)$"
 )
+# 「令和5年度実績以上」: a year-over-year rule naming its baseline year (令和元年度 = 2019).
+_NAMED_YEAR_YOY = re.compile(
+    rf"対?(?:(?:令和|R)(?P<reiwa>[0-9]{{1,2}}|元)|(?P<western>20[0-9]{{2}}))年度末?実績値?"
+    rf"(?:\((?P<base>{_NUMBER})(?P<bunit>{_UNIT})?\))?(?P<op>以上|以下)$"
+)
+_REIWA_OFFSET = 2018
 _FIXED = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>{_UNIT})?(?P<op>以上|以下|以内)$")
 _EXACT = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>{_UNIT})?$")
-_FREQUENCY = re.compile(r"(?:毎月|月に?1回以上|月1回以上)(?:情報)?(?:実施|発信|配信)?(?:する)?$")
+_FREQUENCY = re.compile(r"(?:毎月(?:1回以上)?|月に?1回以上)(?:情報)?(?:実施|発信|配信)?(?:する)?$")
 _DONE = re.compile(r"(?:実施|実施する|関係機関への働きかけ|働きかけ|働きかける)$")
-# A second rule hiding in the name part (e.g. "・72.2%以上・委嘱事業所数対前年度以上").
-_RULE_IN_PREFIX = re.compile(rf"(?:{_NUMBER}(?:{_UNIT})?|前年度末?(?:\([^)]*\))?)(?:以上|以下|以内)(?:[・,、/]|$)")
+# A second target in the name part: "・72.2%以上・委嘱事業所数対前年度以上", "…を2,000事業所以上とする 1,600事業所以上".
+_RULE_IN_PREFIX = re.compile(
+    rf"(?:{_NUMBER}(?:{_UNIT})?(?:以上|以下|以内)|{_NUMBER}(?:{_UNIT})|前年度末?(?:\([^)]*\))?(?:以上|以下))"
+    r"(?:とする|とします|[・,、/。※]|$)"
+)
 # What may stand between a KPI name and its target in a sentence: "…を", "…について、", "…は".
 _SEPARATORS = ("について、", "について", "を", "は", "、", ":")
 
 
-_NAME_SPACE_NUMBER = re.compile(r"(?<=[^\d\s.,、を:(])[ \t\u3000]+(?=\d)")
+_NAME_SPACE_NUMBER = re.compile(r"(?<=[^0-9\s.,、を:(])[ \t\u3000]+(?=[0-9])")
+
+# List markers a row may start with, read BEFORE NFKC folds ① into 1: ① ❶ ⑴ ⒈ Ⅰ, (1) （１） (ア), 1) 1. ア ・.
+_ENCLOSED = "\u2460-\u24ff\u2776-\u2793\u3251-\u325f\u3280-\u32bf\U0001f100-\U0001f10c"
+_ROMAN = "\u2160-\u217f"
+_DIGIT = "0-9\uff10-\uff19"
+_LEADING_MARKER = re.compile(
+    rf"^[\s\u3000]*(?:【KPI】|KPI[:：]"
+    rf"|[{_ENCLOSED}{_ROMAN}]"
+    rf"|[(（][{_DIGIT}]{{1,2}}[)）]"
+    rf"|[(（][ア-ンｱ-ﾝ][)）]"
+    rf"|[{_DIGIT}]{{1,2}}[)）]"
+    rf"|[{_DIGIT}]{{1,2}}[.．](?![{_DIGIT}])"
+    rf"|[ア-ン](?:[.．)）]|[\s\u3000]+)"
+    r"|[・･•])"
+)
+_MARKER_INSIDE = re.compile(rf"[{_ENCLOSED}{_ROMAN}]")
+# Superscript digits are footnote marks (71.7％以上¹), never part of the figure.
+_SUPERSCRIPTS = str.maketrans(dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉", "※"))
+_SPACED_DIGITS = re.compile(r"[0-9][ \t\u3000\r\n]+[0-9.]|[0-9.][ \t\u3000\r\n]+[0-9]")
+
+
+def strip_list_markers(text: str) -> str:
+    """Remove the list markers a row starts with (「① 」「（１）」「1)」「ア 」「・」, 【KPI】), before any folding."""
+    while match := _LEADING_MARKER.match(text):
+        if not match.group(0).strip():
+            break
+        text = text[match.end() :]
+    return text
 
 
 def normalize_text(text: str, *, keep_name_break: bool = False) -> str:
@@ -174,29 +235,47 @@ def _check_prefix(original: str, prefix: str) -> None:
     if not prefix:
         return
     if prefix.startswith("・") or _RULE_IN_PREFIX.search(prefix):
-        raise TargetParseError(original, "複数の目標が書かれています")
+        raise TargetParseError(original, REASON_TWO_TARGETS)
     if not prefix.endswith(_SEPARATORS) and not prefix.endswith("で"):
         raise TargetParseError(original, "KPI名と目標の区切り（「を」「について、」）が見つかりません")
 
 
-def parse_target(text: str) -> TargetRule:
+def _fold(original: str) -> str:
+    """Markers stripped and checked on the raw text, then folded; refuses digits that could merge."""
+    text = strip_list_markers(original).translate(_SUPERSCRIPTS)
+    if _MARKER_INSIDE.search(text):
+        raise TargetParseError(original, REASON_MARKER_INSIDE)
+    if _SPACED_DIGITS.search(unicodedata.normalize("NFKC", text)):
+        raise TargetParseError(original, REASON_SPACED_DIGITS)
+    return normalize_text(text, keep_name_break=True)
+
+
+def parse_target(text: str, *, fiscal_year: int | None = None) -> TargetRule:
     """Read a target as written, bare ("71.7％以上") or as a whole KPI sentence ("…を71.7％以上とする").
+
+    Leading list markers (① （１） 1) ア ・) are dropped before full-width folding, footnote marks after
+    the target (※, ※1, ¹) are ignored, and a phrase holding two targets is refused, so no digit outside
+    the target figure can become part of a value. 「※KPIは削除」 raises ``KpiDeleted``. A year-over-year
+    rule naming its year (「令和5年度実績以上」) keeps it in ``baseline_year``; with ``fiscal_year`` (the
+    plan's year) a named year other than the previous one is refused.
 
     Raises ``TargetParseError`` naming the phrase for anything it cannot read.
     """
     if not isinstance(text, str):  # pragma: no cover - guarded by typing, kept for callers from JSON
         raise TargetParseError(str(text), "文字列ではありません")
     original = text
-    folded = normalize_text(text, keep_name_break=True).removeprefix("【KPI】").removeprefix("KPI:")
+    folded = _fold(text)
     if folded in _NO_TARGET:
         return TargetRule(RuleKind.NONE, original)
-    body = _FOOTNOTE.sub("", folded)
+    if _DELETED.fullmatch(folded):
+        raise KpiDeleted(original)
+    body = _FOOTNOTE.sub("", _TRAILING_FOOTNOTE.sub("", folded))
     remark = _TRAILING_REMARK.search(body)
     if remark and _FREQUENCY.fullmatch(remark.group(0).strip("()。.")):
         body = body[: remark.start()]  # 「毎月情報発信を行う（月に1回以上）」: the remark restates the rule
-    elif remark and remark.start() > 0 and not _YOY.search(body):
+    elif remark and remark.start() > 0 and not (_YOY.search(body) or _NAMED_YEAR_YOY.search(body)):
         body = body[: remark.start()]
-    body = _SENTENCE_END.sub("", body)
+    body = _TRAILING_FOOTNOTE.sub("", _SENTENCE_END.sub("", body))
     if not body:
         raise TargetParseError(original, "目標が空です")
 
@@ -205,6 +284,18 @@ def parse_target(text: str) -> TargetRule:
         baseline = Decimal(match["base"]) if match["base"] else None
         kind = RuleKind.YOY_MIN if match["op"] == "以上" else RuleKind.YOY_MAX
         return TargetRule(kind, original, baseline=baseline, unit=match["bunit"] or "")
+
+    if match := _NAMED_YEAR_YOY.search(body):
+        _check_prefix(original, body[: match.start()])
+        if match["western"]:
+            named = int(match["western"])
+        else:
+            named = _REIWA_OFFSET + (1 if match["reiwa"] == "元" else int(match["reiwa"]))
+        if fiscal_year is not None and named != fiscal_year - 1:
+            raise TargetParseError(original, REASON_NOT_LAST_YEAR.format(named=named, previous=fiscal_year - 1))
+        baseline = Decimal(match["base"]) if match["base"] else None
+        kind = RuleKind.YOY_MIN if match["op"] == "以上" else RuleKind.YOY_MAX
+        return TargetRule(kind, original, baseline=baseline, unit=match["bunit"] or "", baseline_year=named)
 
     if match := _FREQUENCY.search(body):
         _check_prefix(original, body[: match.start()])
@@ -287,7 +378,7 @@ def judge(
     rule: TargetRule,
     actual: Actual,
     *,
-    baseline: Decimal | None = None,
+    baseline: Actual = None,
     precision: int | None = None,
     direction: str | None = None,
 ) -> Mark | None:
@@ -317,7 +408,7 @@ def judge(
     value = round_published(value, precision)
 
     if rule.kind in YOY_KINDS:
-        reference = rule.baseline if rule.baseline is not None else baseline
+        reference = to_decimal(rule.baseline if rule.baseline is not None else baseline)
         if reference is None:
             return None
         reference = round_published(reference, precision)

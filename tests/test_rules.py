@@ -949,3 +949,199 @@ def test_target_rule_is_immutable() -> None:
     rule = TargetRule(RuleKind.FIXED_MIN, "71.7％以上", value=D("71.7"), unit="%")
     with pytest.raises(AttributeError):
         rule.value = D("1")  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing: phrasings the seeds do not contain, each read right or refused (issue 10)
+# --------------------------------------------------------------------------------------------------
+
+LIST_MARKED = [
+    pytest.param("① 65.0％以上", "65.0", "%", id="circled-space"),
+    pytest.param("①65.0％以上", "65.0", "%", id="circled-glued"),
+    pytest.param("②　2,100事業所以上", "2100", "事業所", id="circled-ideographic-space"),
+    pytest.param("⑳ 65.0％以上", "65.0", "%", id="circled-20"),
+    pytest.param("❶65.0％以上", "65.0", "%", id="dingbat-negative-circled"),
+    pytest.param("⑴65.0％以上", "65.0", "%", id="parenthesized-digit-char"),
+    pytest.param("⒈ 65.0％以上", "65.0", "%", id="digit-full-stop-char"),
+    pytest.param("（１）65.0％以上", "65.0", "%", id="full-width-bracketed"),
+    pytest.param("(1) 65.0%以上", "65.0", "%", id="half-width-bracketed"),
+    pytest.param("(12)65.0%以上", "65.0", "%", id="bracketed-two-digits"),
+    pytest.param("1) 65.0%以上", "65.0", "%", id="digit-paren"),
+    pytest.param("１）65.0％以上", "65.0", "%", id="full-width-digit-paren"),
+    pytest.param("1. 65.0%以上", "65.0", "%", id="digit-dot"),
+    pytest.param("ア 65.0%以上", "65.0", "%", id="katakana"),
+    pytest.param("（イ）65.0％以上", "65.0", "%", id="bracketed-katakana"),
+    pytest.param("・65.0%以上", "65.0", "%", id="bullet"),
+    pytest.param("Ⅱ 65.0%以上", "65.0", "%", id="roman"),
+    pytest.param("【KPI】① 生活習慣病予防健診実施率を65.0%以上とする", "65.0", "%", id="kpi-label-then-marker"),
+    pytest.param("③ 健康宣言事業所数を2,100事業所以上とする", "2100", "事業所", id="marker-before-sentence"),
+]
+
+
+@pytest.mark.parametrize(("phrase", "value", "unit"), LIST_MARKED)
+def test_a_leading_list_marker_never_joins_the_figure(phrase: str, value: str, unit: str) -> None:
+    rule = parse_target(phrase)
+
+    assert (rule.kind, rule.value, rule.unit) == (MIN, D(value), unit)
+    assert str(rule.value) == value
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        pytest.param("健康宣言事業所数②2,100事業所以上", id="circled-inside"),
+        pytest.param("65.0①％以上", id="circled-inside-figure"),
+    ],
+)
+def test_a_list_marker_inside_the_phrase_is_refused(phrase: str) -> None:
+    with pytest.raises(TargetParseError) as excinfo:
+        parse_target(phrase)
+
+    assert excinfo.value.reason == rules.REASON_MARKER_INSIDE
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        pytest.param("1 65.0%以上", id="bare-digit-marker"),
+        pytest.param("71 .7%以上", id="space-before-point"),
+        pytest.param("１　６５．０％以上", id="full-width-spaced"),
+    ],
+)
+def test_digits_apart_by_a_space_are_refused_not_joined(phrase: str) -> None:
+    with pytest.raises(TargetParseError) as excinfo:
+        parse_target(phrase)
+
+    assert excinfo.value.reason == rules.REASON_SPACED_DIGITS
+
+
+def test_a_digit_dot_glued_to_the_figure_is_refused() -> None:
+    with pytest.raises(TargetParseError):
+        parse_target("１．65.0％以上")
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        pytest.param("健康宣言事業所数を2,000事業所以上とする 1,600事業所以上", id="sentence-then-last-year-cell"),
+        pytest.param("健康宣言事業所数を2,000事業所以上とする1,600事業所以上", id="glued"),
+        pytest.param("2,000事業所以上 1,600事業所以上", id="two-cells"),
+        pytest.param("2,000事業所 1,600事業所以上", id="first-without-operator"),
+        pytest.param("71.7％以上 対前年度以上", id="fixed-then-yoy"),
+        pytest.param("対前年度以上とする 71.7％以上", id="yoy-sentence-then-fixed"),
+        pytest.param("71.7%以上※2,000事業所以上", id="after-a-footnote"),
+    ],
+)
+def test_two_targets_in_one_row_are_refused_never_one_picked(phrase: str) -> None:
+    with pytest.raises(TargetParseError) as excinfo:
+        parse_target(phrase)
+
+    assert excinfo.value.reason == rules.REASON_TWO_TARGETS
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        pytest.param("71.7％以上※", id="mark"),
+        pytest.param("71.7％以上※1", id="numbered"),
+        pytest.param("71.7％以上\n※", id="next-line"),
+        pytest.param("71.7％以上\n\n※2", id="numbered-next-line"),
+        pytest.param("71.7％以上（※1）", id="bracketed"),
+        pytest.param("71.7％以上¹", id="superscript"),
+        pytest.param("生活習慣病予防健診実施率を71.7％以上とする※1", id="sentence-numbered"),
+        pytest.param("生活習慣病予防健診実施率を71.7％以上とする。※", id="sentence-full-stop"),
+        pytest.param("71.7％※以上", id="before-operator"),
+    ],
+)
+def test_footnote_marks_after_the_target_are_ignored(phrase: str) -> None:
+    rule = parse_target(phrase)
+
+    assert (rule.kind, rule.value, rule.unit) == (MIN, D("71.7"), "%")
+
+
+@pytest.mark.parametrize("phrase", ["※KPIは削除", "KPIは削除", "※削除", "削除", "（削除）", "※ＫＰＩは削除"])
+def test_a_deleted_kpi_raises_kpi_deleted(phrase: str) -> None:
+    with pytest.raises(rules.KpiDeleted) as excinfo:
+        parse_target(phrase)
+
+    assert isinstance(excinfo.value, TargetParseError)  # callers that do not know it refuse it
+    assert excinfo.value.reason == rules.REASON_KPI_DELETED
+    assert excinfo.value.text == phrase
+
+
+@pytest.mark.parametrize(
+    ("phrase", "kind", "year"),
+    [
+        ("令和5年度実績以上", YOY_MIN, 2023),
+        ("令和５年度実績以上", YOY_MIN, 2023),
+        ("令和5年度末実績以下", YOY_MAX, 2023),
+        ("R5年度実績以上", YOY_MIN, 2023),
+        ("令和元年度実績以上", YOY_MIN, 2019),
+        ("健康宣言事業所数を令和5年度実績以上とする", YOY_MIN, 2023),
+    ],
+)
+def test_a_yoy_rule_naming_its_year_keeps_the_year(phrase: str, kind: RuleKind, year: int) -> None:
+    rule = parse_target(phrase)
+
+    assert (rule.kind, rule.value, rule.baseline, rule.baseline_year) == (kind, None, None, year)
+    assert parse_target(phrase, fiscal_year=year + 1).kind is kind
+
+
+def test_a_yoy_rule_naming_another_year_than_last_is_refused() -> None:
+    with pytest.raises(TargetParseError) as excinfo:
+        parse_target("令和4年度実績以上", fiscal_year=2024)
+
+    assert excinfo.value.reason == rules.REASON_NOT_LAST_YEAR.format(named=2022, previous=2023)
+    assert excinfo.value.reason == "基準の年度（2022年度）が前年度（2023年度）ではありません"
+
+
+def test_a_plain_yoy_rule_has_no_named_year() -> None:
+    assert parse_target("対前年度以上", fiscal_year=2024).baseline_year is None
+
+
+@pytest.mark.parametrize("phrase", ["毎月1回以上", "毎月１回以上", "毎月1回以上実施", "広報を毎月1回以上実施する"])
+def test_monthly_once_or_more_is_frequency(phrase: str) -> None:
+    assert parse_target(phrase).kind is FREQ
+
+
+@pytest.mark.parametrize(
+    ("phrase", "kind", "value"),
+    [
+        ("12回以上", MIN, "12"),
+        ("セミナーの開催回数を４回以上とする", MIN, "4"),
+        ("2回以下", MAX, "2"),
+        ("6回", EXACT, "6"),
+    ],
+)
+def test_counts_in_回_carry_their_unit(phrase: str, kind: RuleKind, value: str) -> None:
+    rule = parse_target(phrase)
+
+    assert (rule.kind, rule.value, rule.unit) == (kind, D(value), "回")
+
+
+@pytest.mark.parametrize("phrase", ["月2回以上", "٣٣%以上"])
+def test_other_counts_per_month_and_non_ascii_digits_are_refused(phrase: str) -> None:
+    with pytest.raises(TargetParseError):
+        parse_target(phrase)
+
+
+# --------------------------------------------------------------------------------------------------
+# Judging: a baseline or actual of any numeric shape
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("baseline", [D("82.0"), 82, 82.0, "82.0", "８２．０", "82.0%"], ids=repr)
+@pytest.mark.parametrize(
+    ("actual", "expected"), [(D("82.04"), PLANNED), ("81.94", BELOW), (83, PLANNED), (81.9, BELOW)]
+)
+def test_a_yoy_baseline_of_any_numeric_shape_judges_like_a_decimal(
+    baseline: object, actual: object, expected: Mark
+) -> None:
+    rule = parse_target("対前年度以上")
+
+    assert judge(rule, actual, baseline=baseline, precision=1) is expected
+    assert judge(rule, actual, baseline=baseline) is judge(rule, actual, baseline=D("82.0"))
+
+
+def test_an_unreadable_baseline_gives_no_mark() -> None:
+    assert judge(parse_target("対前年度以上"), "90", baseline="未集計", precision=1) is None

@@ -268,3 +268,102 @@ def test_a_fixed_rule_round_trips_its_value(value: Decimal) -> None:
 def test_a_count_with_thousands_separators_round_trips(value: int) -> None:
     rule = parse_target(f"{value:,}事業所以上")
     assert (rule.kind, rule.value, rule.unit) == (RuleKind.FIXED_MIN, Decimal(value), "事業所")
+
+
+# --------------------------------------------------------------------------------------------------
+# No digit outside the target figure becomes part of a value
+# --------------------------------------------------------------------------------------------------
+
+#: List markers a row may start with; many hold digits that NFKC would fold into the figure.
+list_markers = st.sampled_from(
+    ["", "①", "⑨", "⑩", "⑳", "❶", "➊", "⑴", "⒈", "(1)", "（１）", "（12）", "1)", "１）", "・", "Ⅲ", "（イ）"]
+)
+#: Markers that are only markers when a space follows: "9.2100" and "ア65" are not lists.
+spaced_markers = st.sampled_from(["9.", "１．", "ア"])
+marker_gaps = st.sampled_from(["", " ", "　", "\n"])
+markers = st.tuples(list_markers, marker_gaps) | st.tuples(spaced_markers, st.sampled_from([" ", "　"]))
+#: Footnote marks after the target, with or without their own numbers.
+footnotes = st.sampled_from(["", "※", "※1", "※23", "（※1）", "(※)", "\n※", "\n\n※2", "¹", "²³"])
+units = st.sampled_from(["%", "％", "事業所", "円", "日", "件", "人", "回"])
+operators = st.sampled_from(["以上", "以下", "以内"])
+target_values = st.decimals(min_value=0, max_value=100_000, places=2, allow_nan=False, allow_infinity=False)
+names = st.sampled_from(["", "生活習慣病予防健診実施率を", "健康宣言事業所数について、"])
+
+
+def written(value: Decimal, *, full_width: bool = False, thousands: bool = False) -> str:
+    text = f"{value:,}" if thousands else str(value)
+    return text.translate(str.maketrans("0123456789.,", "０１２３４５６７８９．，")) if full_width else text
+
+
+@PROPERTY_SETTINGS
+@given(
+    marker_gap=markers,
+    name=names,
+    value=target_values,
+    full_width=st.booleans(),
+    thousands=st.booleans(),
+    unit=units,
+    op=operators,
+    sentence=st.booleans(),
+    footnote=footnotes,
+)
+@example(marker_gap=("①", " "), name="", value=Decimal("65.0"), full_width=True, thousands=False, unit="％",
+         op="以上", sentence=False, footnote="")
+@example(marker_gap=("②", "　"), name="", value=Decimal("2100"), full_width=False, thousands=True, unit="事業所",
+         op="以上", sentence=False, footnote="")
+@example(marker_gap=("①", ""), name="", value=Decimal("65.0"), full_width=False, thousands=False, unit="％",
+         op="以上", sentence=False, footnote="※1")
+def test_markers_and_footnotes_never_become_part_of_the_value(
+    marker_gap: tuple[str, str], name: str, value: Decimal, full_width: bool, thousands: bool, unit: str, op: str,
+    sentence: bool, footnote: str,
+) -> None:
+    marker, gap = marker_gap
+    figure = written(value, full_width=full_width, thousands=thousands)
+    phrase = f"{marker}{gap}{name}{figure}{unit}{op}{'とする' if sentence else ''}{footnote}"
+
+    rule = parse_target(phrase)
+
+    assert rule.value == value
+    assert rule.kind is (RuleKind.FIXED_MIN if op == "以上" else RuleKind.FIXED_MAX)
+
+
+@PROPERTY_SETTINGS
+@given(
+    first=target_values,
+    second=target_values,
+    unit=units,
+    first_op=st.sampled_from(["以上", "以下", "以上とする", ""]),
+    second_op=operators,
+    gap=st.sampled_from(["", " ", "　", "\n", "\n\n", "、", "・"]),
+    name=names,
+    thousands=st.booleans(),
+)
+def test_a_row_with_two_figures_is_refused_never_one_picked(
+    first: Decimal, second: Decimal, unit: str, first_op: str, second_op: str, gap: str, name: str, thousands: bool
+) -> None:
+    one, two = written(first, thousands=thousands), written(second, thousands=thousands)
+    phrase = f"{name}{one}{unit}{first_op}{gap}{two}{unit}{second_op}"
+
+    try:
+        rule = parse_target(phrase)
+    except TargetParseError:
+        return
+    raise AssertionError(f"{phrase!r} read as {rule.kind} {rule.value}")
+
+
+noise_tokens = st.sampled_from(
+    ["①", "②", "⑫", "⑴", "⒈", "❶", "¹", "(1)", "（１）", "1)", "１）", "2.", "※", "※1", "（※2）", "・", "ア"]
+    + [" ", "　", "\n"]
+)
+
+
+@PROPERTY_SETTINGS
+@given(noise=st.lists(noise_tokens, max_size=4).map("".join), value=target_values)
+def test_digits_around_the_figure_are_refused_or_left_out(noise: str, value: Decimal) -> None:
+    """Whatever digit-like noise stands before or after a target, the value read is the figure or nothing."""
+    for phrase in (f"{noise}{value}%以上", f"{value}%以上{noise}"):
+        try:
+            rule = parse_target(phrase)
+        except TargetParseError:
+            continue
+        assert rule.value == value, phrase

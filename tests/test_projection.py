@@ -9,6 +9,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from branches.models import Branch
 from plans.models import FiscalYear, Kpi, KpiChange, KpiTarget, Plan
@@ -21,6 +22,7 @@ from plans.results import (
 )
 from plans.rules import Basis, Mark, Projection, ProjectionMethod, parse_target, project_year_end
 from plans.selectors import plan_results
+from tests.conftest import client_for
 from tests.factories import KpiActualFactory, KpiFactory, KpiTargetFactory, PlanFactory
 
 D = Decimal
@@ -296,3 +298,31 @@ def test_a_cumulative_rate_after_a_definition_change_ignores_last_years_shape() 
 
     assert result.last_year_same_month == D("10.0")
     assert result.projection == Projection(D("40.0"), ProjectionMethod.LINEAR, 6, BELOW)
+
+
+# -- the seed's bases and the page ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_seed_catalog_bases_follow_the_domain_brief() -> None:
+    # domain.md: 健診実施率 cumulative; 健康宣言事業所数 running totals; ジェネリック 単月; 加入者ひとり当たり… a level.
+    bases = dict(Kpi.objects.values_list("code", "measure_basis"))
+
+    assert {code: bases[code] for code in ("lifestyle_checkup_rate", "dependent_checkup_rate")} == {
+        "lifestyle_checkup_rate": "cumulative",
+        "dependent_checkup_rate": "cumulative",
+    }
+    assert bases["health_declaration_offices"] == "running_total"
+    assert bases["generic_drug_share"] == "single_month"
+    assert bases["judo_payment_per_member"] == "level"
+    assert not [code for code, basis in bases.items() if "per_member" in code and basis != "level"]
+
+
+@pytest.mark.django_db
+def test_the_kpi_page_projects_gifus_payment_per_member_as_held_and_on_track(hq_manager) -> None:
+    url = reverse("kpi_detail", args=["gifu", 2024, "judo_payment_per_member"])
+    body = client_for(hq_manager).get(url).content.decode()
+
+    facts = body.split("</dl>")[0]
+    assert "121.8円（達成見込み・直近値を年度末まで維持と仮定）" in facts
+    assert "365.4" not in body and "未達のおそれ" not in facts

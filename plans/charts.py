@@ -60,7 +60,7 @@ def _y_range(values: Iterable[float | None], unit: str, *, from_zero: bool = Fal
     low, high = min(numbers), max(numbers)
     if unit == "%" or from_zero:
         low = min(low, 0.0)
-    span = high - low or abs(high) or 1.0
+    span = max(high - low, abs(high) * 0.1) or 1.0  # at least a tenth of the figure: 121.8 vs 122.4円 is close
     padding = span * 0.12
     if unit != "%" and not from_zero:
         low = max(low - padding, 0.0) if low >= 0 else low - padding
@@ -383,6 +383,15 @@ def branch_ranking(
         unit,
         y_range=_y_range((v for trace in data for v in trace["y"]), unit, from_zero=True),
         shapes=shapes,
-        xaxis={"type": "category", "tickangle": -60},
+        xaxis=_category_axis(len(ranked), tickangle=-60),
     )
     return {"data": data, "layout": layout}
+
+
+def _category_axis(count: int, **extra: Any) -> dict[str, Any]:
+    """A category x-axis; with fewer than 5 categories, room for 5, so one branch is not one page-wide bar."""
+    axis: dict[str, Any] = {"type": "category", **extra}
+    if 0 < count < 5:
+        spare = (5 - count) / 2
+        axis["range"] = [-0.5 - spare, count - 0.5 + spare]
+    return axis

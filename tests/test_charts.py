@@ -71,6 +71,14 @@ def test_the_monthly_chart_of_a_count_gets_a_padded_range_of_its_data():
     assert figure["layout"]["yaxis"]["range"] == [1298.64, 1767.36]
 
 
+def test_the_monthly_chart_of_a_close_level_keeps_its_scale():
+    # Gifu 121.8円 against 122.4円: span at least 122.4 × 0.1 = 12.24, padding 12.24 × 0.12 = 1.4688,
+    # so 0.6円 is not drawn as the whole height of the chart.
+    figure = charts.monthly_progress(history("gifu", 2024, "judo_payment_per_member"))
+
+    assert figure["layout"]["yaxis"]["range"] == [120.3312, 123.8688]
+
+
 def test_the_monthly_chart_of_a_rate_starts_at_zero_and_stops_by_100():
     # Gifu 被扶養者の特定健診: 1.2 … 9.6% this year, target 32.1%, projection ≤ 100.
     figure = charts.monthly_progress(history("gifu", 2024, "dependent_checkup_rate"))
@@ -158,6 +166,7 @@ def test_the_ranking_chart_draws_only_figures_ranked_together():
     ]
     assert "全国平均 45.0%" in names(figure)
     assert figure["layout"]["yaxis"]["range"][0] == 0
+    assert figure["layout"]["xaxis"]["range"] == [-1.5, 3.5]  # three bars in room for five
 
 
 def test_the_ranking_chart_of_mid_year_figures_leaves_out_the_year_end_national_average():

@@ -326,3 +326,15 @@ def test_the_kpi_page_projects_gifus_payment_per_member_as_held_and_on_track(hq_
     facts = body.split("</dl>")[0]
     assert "121.8円（達成見込み・直近値を年度末まで維持と仮定）" in facts
     assert "365.4" not in body and "未達のおそれ" not in facts
+
+
+@pytest.mark.django_db
+def test_the_kpi_page_says_why_a_projection_after_a_definition_change_cannot_be_judged(hq_manager) -> None:
+    kpi = KpiFactory(kind=Kpi.Kind.AMOUNT, code="break_amount")
+    target = _two_years(kpi, "対前年度以上", last_year_end="9000", breaks=True)
+    KpiActualFactory(target=target, interim=True, month=datetime.date(2024, 9, 1), value=D("9500"))
+
+    url = reverse("kpi_detail", args=[target.plan.branch.code, 2024, "break_amount"])
+    facts = client_for(hq_manager).get(url).content.decode().split("</dl>")[0]
+
+    assert "9,500円（判定不可：比較不可（基準変更）・直近値を年度末まで維持と仮定）" in facts

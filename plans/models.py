@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import ExtractMonth
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -117,6 +117,7 @@ class Kpi(models.Model):
         YEAR_TO_DATE = Basis.YEAR_TO_DATE.value, _("年度累計の比率")
         RUNNING_TOTAL = Basis.RUNNING_TOTAL.value, _("時点の累計数")
         SINGLE_MONTH = Basis.SINGLE_MONTH.value, _("単月")
+        LEVEL = Basis.LEVEL.value, _("水準（そのときの値）")
 
     code = models.SlugField(_("KPIコード"), max_length=60, unique=True)
     name = models.CharField(_("KPI名"), max_length=200)
@@ -202,10 +203,13 @@ class KpiChange(models.Model):
     def __str__(self) -> str:
         return f"{self.kpi.code} {self.fiscal_year_id}: {self.get_change_display()}"
 
+    #: Changes after which figures before and after are not like for like.
+    BREAKS = (Change.REPLACED, Change.DEFINITION_CHANGED)
+
     @property
     def breaks_series(self) -> bool:
         """Whether figures before and after this change are not like for like."""
-        return self.change in {self.Change.REPLACED, self.Change.DEFINITION_CHANGED}
+        return self.change in self.BREAKS
 
 
 class Plan(models.Model):
@@ -301,8 +305,10 @@ class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
         plan_year: the plan's fiscal year. year_end_value/text: the year-end actual.
         latest_value/latest_month/latest_fiscal_month: the newest mid-year figure (at the same month an
         interim report wins over the monthly entry). previous_year_end: last year's year-end actual of the
-        same branch and KPI (the yoy baseline). last_year_same_month: last year's figure at the same month
-        as latest (for the projection). national_average: this year's year-end national average.
+        same branch and KPI (the yoy baseline). baseline_breaks: the KPI was replaced or redefined this
+        year, so last year's figures are not like for like (※基準変更). last_year_same_month: last year's
+        figure at the same month as latest (for the projection). national_average: this year's year-end
+        national average.
         Every subquery orders explicitly (``order_by()``) so none inherits a model's default ordering.
         """
         actuals = KpiActual.objects.filter(target=OuterRef("pk")).order_by()
@@ -331,6 +337,11 @@ class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
                 .values("value")[:1]
             ),
             national_average=Subquery(national.values("value")[:1]),
+            baseline_breaks=Exists(
+                KpiChange.objects.filter(
+                    kpi=OuterRef("kpi"), fiscal_year=OuterRef("plan__fiscal_year"), change__in=KpiChange.BREAKS
+                )
+            ),
         )
 
 

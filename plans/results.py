@@ -15,7 +15,7 @@ from typing import Any
 
 from plans import fiscal, rules
 from plans.models import Kpi, KpiActual, KpiTarget
-from plans.rules import Mark, Projection, RuleKind, TargetRule
+from plans.rules import Mark, Projection, TargetRule, gettext_noop
 
 #: The annotations ``result_for`` reads; ``with_figures()`` sets them all.
 FIGURES = (
@@ -27,7 +27,16 @@ FIGURES = (
     "previous_year_end",
     "last_year_same_month",
     "national_average",
+    "baseline_breaks",
 )
+
+#: Shown where last year's figure would be the baseline but the KPI was redefined this year (※基準変更).
+BASELINE_NOT_COMPARABLE = gettext_noop("比較不可（基準変更）")
+#: Why a year-end actual under a year-over-year rule has no mark.
+NO_MARK_BASELINE_NOT_COMPARABLE = gettext_noop(
+    "基準変更のため前年度実績と比較できず、目標に基準値の記載もないため評価できません"
+)
+NO_MARK_NO_BASELINE = gettext_noop("前年度実績（基準値）がないため評価できません")
 
 
 class NotAnnotated(ValueError):
@@ -41,8 +50,8 @@ class KpiResult:
     target: KpiTarget
     rule: TargetRule
     fiscal_year: int
-    baseline: Decimal | None  # the stated baseline, else last year's year-end, for a yoy rule
-    previous_year_end: Decimal | None
+    baseline: Decimal | None  # the stated baseline, else last year's comparable year-end, for a yoy rule
+    previous_year_end: Decimal | None  # last year's year-end actual, comparable or not (see baseline_comparable)
     year_end: Decimal | str | None
     latest: Decimal | str | None  # the newest mid-year figure (interim report or monthly entry)
     latest_month: datetime.date | None
@@ -51,6 +60,9 @@ class KpiResult:
     last_year_same_month: Decimal | None = None
     mark: Mark | None = None
     projection: Projection | None = None
+    #: False when the KPI was replaced or redefined this year (※基準変更): last year's figures are then
+    #: neither the yoy baseline nor a projection's reference, and are shown as 「比較不可（基準変更）」.
+    baseline_comparable: bool = True
 
     @property
     def kpi(self) -> Kpi:
@@ -76,6 +88,20 @@ class KpiResult:
         return rules.reference_value(self.rule, self.baseline)
 
     @property
+    def baseline_note(self) -> str | None:
+        """「比較不可（基準変更）」 where a yoy baseline would come from before a definition change, else None."""
+        if self.rule.is_yoy and self.rule.baseline is None and not self.baseline_comparable:
+            return BASELINE_NOT_COMPARABLE
+        return None
+
+    @property
+    def no_mark_reason(self) -> str | None:
+        """Why a year-end actual under a year-over-year rule has no mark, else None."""
+        if self.mark is not None or self.year_end is None or not self.rule.is_yoy or self.baseline is not None:
+            return None
+        return NO_MARK_NO_BASELINE if self.baseline_comparable else NO_MARK_BASELINE_NOT_COMPARABLE
+
+    @property
     def figure(self) -> Decimal | None:
         """The newest numeric figure: the year-end actual, else the latest mid-year one."""
         if isinstance(self.year_end, Decimal):
@@ -99,7 +125,9 @@ def result_for(target: KpiTarget, mid_year: Iterable[KpiActual] = ()) -> KpiResu
         raise NotAnnotated("result_for needs a target read through KpiTarget.objects.with_figures()")
     rule = target.target_rule
     previous_year_end: Decimal | None = annotated["previous_year_end"]
-    baseline = (rule.baseline if rule.baseline is not None else previous_year_end) if rule.is_yoy else None
+    comparable = not annotated["baseline_breaks"]
+    last_year = previous_year_end if comparable else None
+    baseline = (rule.baseline if rule.baseline is not None else last_year) if rule.is_yoy else None
     year_end = _number(annotated["year_end_value"], annotated["year_end_text"] or "")
     monthly = {
         a.month: a.value
@@ -118,33 +146,32 @@ def result_for(target: KpiTarget, mid_year: Iterable[KpiActual] = ()) -> KpiResu
         monthly=dict(sorted(monthly.items())),
         national_average=annotated["national_average"],
         last_year_same_month=annotated["last_year_same_month"],
+        baseline_comparable=comparable,
     )
     if year_end is not None:
-        result.mark = target.judge(year_end, previous_year_end=previous_year_end)
+        result.mark = target.judge(year_end, previous_year_end=last_year)
     else:
         result.projection = project(result)
     return result
 
 
 def project(result: KpiResult) -> Projection | None:
-    """A year-end projection from the newest mid-year figure, or None when there is nothing to project."""
-    rule, target = result.rule, result.target
-    if (
-        not isinstance(result.latest, Decimal)
-        or result.latest_month is None
-        or rule.kind in {RuleKind.NONE, RuleKind.DONE, RuleKind.FREQUENCY}
-    ):
+    """A year-end projection from the newest mid-year figure, or None where there is nothing to project or
+    no method fits (see ``rules.project_year_end``). Last year's figures are used only when comparable."""
+    target = result.target
+    if not isinstance(result.latest, Decimal) or result.latest_month is None:
         return None
     months = fiscal.fiscal_month_index_or_none(result.latest_month, result.fiscal_year)
     if months is None:
         return None
+    comparable = result.baseline_comparable
     return rules.project_year_end(
-        rule,
+        result.rule,
         basis=target.kpi.measure_basis,
         latest=result.latest,
         months_elapsed=months,
-        last_year_same_month=result.last_year_same_month,
-        last_year_end=result.previous_year_end,
+        last_year_same_month=result.last_year_same_month if comparable else None,
+        last_year_end=result.previous_year_end if comparable else None,
         baseline=result.baseline,
         precision=target.precision,
         direction=target.kpi.direction,

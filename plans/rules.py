@@ -447,6 +447,15 @@ class Basis(StrEnum):
     YEAR_TO_DATE = "year_to_date"  # a ratio over the year so far, level (郵送化率)
     RUNNING_TOTAL = "running_total"  # a count standing at a date (健康宣言事業所数)
     SINGLE_MONTH = "single_month"  # the month's own value (ジェネリック 単月)
+    LEVEL = "level"  # a level read as it stands, neither summed nor accumulated (加入者ひとり当たりの支給決定額)
+
+
+#: Bases whose mid-year figure already reads like a year-end one: held, or moved by last year's drift.
+LEVEL_BASES = frozenset({Basis.YEAR_TO_DATE, Basis.LEVEL, Basis.SINGLE_MONTH})
+#: Kinds of rule a projection can say nothing about (no figure to reach).
+UNPROJECTED_KINDS = frozenset({RuleKind.NONE, RuleKind.DONE, RuleKind.FREQUENCY})
+#: A cumulative rate scaled by the months elapsed needs this many months: 2.0% in April is not 24% in March.
+MIN_MONTHS_FOR_LINEAR = 3
 
 
 class ProjectionMethod(StrEnum):
@@ -494,37 +503,49 @@ def project_year_end(
     precision: int | None = None,
     direction: str | None = None,
     unit: str | None = None,
-) -> Projection:
-    """Project a mid-year actual to the year end and read it against the rule.
+) -> Projection | None:
+    """Project a mid-year actual to the year end and read it against the rule, or None where no method fits.
 
-    Cumulative rates follow last year's shape when last year's same month is known (the way branches
-    compare 中途実績 with last year's), else scale by the months elapsed. Levels (year-to-date ratios,
-    single-month values) carry last year's second-half drift when known, else hold. Running totals
-    continue at this year's pace from last year's year-end. ``unit`` is the KPI's unit (a cumulative
-    rate in % is capped at 100); without it the unit written in the target is used.
+    By the KPI's measure basis:
+    - cumulative (a rate growing from ~0, 健診実施率): last year's shape, this × last year-end ÷ last year's
+      same month, when both are known (the way branches compare 中途実績 with last year's); else scaled by
+      12 ÷ months elapsed, but only from ``MIN_MONTHS_FOR_LINEAR`` months on (None before);
+    - running total (a count standing at a date, 健康宣言事業所数): this year's pace since last year-end
+      continued to March; without last year's year-end there is no pace, so None (holding a growing
+      count would call it short; inventing a pace would be a guess);
+    - year-to-date ratio, level (加入者ひとり当たりの支給決定額) and single month: the figure reads as it
+      stands: held, or moved by last year's change from the same month to year-end when both are known.
+    A qualitative, frequency or no-target rule gets None. At month 12 the figure is the year-end one.
+    Projected rates (unit %) stay within 0–100 and nothing goes below 0. ``unit`` is the KPI's unit;
+    without it the unit written in the target is used. Callers pass no last-year figures when they are
+    not comparable (a definition change this year).
     """
     if not 1 <= months_elapsed <= MONTHS_IN_YEAR:
         raise ValueError("months_elapsed must be between 1 and 12")
     basis = Basis(basis)
+    if rule.kind in UNPROJECTED_KINDS:
+        return None
     method: ProjectionMethod
     if months_elapsed == MONTHS_IN_YEAR:
         value, method = latest, ProjectionMethod.LEVEL
     elif basis is Basis.CUMULATIVE:
         if last_year_same_month and last_year_end is not None:
             value, method = latest * last_year_end / last_year_same_month, ProjectionMethod.LAST_YEAR_SHAPE
-        else:
+        elif months_elapsed >= MIN_MONTHS_FOR_LINEAR:
             value, method = latest * MONTHS_IN_YEAR / months_elapsed, ProjectionMethod.LINEAR
-    elif basis is Basis.RUNNING_TOTAL:
-        if last_year_end is not None:
-            pace = (latest - last_year_end) / months_elapsed
-            value, method = latest + pace * (MONTHS_IN_YEAR - months_elapsed), ProjectionMethod.TREND
         else:
-            value, method = latest, ProjectionMethod.LEVEL
+            return None
+    elif basis is Basis.RUNNING_TOTAL:
+        if last_year_end is None:
+            return None
+        pace = (latest - last_year_end) / months_elapsed
+        value, method = latest + pace * (MONTHS_IN_YEAR - months_elapsed), ProjectionMethod.TREND
     elif last_year_same_month is not None and last_year_end is not None:
         value, method = latest + (last_year_end - last_year_same_month), ProjectionMethod.LAST_YEAR_DRIFT
     else:
         value, method = latest, ProjectionMethod.LEVEL
-    if basis is Basis.CUMULATIVE and (unit if unit is not None else rule.unit) == "%":
+    value = max(value, Decimal(0))
+    if (unit if unit is not None else rule.unit) == "%":
         value = min(value, Decimal(100))
     value = round_published(value, precision) if precision is not None else value
     mark = judge(rule, value, baseline=baseline, precision=precision, direction=direction)

@@ -7,8 +7,10 @@ and returns plain data for a thin view to render.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 
 from django.db.models import F, OuterRef, Prefetch, Subquery
 
@@ -165,33 +167,75 @@ def national_matrix(fiscal_year: FiscalYear, *, every_branch: bool = False) -> N
 # -- one KPI across branches -------------------------------------------------------------------------
 
 
+class RankGroup(StrEnum):
+    """Which figures a branch is ranked among: like with like only."""
+
+    YEAR_END = "year_end"  # year-end actuals, ranked together
+    AS_OF = "as_of"  # mid-year figures at the ranking month (the most common as-of month), ranked together
+    UNRANKED = "unranked"  # a mid-year figure at another month, or no figure: listed, not ranked
+
+
 @dataclass
 class RankedResult:
-    rank: int | None  # equal figures share a rank (同順位); None without a figure
+    rank: int | None  # within its group; equal figures share a rank (同順位); None when unranked
     result: KpiResult
     branch: Branch
+    group: RankGroup = RankGroup.UNRANKED
+
+    @property
+    def as_of(self) -> datetime.date | None:
+        """The month of a mid-year figure; None for a year-end figure or no figure."""
+        if isinstance(self.result.year_end, Decimal) or self.result.figure is None:
+            return None
+        return self.result.latest_month
+
+
+def _ranked(rows: list[tuple[KpiResult, Branch]], group: RankGroup, sign: int) -> list[RankedResult]:
+    """``rows`` best figure first, equal figures sharing a rank; ties broken by JIS order."""
+    rows = sorted(rows, key=lambda rb: (sign * (rb[0].figure or 0), rb[1].jis_code))
+    ranked: list[RankedResult] = []
+    rank, previous = 0, None
+    for index, (result, branch) in enumerate(rows, start=1):
+        if result.figure != previous:
+            rank, previous = index, result.figure
+        ranked.append(RankedResult(rank=rank, result=result, branch=branch, group=group))
+    return ranked
+
+
+def ranking_month(months: list[datetime.date]) -> datetime.date | None:
+    """The as-of month most branches report at; on a tie the later month (the newer figures)."""
+    counts = Counter(months)
+    return max(counts, key=lambda month: (counts[month], month)) if counts else None
 
 
 def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
-    """Every branch's result for ``kpi`` in ``fiscal_year``, best figure first (1 query).
+    """Every branch's result for ``kpi`` in ``fiscal_year``, ranking only like with like (1 query).
 
-    The figure is the year-end actual, else the latest mid-year one; which way is best follows the
-    KPI's direction; branches without a figure come last, in JIS order.
+    Year-end actuals are ranked together (group YEAR_END, first). Among branches without one, the
+    mid-year figures at the most common as-of month are ranked together (group AS_OF, ranks from 1
+    again). A mid-year figure at any other month is listed unranked with its month (newest month first),
+    then branches without a figure, in JIS order. Which way is best follows the KPI's direction.
     """
     targets = list(
         KpiTarget.objects.filter(plan__fiscal_year=fiscal_year, kpi=kpi).with_figures().select_related("plan__branch")
     )
     results = [(result_for(t), t.plan.branch) for t in targets]
     sign = 1 if kpi.direction == Kpi.Direction.LOWER else -1
-    results.sort(key=lambda rb: (rb[0].figure is None, sign * (rb[0].figure or 0), rb[1].jis_code))
-    ranked: list[RankedResult] = []
-    rank, previous = 0, None
-    for index, (result, branch) in enumerate(results, start=1):
-        figure = result.figure
-        if figure is not None and figure != previous:
-            rank, previous = index, figure
-        ranked.append(RankedResult(rank=rank if figure is not None else None, result=result, branch=branch))
-    return ranked
+    year_end = [rb for rb in results if isinstance(rb[0].year_end, Decimal)]
+    mid_year = [rb for rb in results if rb[0].figure is not None and not isinstance(rb[0].year_end, Decimal)]
+    month = ranking_month([r.latest_month for r, _ in mid_year if r.latest_month is not None])
+    at_month = [rb for rb in mid_year if rb[0].latest_month == month]
+    other_months = sorted(
+        (rb for rb in mid_year if rb[0].latest_month != month),
+        key=lambda rb: (sign * (rb[0].figure or 0), rb[1].jis_code),
+    )
+    other_months.sort(key=lambda rb: rb[0].latest_month or datetime.date.min, reverse=True)  # newest month first
+    no_figure = sorted((rb for rb in results if rb[0].figure is None), key=lambda rb: rb[1].jis_code)
+    return [
+        *_ranked(year_end, RankGroup.YEAR_END, sign),
+        *_ranked(at_month, RankGroup.AS_OF, sign),
+        *(RankedResult(rank=None, result=r, branch=b) for r, b in [*other_months, *no_figure]),
+    ]
 
 
 # -- one plan as written: areas → measures → KPIs, progress and budget --------------------------------

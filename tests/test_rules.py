@@ -805,14 +805,14 @@ def test_cumulative_projection_with_zero_last_year_same_month_falls_back_to_line
         parse_target("8.6％以上"),
         basis="cumulative",
         latest=D("1.0"),
-        months_elapsed=2,
+        months_elapsed=3,
         last_year_same_month=D("0"),
         last_year_end=D("9.4"),
         precision=1,
     )
 
     assert projection.method is ProjectionMethod.LINEAR
-    assert projection.value == D("6.0")
+    assert projection.value == D("4.0")  # 1.0 × 12 ÷ 3
 
 
 def test_cumulative_percent_projection_is_capped_at_100() -> None:
@@ -905,13 +905,13 @@ def test_running_total_projection_continues_this_years_pace() -> None:
     assert projection == Projection(D("1722"), ProjectionMethod.TREND, 6, ABOVE)
 
 
-def test_running_total_projection_without_last_year_holds() -> None:
+def test_running_total_projection_without_last_year_is_none() -> None:
+    # No year-end to measure this year's pace from: holding 1,481 would call a growing count short.
     projection = project_year_end(
         parse_target("1,570事業所以上"), basis="running_total", latest=D("1481"), months_elapsed=6, precision=0
     )
 
-    assert projection == Projection(D("1481"), ProjectionMethod.LEVEL, 6, BELOW)
-    assert projection.on_track is False
+    assert projection is None
 
 
 @pytest.mark.parametrize("basis", list(Basis))

@@ -11,7 +11,17 @@ from branches.models import Branch
 from plans.models import FiscalYear, Kpi, KpiActual, KpiTarget, Plan
 from plans.results import NotAnnotated, result_for
 from plans.rules import Mark
-from plans.selectors import kpi_history, kpi_ranking, national_matrix, plan_results, plan_years, years_with_plans
+from plans.selectors import (
+    RankGroup,
+    kpi_history,
+    kpi_ranking,
+    national_matrix,
+    plan_results,
+    plan_years,
+    ranking_month,
+    years_with_plans,
+)
+from tests.factories import KpiActualFactory, KpiFactory, KpiTargetFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +173,56 @@ def test_kpi_ranking_puts_the_lowest_first_for_a_lower_is_better_kpi():
     assert [(r.rank, r.branch.code) for r in ranking][1] == (2, "hokkaido")
     numbers = [r.result.figure for r in ranking if r.result.figure is not None]
     assert numbers == sorted(numbers)
+
+
+def _branch_figure(kpi: Kpi, code: str, value: str, month: datetime.date | None) -> None:
+    """``code``'s FY2024 figure for ``kpi``: a year-end actual without ``month``, else an interim one."""
+    plan = PlanFactory(branch=Branch.objects.get(code=code), fiscal_year__year=2024)
+    target = KpiTargetFactory(plan=plan, kpi=kpi, target_text="50.0%以上")
+    if month is None:
+        KpiActualFactory(target=target, value=D(value))
+    else:
+        KpiActualFactory(target=target, interim=True, month=month, value=D(value))
+
+
+def test_kpi_ranking_does_not_rank_an_august_figure_against_september_ones(django_assert_num_queries):
+    kpi, sep, aug = KpiFactory(), datetime.date(2024, 9, 1), datetime.date(2024, 8, 1)
+    _branch_figure(kpi, "hokkaido", "60.0", sep)
+    _branch_figure(kpi, "aomori", "55.0", sep)
+    _branch_figure(kpi, "iwate", "70.0", aug)  # the best figure, but a month earlier
+    _branch_figure(kpi, "miyagi", "40.0", None)  # a year-end actual
+    _branch_figure(kpi, "akita", "80.0", sep - datetime.timedelta(days=31 + 31))  # July
+    PlanFactory(branch=Branch.objects.get(code="yamagata"), fiscal_year__year=2024).targets.create(kpi=kpi)
+
+    fiscal_year = FiscalYear.objects.get(year=2024)
+    with django_assert_num_queries(1):
+        ranking = kpi_ranking(fiscal_year, kpi)
+
+    assert [(r.group, r.rank, r.branch.code, r.as_of) for r in ranking] == [
+        (RankGroup.YEAR_END, 1, "miyagi", None),
+        (RankGroup.AS_OF, 1, "hokkaido", sep),
+        (RankGroup.AS_OF, 2, "aomori", sep),
+        (RankGroup.UNRANKED, None, "iwate", aug),  # newest other month first
+        (RankGroup.UNRANKED, None, "akita", datetime.date(2024, 7, 1)),
+        (RankGroup.UNRANKED, None, "yamagata", None),  # no figure
+    ]
+
+
+def test_ranking_month_is_the_most_common_as_of_month_and_the_later_on_a_tie():
+    aug, sep, nov = (datetime.date(2024, m, 1) for m in (8, 9, 11))
+    assert ranking_month([aug, sep, sep, nov]) == sep
+    assert ranking_month([aug, nov, sep]) == nov
+    assert ranking_month([]) is None
+
+
+def test_kpi_ranking_of_the_seed_ranks_only_the_branches_at_one_month():
+    # FY2024 郵送化率: Tokyo as of June, Gifu as of September, Kagoshima as of November: one month each,
+    # so only November (the newest) is ranked; the others are listed with their months.
+    ranking = kpi_ranking(FiscalYear.objects.get(year=2024), Kpi.objects.get(code="mail_application_rate"))
+    figures = [(r.rank, r.branch.code, r.as_of) for r in ranking if r.result.figure is not None]
+
+    assert figures == [
+        (1, "kagoshima", datetime.date(2024, 11, 1)),
+        (None, "gifu", datetime.date(2024, 9, 1)),
+        (None, "tokyo", datetime.date(2024, 6, 1)),
+    ]

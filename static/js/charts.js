@@ -8,6 +8,7 @@
     var target = document.getElementById(node.id.replace(/-data$/, "-chart"));
     if (!target || !window.Plotly) { return; }
     var figure = JSON.parse(node.textContent);
+    if (!figure || !figure.data) { return; }  // no chart for this KPI: the page says why in words
     window.Plotly.newPlot(target, figure.data, figure.layout, config);
   });
 })();

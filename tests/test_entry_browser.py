@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from plans.models import Kpi, KpiActual, KpiTarget
+from plans.models import Kpi, KpiActual, KpiTarget, MonthReport
 from tests.factories import BranchFactory, FiscalYearFactory, KpiFactory, KpiTargetFactory, PlanFactory, member
 
 CHROMIUM = os.environ.get("KPITRACK_CHROMIUM", "/usr/bin/chromium")
@@ -154,3 +154,30 @@ def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, l
     page.click("button:has-text('この月の実績を保存')")
     page.wait_for_load_state()
     assert KpiActual.objects.get(target=counts[0], month=JUNE).value == 21
+
+    # Submit: rows behind their target need 要因 and 対応 first, then the staff member submits the month.
+    for field in page.query_selector_all("input[name$='-cause']"):
+        field.fill("受診勧奨の遅れ")
+    for field in page.query_selector_all("input[name$='-action']"):
+        field.fill("10月に再勧奨")
+    page.click("button:has-text('この月の実績を保存')")
+    page.wait_for_load_state()
+    page.click(".wf-form-submit button")
+    page.wait_for_load_state()
+    report = MonthReport.objects.get(plan=plan, month=JUNE)
+    assert report.status == MonthReport.Status.SUBMITTED, page.text_content(".month-workflow")
+
+    # The branch's manager approves in their own browser session; the month is then locked.
+    manager_page = browser_page.browser.new_context(viewport={"width": 1366, "height": 900}, locale="ja-JP")
+    manager_page.add_cookies(
+        [{"name": "sessionid", "value": manager.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    approver = manager_page.new_page()
+    approver.goto(url)
+    approver.click(".wf-form-approve button")
+    approver.wait_for_load_state()
+    report.refresh_from_db()
+    assert report.status == MonthReport.Status.APPROVED
+    assert approver.is_disabled(f"[name=t{counts[0].pk}-value]")
+    approver.screenshot(path=str(SCREENSHOTS / "entry-approved-1366.png"), full_page=True)
+    manager_page.close()

@@ -29,17 +29,40 @@ class KpiResultTable(tables.Table):
     (事業計画実施状況): the two previous years' actuals, target, actual, mark, national average, next year's
     target and 備考 (``published``: ``selectors.published_columns``)."""
 
-    area = tables.Column(_("分野"), accessor="target__measure__area__number", default=EMPTY)
-    measure = tables.Column(_("施策"), accessor="target__measure__title", default=EMPTY)
-    group = tables.Column(_("担当"), accessor="target__measure__group", default=EMPTY)
-    kpi = tables.Column(_("KPI"), accessor="name", order_by=("target__kpi__order",), empty_values=())
+    area = tables.Column(
+        _("分野"),
+        accessor="target__measure__area__number",
+        default=EMPTY,
+        attrs={"td": {"class": "area"}, "th": {"class": "area"}},
+    )
+    measure = tables.Column(
+        _("施策"),
+        accessor="target__measure__title",
+        default=EMPTY,
+        attrs={"td": {"class": "measure"}, "th": {"class": "measure"}},
+    )
+    group = tables.Column(
+        _("担当"),
+        accessor="target__measure__group",
+        default=EMPTY,
+        attrs={"td": {"class": "group"}, "th": {"class": "group"}},
+    )
+    kpi = tables.Column(
+        _("KPI"),
+        accessor="name",
+        order_by=("target__kpi__order",),
+        empty_values=(),
+        attrs={"td": {"class": "kpi"}, "th": {"class": "kpi"}},
+    )
     two_years_ago = tables.Column(
         _("前々年度実績"), accessor="kpi__pk", orderable=False, empty_values=(), attrs={"td": {"class": "num"}}
     )
     last_year = tables.Column(
         _("前年度実績"), accessor="kpi__pk", orderable=False, empty_values=(), attrs={"td": {"class": "num"}}
     )
-    target_text = tables.Column(_("目標"), accessor="target__target_text", default=EMPTY, empty_values=())
+    target_text = tables.Column(
+        _("目標"), accessor="target__target_text", default=EMPTY, empty_values=(), attrs={"td": {"class": "target"}}
+    )
     baseline = tables.Column(_("基準値（前年度）"), accessor="baseline", default=EMPTY, attrs={"td": {"class": "num"}})
     latest = tables.Column(_("直近実績"), accessor="latest", default=EMPTY, attrs={"td": {"class": "num"}})
     year_end = tables.Column(_("年度末実績"), accessor="year_end", default=EMPTY, attrs={"td": {"class": "num"}})

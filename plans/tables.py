@@ -93,11 +93,17 @@ class KpiResultTable(tables.Table):
         self.published: Mapping[int, PublishedColumns] = published or {}
         super().__init__(*args, **kwargs)
 
+    def html_rows(self) -> list[list[tuple[str, Any]]]:
+        """Each row's cells with their ``<td>`` attributes, computed once per column (plans/_kpi_table.html)."""
+        tds = [column.attrs["td"].as_html() for column in self.columns]
+        return [[(td, cell) for td, (_column, cell) in zip(tds, row.items(), strict=True)] for row in self.rows]
+
     def columns_of(self, record: KpiResult) -> PublishedColumns:
         return self.published.get(record.kpi.pk, NO_COLUMNS)
 
     class Meta:
         attrs = {"class": "kpi-table"}
+        template_name = "plans/_kpi_table.html"
         orderable = True
         empty_text = _("この条件に合うKPIはありません。")
         sequence = (

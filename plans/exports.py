@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -34,6 +34,7 @@ from plans import rules
 from plans.fiscal import month_label
 from plans.models import Plan
 from plans.results import KpiResult
+from plans.selectors import PublishedColumns, published_columns
 
 EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_FORMAT_ERROR = gettext_noop("出力形式は csv か xlsx を指定してください。")
@@ -56,47 +57,70 @@ class ExportFormatError(BadRequest):
 
 
 @dataclass(frozen=True)
+class Row:
+    """One exported row: the KPI's result and the published table's other columns for it."""
+
+    result: KpiResult
+    published: PublishedColumns
+
+
+@dataclass(frozen=True)
 class Column:
     header: str
     width: int  # in characters, for the xlsx column
-    value: Callable[[KpiResult], Value]
+    value: Callable[[Row], Value]
     figure: bool = False  # a KPI figure: rounded to the published precision, shown with the KPI's unit
 
 
-def _area(result: KpiResult) -> int | None:
-    return result.target.measure.area_id if result.target.measure else None
+def _area(row: Row) -> int | None:
+    return row.result.target.measure.area_id if row.result.target.measure else None
 
 
-def _measure(result: KpiResult) -> str:
-    return result.target.measure.title if result.target.measure else ""
+def _measure(row: Row) -> str:
+    return row.result.target.measure.title if row.result.target.measure else ""
 
 
-def _group(result: KpiResult) -> str:
-    return result.target.measure.group if result.target.measure else ""
+def _group(row: Row) -> str:
+    return row.result.target.measure.group if row.result.target.measure else ""
 
 
+def _next_year(row: Row) -> str:
+    return row.published.next_year_text if row.published.has_next_plan or row.published.deleted_next_year else ""
+
+
+#: The dashboard's columns, in the published table's order (事業計画実施状況), then kpitrack's own.
 COLUMNS: tuple[Column, ...] = (
     Column("分野", 6, _area),
     Column("施策", 40, _measure),
     Column("担当グループ", 12, _group),
-    Column("KPI", 40, lambda r: r.name),
-    Column("目標（記載どおり）", 22, lambda r: r.target.target_text),
-    Column("基準値", 12, lambda r: r.baseline, figure=True),
-    Column("直近実績", 12, lambda r: r.latest, figure=True),
-    Column("直近実績の時点", 14, lambda r: r.latest_month),
-    Column("年度末実績", 12, lambda r: r.year_end, figure=True),
-    Column("全国平均", 12, lambda r: r.national_average, figure=True),
-    Column("評価", 6, lambda r: r.mark.value if r.mark else ""),
-    Column("年度末見込み", 14, lambda r: r.projection.value if r.projection else None, figure=True),
-    Column("単位", 8, lambda r: r.kpi.unit),
-    Column("備考", 30, lambda r: r.target.note),
+    Column("KPI", 40, lambda r: r.result.name),
+    Column("前々年度実績", 12, lambda r: r.published.two_years_ago, figure=True),
+    Column("前年度実績", 12, lambda r: r.published.last_year, figure=True),
+    Column("目標（記載どおり）", 22, lambda r: r.result.target.target_text),
+    Column("基準変更", 14, lambda r: r.published.definition_change),
+    Column("基準値", 12, lambda r: r.result.baseline, figure=True),
+    Column("直近実績", 12, lambda r: r.result.latest, figure=True),
+    Column("直近実績の時点", 14, lambda r: r.result.latest_month),
+    Column("年度末実績", 12, lambda r: r.result.year_end, figure=True),
+    Column("評価", 6, lambda r: r.result.mark.value if r.result.mark else ""),
+    Column("全国平均", 12, lambda r: r.result.national_average, figure=True),
+    Column("翌年度目標", 22, _next_year),
+    Column("年度末見込み", 14, lambda r: r.result.projection.value if r.result.projection else None, figure=True),
+    Column("単位", 8, lambda r: r.result.kpi.unit),
+    Column("備考", 30, lambda r: r.published.shown_remark),
 )
 HEADERS: tuple[str, ...] = tuple(column.header for column in COLUMNS)
+NO_COLUMNS = PublishedColumns()
 
 
-def cell_value(column: Column, result: KpiResult) -> Value:
+def rows_of(results: list[KpiResult], published: Mapping[int, PublishedColumns]) -> list[Row]:
+    return [Row(result, published.get(result.kpi.pk, NO_COLUMNS)) for result in results]
+
+
+def cell_value(column: Column, row: Row) -> Value:
     """The column's value for a row; a figure as the branch publishes it (rounded half up to the KPI's decimals)."""
-    value = column.value(result)
+    result = row.result
+    value = column.value(row)
     if column.figure and isinstance(value, Decimal):
         return rules.round_published(value, result.target.precision)
     return value
@@ -135,12 +159,12 @@ def _csv_value(value: Value) -> str:
     return neutralized(value)
 
 
-def csv_bytes(results: list[KpiResult]) -> bytes:
+def csv_bytes(results: list[KpiResult], published: Mapping[int, PublishedColumns] | None = None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADERS)
-    for result in results:
-        writer.writerow([_csv_value(cell_value(column, result)) for column in COLUMNS])
+    for row in rows_of(results, published or {}):
+        writer.writerow([_csv_value(cell_value(column, row)) for column in COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -161,7 +185,9 @@ def _fill_cell(cell: Cell, value: Value, *, number_format_: str) -> None:
         cell.number_format = number_format_
 
 
-def xlsx_bytes(results: list[KpiResult], title: str) -> bytes:
+def xlsx_bytes(
+    results: list[KpiResult], title: str, published: Mapping[int, PublishedColumns] | None = None
+) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]  # Excel's limit for a sheet name
@@ -169,11 +195,11 @@ def xlsx_bytes(results: list[KpiResult], title: str) -> bytes:
     sheet.append(HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row, result in enumerate(results, start=2):
-        figure_format = number_format(result.kpi.unit, result.target.precision)
+    for line, row in enumerate(rows_of(results, published or {}), start=2):
+        figure_format = number_format(row.result.kpi.unit, row.result.target.precision)
         for column, spec in enumerate(COLUMNS, start=1):
-            cell = sheet.cell(row=row, column=column)
-            _fill_cell(cell, cell_value(spec, result), number_format_=figure_format if spec.figure else "General")
+            cell = sheet.cell(row=line, column=column)
+            _fill_cell(cell, cell_value(spec, row), number_format_=figure_format if spec.figure else "General")
     for column, spec in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = spec.width
     sheet.freeze_panes = "A2"
@@ -183,11 +209,18 @@ def xlsx_bytes(results: list[KpiResult], title: str) -> bytes:
     return buffer.getvalue()
 
 
-def dashboard_export(plan: Plan, results: list[KpiResult], fmt: str) -> HttpResponse:
-    """The dashboard's rows as ``kpitrack_<code>_<year>.csv|xlsx``; any other ``fmt`` raises ExportFormatError."""
+def dashboard_export(
+    plan: Plan, results: list[KpiResult], fmt: str, published: Mapping[int, PublishedColumns] | None = None
+) -> HttpResponse:
+    """The dashboard's rows as ``kpitrack_<code>_<year>.csv|xlsx``; any other ``fmt`` raises ExportFormatError.
+
+    ``published``: the published table's other columns (``selectors.published_columns``), read here when not given.
+    """
     if fmt not in EXPORT_FORMATS:
         raise ExportFormatError(fmt)
-    content = csv_bytes(results) if fmt == "csv" else xlsx_bytes(results, export_title(plan))
+    if published is None:
+        published = published_columns(plan)
+    content = csv_bytes(results, published) if fmt == "csv" else xlsx_bytes(results, export_title(plan), published)
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = content_disposition_header(True, export_filename(plan, fmt))
     return response

@@ -9,10 +9,17 @@ from plans.results import KpiResult
 from plans.rules import Mark
 
 NOT_JUDGED = "none"
+#: No mark yet and the projection says the target will be missed (projection.on_track is False).
+AT_RISK = "at_risk"
+
+
+def is_at_risk(result: KpiResult) -> bool:
+    """No official mark yet, and the year-end projection misses the target."""
+    return result.mark is None and result.projection is not None and result.projection.on_track is False
 
 
 class ResultFilterForm(forms.Form):
-    """Filters of the branch dashboard's KPI table: area (分野), group (担当グループ), mark (評価)."""
+    """Filters of the branch dashboard's KPI table: area (分野), group (担当グループ), mark (評価 or 未達のおそれ)."""
 
     area = forms.TypedChoiceField(
         label=_("分野"),
@@ -27,7 +34,12 @@ class ResultFilterForm(forms.Form):
     mark = forms.ChoiceField(
         label=_("評価"),
         required=False,
-        choices=[("", _("すべて")), *Mark.choices(), (NOT_JUDGED, f"{rules.NOT_JUDGED} {_('未評価')}")],
+        choices=[
+            ("", _("すべて")),
+            *Mark.choices(),
+            (NOT_JUDGED, f"{rules.NOT_JUDGED} {_('未評価')}"),
+            (AT_RISK, _("未達のおそれ（見込み）")),
+        ],
     )
 
     def apply(self, results: list[KpiResult]) -> list[KpiResult]:
@@ -42,7 +54,10 @@ class ResultFilterForm(forms.Form):
                 continue
             if group and (measure is None or measure.group != group):
                 continue
-            if mark and (result.mark or NOT_JUDGED) != mark:
+            if mark == AT_RISK:
+                if not is_at_risk(result):
+                    continue
+            elif mark and (result.mark or NOT_JUDGED) != mark:
                 continue
             shown.append(result)
         return shown

@@ -7,12 +7,15 @@ and returns plain data for a thin view to render.
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from django.db.models import F, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Subquery
+from django.utils.translation import gettext_noop
 
 from branches.models import Branch
 from plans import rules
@@ -387,3 +390,141 @@ def plan_outline(plan: Plan) -> PlanOutline:
             areas.setdefault(measure.area_id, AreaOutline(area=measure.area, measures=[])).measures.append(node)
     budget_lines = list(BudgetLine.objects.filter(plan=plan).order_by("order", "id"))
     return PlanOutline(plan=plan, areas=list(areas.values()), unlinked=unlinked, budget_lines=budget_lines)
+
+
+# -- the home page and the branch picker ------------------------------------------------------------
+
+
+def newest_year_with_figures() -> int | None:
+    """The newest fiscal year in which any branch has any actual (year-end, interim or monthly) (1 query)."""
+    return (
+        KpiActual.objects.order_by("-target__plan__fiscal_year_id")
+        .values_list("target__plan__fiscal_year_id", flat=True)
+        .first()
+    )
+
+
+def branches_with_plan(year: int) -> list[Branch]:
+    """The branches that have a plan for fiscal ``year``, in JIS order (1 query)."""
+    return list(Branch.objects.filter(plans__fiscal_year_id=year).distinct())
+
+
+# -- the columns of the table branches publish (事業計画実施状況) ------------------------------------
+
+#: The published table's mark for a definition change, when the lineage note does not give its own (※算出方法変更).
+DEFINITION_CHANGED_MARK = gettext_noop("※基準変更")
+#: A lineage note that is itself a short change mark (※基準変更, ※算出方法変更) is shown as the mark.
+CHANGE_MARK = re.compile(r"※\S{1,10}変更")
+#: The next-year target column of the published table for a KPI deleted the next year.
+DELETED_MARK = gettext_noop("削除")
+
+#: A 備考 note is cut at the first ``；``-separated segment that was written while transcribing the source PDFs:
+#: one that starts with one of these prefixes or contains one of these markers. What comes before it is the
+#: published remark (「※基準変更」「一般競争入札案件11件」「（令和６年度新設）」); the full note stays in the
+#: admin as the source note (KpiTarget.note).
+TRANSCRIBER_PREFIXES = ("KPI達成状況：", "KPI表には", "KPI設定項目一覧表", "monthlyは", "令和５年度実績欄")
+TRANSCRIBER_MARKERS = ("抽出テキスト", "（判断：", "（KPI設定項目一覧表）", "と判断", "グラフ「")
+
+
+def published_remark(note: str) -> str:
+    """The part of a target's note the branch published (備考), without the transcriber's notes."""
+    kept: list[str] = []
+    for segment in (note or "").split("；"):
+        text = segment.strip()
+        if text.startswith(TRANSCRIBER_PREFIXES) or any(marker in text for marker in TRANSCRIBER_MARKERS):
+            break
+        if text:
+            kept.append(segment)  # as written: the export keeps what a user typed
+    return "；".join(kept)
+
+
+@dataclass(frozen=True)
+class PublishedColumns:
+    """The columns of the published table that a plan's own results do not hold, for one KPI."""
+
+    two_years_ago: Decimal | str | None = None  # year-end actual of FY-2, same branch and KPI
+    last_year: Decimal | str | None = None  # year-end actual of FY-1
+    has_next_plan: bool = False  # the branch has a plan for FY+1
+    next_year_target: str = ""  # FY+1 target as written ("" without one)
+    deleted_next_year: bool = False  # KpiChange 削除 in FY+1
+    definition_change: str = ""  # ※基準変更 (or the lineage's own mark) when the definition changes this FY
+    next_year_definition_change: str = ""  # the same for FY+1
+    remark: str = ""  # 備考 as published (transcriber notes removed)
+
+    @property
+    def next_year_text(self) -> str:
+        """The next-year target column as the documents print it: 「削除」, 「※基準変更 対前年度以上」 or the target."""
+        if self.deleted_next_year:
+            return DELETED_MARK
+        return " ".join(part for part in (self.next_year_definition_change, self.next_year_target) if part)
+
+    @property
+    def shown_remark(self) -> str:
+        """備考 without a remark that only repeats a change already shown in its own column."""
+        deleted = DELETED_MARK if self.deleted_next_year else ""
+        shown = {self.definition_change, self.next_year_definition_change, deleted}
+        return "" if self.remark in shown else self.remark
+
+
+def published_columns(plan: Plan) -> dict[int, PublishedColumns]:
+    """Per KPI id of ``plan``: the two previous years' actuals, next year's target, the changes that take
+    effect this year or next, and the published remark (1 query, whatever the plan's size).
+
+    The next year "has a plan" when the branch's FY+1 plan holds any target (an empty plan prints no column).
+    A definition change (基準変更, or a KPI replaced by another) is shown with the lineage note when that note is
+    a ※…変更 mark (「※算出方法変更」), else as 「※基準変更」.
+    """
+    year = plan.fiscal_year_id
+    year_end = KpiActual.objects.filter(target=OuterRef("pk"), period=KpiActual.Period.YEAR_END).order_by()
+    changes = KpiChange.objects.filter(kpi=OuterRef("kpi")).order_by("pk")
+    breaking = (KpiChange.Change.DEFINITION_CHANGED, KpiChange.Change.REPLACED)
+
+    def change_note(fiscal_year: int) -> Subquery:
+        return Subquery(changes.filter(fiscal_year=fiscal_year, change__in=breaking).values("note")[:1])
+
+    rows = (
+        KpiTarget.objects.filter(
+            plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 2, year - 1, year, year + 1)
+        )
+        .order_by()
+        .values_list("kpi_id", "plan__fiscal_year_id", "target_text", "note")
+        .annotate(
+            value=Subquery(year_end.values("value")[:1]),
+            text=Subquery(year_end.values("text_value")[:1]),
+            change_now=change_note(year),
+            change_next=change_note(year + 1),
+            deleted_next=Exists(changes.filter(fiscal_year=year + 1, change=KpiChange.Change.DELETED)),
+        )
+    )
+    by_year: dict[tuple[int, int], tuple[Any, ...]] = {(row[0], row[1]): row for row in rows}
+    has_next_plan = any(fiscal_year == year + 1 for _kpi, fiscal_year in by_year)
+
+    def actual(kpi_id: int, fiscal_year: int) -> Decimal | str | None:
+        row = by_year.get((kpi_id, fiscal_year))
+        if row is None:
+            return None
+        return row[4] if row[4] is not None else (row[5] or None)
+
+    columns = {}
+    for (kpi_id, fiscal_year), row in by_year.items():
+        if fiscal_year != year:
+            continue
+        next_year = by_year.get((kpi_id, year + 1))
+        columns[kpi_id] = PublishedColumns(
+            two_years_ago=actual(kpi_id, year - 2),
+            last_year=actual(kpi_id, year - 1),
+            has_next_plan=has_next_plan,
+            next_year_target=next_year[2] if next_year else "",
+            deleted_next_year=row[8],
+            definition_change=_change_mark(row[6]),
+            next_year_definition_change=_change_mark(row[7]),
+            remark=published_remark(row[3]),
+        )
+    return columns
+
+
+def _change_mark(note: str | None) -> str:
+    """The mark of a definition change from its lineage note ("" for no change)."""
+    if note is None:
+        return ""
+    return note if CHANGE_MARK.fullmatch(note) else DEFINITION_CHANGED_MARK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import django_tables2 as tables
@@ -14,6 +15,9 @@ from plans.fiscal import month_label
 from plans.formatting import EMPTY, format_figure
 from plans.results import KpiResult
 from plans.rules import PROJECTION_METHOD_LABELS, Mark
+from plans.selectors import PublishedColumns
+
+NO_COLUMNS = PublishedColumns()
 
 
 def _figure(result: KpiResult, value: Any) -> str:
@@ -21,13 +25,44 @@ def _figure(result: KpiResult, value: Any) -> str:
 
 
 class KpiResultTable(tables.Table):
-    """One branch's KPIs for one fiscal year (支部のKPI一覧)."""
+    """One branch's KPIs for one fiscal year (支部のKPI一覧), with every column of the table branches publish
+    (事業計画実施状況): the two previous years' actuals, target, actual, mark, national average, next year's
+    target and 備考 (``published``: ``selectors.published_columns``)."""
 
-    area = tables.Column(_("分野"), accessor="target__measure__area__number", default=EMPTY)
-    measure = tables.Column(_("施策"), accessor="target__measure__title", default=EMPTY)
-    group = tables.Column(_("担当"), accessor="target__measure__group", default=EMPTY)
-    kpi = tables.Column(_("KPI"), accessor="name", order_by=("target__kpi__order",), empty_values=())
-    target_text = tables.Column(_("目標"), accessor="target__target_text", default=EMPTY)
+    area = tables.Column(
+        _("分野"),
+        accessor="target__measure__area__number",
+        default=EMPTY,
+        attrs={"td": {"class": "area"}, "th": {"class": "area"}},
+    )
+    measure = tables.Column(
+        _("施策"),
+        accessor="target__measure__title",
+        default=EMPTY,
+        attrs={"td": {"class": "measure"}, "th": {"class": "measure"}},
+    )
+    group = tables.Column(
+        _("担当"),
+        accessor="target__measure__group",
+        default=EMPTY,
+        attrs={"td": {"class": "group"}, "th": {"class": "group"}},
+    )
+    kpi = tables.Column(
+        _("KPI"),
+        accessor="name",
+        order_by=("target__kpi__order",),
+        empty_values=(),
+        attrs={"td": {"class": "kpi"}, "th": {"class": "kpi"}},
+    )
+    two_years_ago = tables.Column(
+        _("前々年度実績"), accessor="kpi__pk", orderable=False, empty_values=(), attrs={"td": {"class": "num"}}
+    )
+    last_year = tables.Column(
+        _("前年度実績"), accessor="kpi__pk", orderable=False, empty_values=(), attrs={"td": {"class": "num"}}
+    )
+    target_text = tables.Column(
+        _("目標"), accessor="target__target_text", default=EMPTY, empty_values=(), attrs={"td": {"class": "target"}}
+    )
     baseline = tables.Column(_("基準値（前年度）"), accessor="baseline", default=EMPTY, attrs={"td": {"class": "num"}})
     latest = tables.Column(_("直近実績"), accessor="latest", default=EMPTY, attrs={"td": {"class": "num"}})
     year_end = tables.Column(_("年度末実績"), accessor="year_end", default=EMPTY, attrs={"td": {"class": "num"}})
@@ -40,14 +75,35 @@ class KpiResultTable(tables.Table):
     projection = tables.Column(
         _("年度末見込み"), accessor="projection__value", default=EMPTY, attrs={"td": {"class": "num"}}
     )
+    next_year_target = tables.Column(_("翌年度目標"), accessor="kpi__pk", orderable=False, empty_values=())
+    remark = tables.Column(
+        _("備考"), accessor="kpi__pk", orderable=False, empty_values=(), attrs={"td": {"class": "remark"}}
+    )
 
-    def __init__(self, *args: Any, branch_code: str, year: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        branch_code: str,
+        year: int,
+        published: Mapping[int, PublishedColumns] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.branch_code = branch_code
         self.year = year
+        self.published: Mapping[int, PublishedColumns] = published or {}
         super().__init__(*args, **kwargs)
+
+    def html_rows(self) -> list[list[tuple[str, Any]]]:
+        """Each row's cells with their ``<td>`` attributes, computed once per column (plans/_kpi_table.html)."""
+        tds = [column.attrs["td"].as_html() for column in self.columns]
+        return [[(td, cell) for td, (_column, cell) in zip(tds, row.items(), strict=True)] for row in self.rows]
+
+    def columns_of(self, record: KpiResult) -> PublishedColumns:
+        return self.published.get(record.kpi.pk, NO_COLUMNS)
 
     class Meta:
         attrs = {"class": "kpi-table"}
+        template_name = "plans/_kpi_table.html"
         orderable = True
         empty_text = _("この条件に合うKPIはありません。")
         sequence = (
@@ -55,13 +111,17 @@ class KpiResultTable(tables.Table):
             "measure",
             "group",
             "kpi",
+            "two_years_ago",
+            "last_year",
             "target_text",
             "baseline",
             "latest",
             "year_end",
-            "national_average",
             "mark",
+            "national_average",
             "projection",
+            "next_year_target",
+            "remark",
         )
 
     def render_area(self, value: int) -> str:
@@ -69,11 +129,36 @@ class KpiResultTable(tables.Table):
 
     def render_kpi(self, record: KpiResult) -> str:
         args = [self.branch_code, self.year, record.kpi.code]
-        note = format_html('<span class="note">{}</span>', record.target.note) if record.target.note else ""
+        deleted = self.columns_of(record).deleted_next_year
+        note = format_html('<span class="note">{}</span>', gettext("翌年度削除")) if deleted else ""
         history = format_html(
             ' <a class="history-link" href="{}">{}</a>', reverse("kpi_history", args=args), gettext("履歴")
         )
         return format_html('<a href="{}">{}</a>{}{}', reverse("kpi_detail", args=args), record.name, note, history)
+
+    def render_two_years_ago(self, record: KpiResult) -> str:
+        return _figure(record, self.columns_of(record).two_years_ago)
+
+    def render_last_year(self, record: KpiResult) -> str:
+        return _figure(record, self.columns_of(record).last_year)
+
+    def render_target_text(self, value: str, record: KpiResult) -> str:
+        change = self.columns_of(record).definition_change
+        marker = format_html('<span class="change">{}</span>', gettext(change)) if change else ""
+        return format_html("{}{}", value or EMPTY, marker)
+
+    def render_next_year_target(self, record: KpiResult) -> str:
+        columns = self.columns_of(record)
+        if columns.deleted_next_year:
+            return format_html('<span class="change">{}</span>', gettext("削除"))
+        if not columns.has_next_plan:
+            return EMPTY
+        marker = columns.next_year_definition_change
+        marker_html = format_html('<span class="change">{}</span>', gettext(marker)) if marker else ""
+        return format_html("{}{}", marker_html, columns.next_year_target or EMPTY)
+
+    def render_remark(self, record: KpiResult) -> str:
+        return self.columns_of(record).shown_remark or EMPTY
 
     def render_baseline(self, value: Any, record: KpiResult) -> str:
         return _figure(record, value)

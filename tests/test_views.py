@@ -70,7 +70,7 @@ TOCHIGI_2023_MARKS = {
 MARK_RANK = {"◎": 3, "○": 2, "△": 1, "－": 0}
 
 # Pinned query counts for the manager (session + user + membership included).
-DASHBOARD_QUERIES = 8
+DASHBOARD_QUERIES = 9  # 8 + published_columns (previous years, next year, changes: one query)
 DETAIL_QUERIES = 7
 MATRIX_QUERIES = 7
 NATIONAL_KPI_QUERIES = 6
@@ -264,10 +264,11 @@ def test_it_sends_other_staff_home_to_their_own_branch(gifu_staff):
     assert client_for(gifu_staff).get("/")["Location"] == "/branches/gifu/2024/"
 
 
-def test_it_sends_a_manager_home_to_the_latest_national_matrix(manager):
+def test_it_sends_a_manager_home_to_the_newest_year_with_figures_not_a_future_plan(manager):
+    # FY2025 has only Kagoshima's draft plan (targets, no actuals): every cell would be 「－」.
     response = manager.get("/")
     assert response.status_code == 302
-    assert response["Location"] == "/national/2025/"
+    assert response["Location"] == "/national/2024/"
 
 
 def test_it_forbids_home_to_a_user_without_membership():
@@ -325,10 +326,12 @@ def test_it_offers_staff_only_their_own_branch_in_the_branch_picker(tochigi_staf
     assert "/national/" not in html
 
 
-def test_it_offers_a_manager_every_branch_in_the_branch_picker(manager):
+def test_it_offers_a_manager_only_the_branches_with_a_plan_that_year_in_the_branch_picker(manager):
     html = manager.get(DASHBOARD).content.decode()
     picker = re.search(r'<select name="branch">.*?</select>', html, re.S).group(0)
-    assert len(re.findall(r"<option ", picker)) == 47
+    assert re.findall(r'value="(\w+)"', picker) == ["tochigi", "gifu", "kagoshima"]  # FY2023 plans, JIS order
+    years = re.search(r'<select name="year">.*?</select>', html, re.S).group(0)
+    assert re.findall(r'value="(\d+)"', years) == ["2021", "2022", "2023", "2024"]  # Tochigi's plan years
     assert 'href="/national/2023/"' in html
 
 
@@ -448,26 +451,28 @@ def test_it_exports_csv_with_japanese_headers(manager):
     assert "kpitrack_tochigi_2023.csv" in response["Content-Disposition"]
     rows = _csv_rows(response)
     assert rows[0] == [
-        "分野", "施策", "担当グループ", "KPI", "目標（記載どおり）", "基準値", "直近実績", "直近実績の時点",
-        "年度末実績", "全国平均", "評価", "年度末見込み", "単位", "備考",
+        "分野", "施策", "担当グループ", "KPI", "前々年度実績", "前年度実績", "目標（記載どおり）", "基準変更",
+        "基準値", "直近実績", "直近実績の時点", "年度末実績", "評価", "全国平均", "翌年度目標", "年度末見込み",
+        "単位", "備考",
     ]
     assert len(rows) == 1 + 19
     offices = next(r for r in rows if r[3] == "健康宣言事業所数")
-    assert offices[8] == "1529" and offices[12] == "事業所" and offices[10] == "◎"
-    assert sorted(r[10] for r in rows[1:]) == sorted(TOCHIGI_2023_MARKS.values())
+    assert offices[11] == "1529" and offices[16] == "事業所" and offices[12] == "◎"
+    assert (offices[4], offices[5], offices[14]) == ("1177", "1325", "1,640事業所以上")
+    assert sorted(r[12] for r in rows[1:]) == sorted(TOCHIGI_2023_MARKS.values())
 
 
 def test_it_exports_only_the_filtered_rows(manager):
     rows = _csv_rows(manager.get(DASHBOARD, {"mark": "△", "_export": "csv"}))
     assert len(rows) == 1 + 6
-    assert {r[10] for r in rows[1:]} == {"△"}
+    assert {r[12] for r in rows[1:]} == {"△"}
 
 
 def test_it_exports_the_rows_in_the_order_chosen_on_the_page(manager):
     rows = _csv_rows(manager.get(DASHBOARD, {"sort": "-mark", "_export": "csv"}))
-    marks = [r[10] for r in rows[1:]]
+    marks = [r[12] for r in rows[1:]]
     assert marks == sorted(marks, key=lambda m: MARK_RANK[m or "－"], reverse=True)
-    assert marks != [r[10] for r in _csv_rows(manager.get(DASHBOARD, {"_export": "csv"}))[1:]]
+    assert marks != [r[12] for r in _csv_rows(manager.get(DASHBOARD, {"_export": "csv"}))[1:]]
 
 
 def test_it_exports_xlsx_that_openpyxl_opens(manager):
@@ -479,7 +484,7 @@ def test_it_exports_xlsx_that_openpyxl_opens(manager):
     assert sheet.title == "栃木支部 令和5年度"
     assert sheet.max_row == 20
     assert sheet.cell(row=1, column=4).value == "KPI"
-    assert sheet.cell(row=1, column=11).value == "評価"
+    assert sheet.cell(row=1, column=13).value == "評価"
 
 
 def test_it_rejects_an_unknown_export_format_in_japanese(manager):
@@ -581,7 +586,7 @@ def test_it_lists_the_four_seed_branches_for_2024(manager):
 
 def test_it_shows_tochigis_marks_in_the_matrix(manager):
     row = matrix_row(manager.get(MATRIX).content.decode(), "tochigi")
-    marks = re.findall(r'<td class="cell mark-(?:above|planned|below)"[^>]*>([◎○△])</td>', row)
+    marks = re.findall(r'<td class="cell mark-(?:above|planned|below)"><a [^>]*>([◎○△])</a></td>', row)
     assert sorted(marks) == sorted(TOCHIGI_2023_MARKS.values())
     assert re.findall(r'<td class="num">(\d+)</td>', row) == ["5", "8", "6"]
 

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from branches import access
-from branches.models import Branch
 from plans import charts, fiscal, rules, selectors
 from plans.exports import dashboard_export
 from plans.formatting import format_figure
-from plans.forms import ResultFilterForm
+from plans.forms import ResultFilterForm, is_at_risk
 from plans.models import FiscalYear, Kpi, Plan
-from plans.results import KpiResult, mark_counts, projected_counts
+from plans.results import KpiResult, mark_counts
 from plans.rules import Mark
 from plans.tables import KpiResultTable
 
@@ -48,6 +48,22 @@ def mark_summary(counts: Mapping[Mark | None, int]) -> list[dict[str, Any]]:
     ]
 
 
+def projected_summary(results: Iterable[KpiResult]) -> dict[str, int]:
+    """Among results without an official mark: projected on track, at risk, and not projectable (判定不可)."""
+    on_track = at_risk = unjudgeable = 0
+    for result in results:
+        if result.mark is not None:
+            continue
+        verdict = result.projection.on_track if result.projection else None
+        if verdict is True:
+            on_track += 1
+        elif verdict is False:
+            at_risk += 1
+        else:
+            unjudgeable += 1
+    return {"on_track": on_track, "at_risk": at_risk, "unjudgeable": unjudgeable}
+
+
 def year_links(year: int, years: list[int]) -> dict[str, Any]:
     """The year picker and the previous / next year links, for the years that have a plan."""
     return {
@@ -70,10 +86,14 @@ def _plan_or_404(request: HttpRequest, code: str, year: int) -> Plan:
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Staff land on their branch's latest plan; headquarters on the cross-branch matrix."""
+    """Staff land on their branch's latest plan; headquarters on the cross-branch matrix of the newest year with
+    any figures (a future plan with only targets would show every cell as 「－」), else of the newest plan."""
     if access.sees_all_branches(request.user):
-        years = selectors.years_with_plans()
-        return redirect("national_matrix", year=years[-1]) if years else render(request, "plans/empty.html")
+        year = selectors.newest_year_with_figures()
+        if year is None:
+            years = selectors.years_with_plans()
+            year = years[-1] if years else None
+        return redirect("national_matrix", year=year) if year else render(request, "plans/empty.html")
     branch = access.home_branch(request.user)
     if branch is None:
         raise access.PermissionDenied(NO_HOME_BRANCH)
@@ -91,11 +111,11 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
     results = selectors.plan_results(plan)
     form = ResultFilterForm(request.GET or None)
     shown = form.apply(results)
-    table = KpiResultTable(shown, branch_code=code, year=year)
+    published = selectors.published_columns(plan)
+    table = KpiResultTable(shown, branch_code=code, year=year, published=published)
     RequestConfig(request, paginate=False).configure(table)
     if "_export" in request.GET:  # rows as filtered and sorted above; a bad format is a 400 (ExportFormatError)
-        return dashboard_export(plan, [row.record for row in table.rows], request.GET["_export"])
-    projected = projected_counts(results)
+        return dashboard_export(plan, [row.record for row in table.rows], request.GET["_export"], published)
     sees_all = access.sees_all_branches(request.user)
     context = {
         "plan": plan,
@@ -106,9 +126,8 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
         "summary": mark_summary(mark_counts(results)),
         "total": len(results),
         "shown": len(shown),
-        "on_track": projected[True],
-        "at_risk": projected[False],
-        "branches": list(Branch.objects.all()) if sees_all else [plan.branch],
+        "projected": projected_summary(results),
+        "branches": selectors.branches_with_plan(year) if sees_all else [plan.branch],
         "sees_all": sees_all,
         **year_links(year, selectors.plan_years(plan.branch)),
     }
@@ -137,15 +156,17 @@ def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> Htt
     return render(request, "plans/kpi_detail.html", context)
 
 
-def matrix_cell(result: KpiResult | None) -> dict[str, str]:
-    """One cell of the matrix, ready to print: css class, symbol and a tooltip with the figures."""
+def matrix_cell(result: KpiResult | None, url: str = "") -> dict[str, str]:
+    """One cell of the matrix, ready to print: css class, symbol, a tooltip with the figures and the link to
+    the branch's KPI page (``url``)."""
     if result is None:
-        return {"css": "empty", "symbol": "", "title": ""}
+        return {"css": "empty", "symbol": "", "title": "", "url": ""}
     kpi, precision = result.kpi, result.target.precision
     target = result.target.target_text or rules.NOT_JUDGED
     if result.mark:
         figure = format_figure(result.year_end, kpi.unit, precision)
         return {
+            "url": url,
             "css": result.mark.css,
             "symbol": result.mark,
             "title": _("{kpi}: {figure}（目標 {target}）").format(kpi=kpi.name, figure=figure, target=target),
@@ -155,14 +176,16 @@ def matrix_cell(result: KpiResult | None) -> dict[str, str]:
         latest = format_figure(result.latest, kpi.unit, precision)
         as_of = fiscal.month_label(result.latest_month)
         return {
-            "css": f"projected {result.projected_mark.css}",
+            "url": url,
+            "css": f"projected {result.projected_mark.css}" + (" at-risk" if is_at_risk(result) else ""),
             "symbol": result.projected_mark,
             "title": _("{kpi}: 見込み {projected}（{as_of}時点 {latest}・目標 {target}）").format(
                 kpi=kpi.name, projected=projected, as_of=as_of, latest=latest, target=target
             ),
         }
     return {
-        "css": rules.NOT_JUDGED_CSS,
+        "url": url,
+        "css": rules.NOT_JUDGED_CSS + (" at-risk" if is_at_risk(result) else ""),
         "symbol": rules.NOT_JUDGED,
         "title": _("{kpi}: 評価なし（目標 {target}）").format(kpi=kpi.name, target=target),
     }
@@ -175,24 +198,37 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
     access.require_all_branches(request.user)
     fiscal_year = get_object_or_404(FiscalYear, year=year)
     show_all = request.GET.get("all") == "1"
-    matrix = selectors.national_matrix(fiscal_year, every_branch=show_all)
+    at_risk_only = request.GET.get("at_risk") == "1"
+    matrix = selectors.national_matrix(fiscal_year, every_branch=show_all and not at_risk_only)
+    # One reversed URL, then the branch and KPI codes put in: 47 × 30 reverse() calls would cost more.
+    url_pattern = reverse("kpi_detail", args=["BRANCH", year, "KPI"])
+
+    def url(branch_code: str, result: KpiResult | None) -> str:
+        return url_pattern.replace("BRANCH", branch_code, 1).replace("KPI", result.kpi.code, 1) if result else ""
+
     rows = [
         {
             "branch": row.branch,
             "has_plan": row.has_plan,
-            "cells": [matrix_cell(c) for c in row.cells],
+            "cells": [matrix_cell(c, url(row.branch.code, c)) for c in row.cells],
             "counts": [row.counts.get(mark, 0) for mark in Mark],
+            "at_risk": sum(1 for c in row.cells if c is not None and is_at_risk(c)),
         }
         for row in matrix.rows
     ]
+    if at_risk_only:
+        rows = [row for row in rows if row["at_risk"]]
+    every_result = [c for row in matrix.rows for c in row.cells if c is not None]
     context = {
         "fiscal_year": fiscal_year,
         "kpis": matrix.kpis,
         "marks": list(Mark),
         "rows": rows,
         "summary": mark_summary(matrix.totals),
+        "projected": projected_summary(every_result),
         "branch_count": len(rows),
         "show_all": show_all,
+        "at_risk_only": at_risk_only,
         **year_links(year, selectors.years_with_plans()),
     }
     return render(request, "plans/national_matrix.html", context)

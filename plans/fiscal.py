@@ -75,6 +75,13 @@ def in_year(month: datetime.date, year: int) -> bool:
     return year_start(year) <= month <= year_end(year)
 
 
+def latest_month(year: int, today: datetime.date) -> datetime.date | None:
+    """The newest month of fiscal year ``year`` that has begun by ``today``: March for a past year, this month
+    for the current one, None for a year still to come."""
+    begun = [month for month in months_of(year) if month <= today]
+    return begun[-1] if begun else None
+
+
 def fiscal_month_index_or_none(month: datetime.date, year: int) -> int | None:
     return fiscal_month_of(month) if in_year(month, year) else None
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
@@ -20,6 +21,7 @@ from plans.exports import dashboard_export
 from plans.formatting import format_figure
 from plans.forms import ResultFilterForm, is_at_risk
 from plans.models import FiscalYear, Kpi, Plan
+from plans.progress import half_of
 from plans.results import KpiResult, mark_counts
 from plans.rules import Mark
 from plans.tables import KpiResultTable
@@ -71,6 +73,19 @@ def year_links(year: int, years: list[int]) -> dict[str, Any]:
         "previous_year": year - 1 if year - 1 in years else None,
         "next_year": year + 1 if year + 1 in years else None,
     }
+
+
+def plan_links(plan: Plan) -> dict[str, Any]:
+    """Where a plan's other pages are: the plan page, the newest month's entry screen and that half's progress
+    (none of the two for a year still to come)."""
+    month = fiscal.latest_month(plan.fiscal_year_id, timezone.localdate())
+    args = [plan.branch.code, plan.fiscal_year_id]
+    links: dict[str, Any] = {"plan_url": reverse("plan_page", args=args), "entry_month": month}
+    if month is not None:
+        links["entry_url"] = reverse("month_entry", args=[*args, f"{month:%Y-%m}"])
+        links["progress_half"] = half_of(month)
+        links["progress_url"] = reverse("progress_entry", args=[*args, half_of(month).value])
+    return links
 
 
 def _plan_or_404(request: HttpRequest, code: str, year: int) -> Plan:
@@ -130,6 +145,7 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
         "branches": selectors.branches_with_plan(year) if sees_all else [plan.branch],
         "sees_all": sees_all,
         **year_links(year, selectors.plan_years(plan.branch)),
+        **plan_links(plan),
     }
     return render(request, "plans/branch_dashboard.html", context)
 

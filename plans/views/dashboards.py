@@ -207,22 +207,16 @@ def matrix_cell(result: KpiResult | None, url: str = "") -> dict[str, str]:
     }
 
 
-@require_GET
-@login_required
-def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
-    """Branches × KPIs coloured by mark: the scorecard of every branch for a fiscal year."""
-    access.require_all_branches(request.user)
-    fiscal_year = get_object_or_404(FiscalYear, year=year)
-    show_all = request.GET.get("all") == "1"
-    at_risk_only = request.GET.get("at_risk") == "1"
-    matrix = selectors.national_matrix(fiscal_year, every_branch=show_all and not at_risk_only)
+def matrix_rows(matrix: selectors.NationalMatrix, year: int) -> list[dict[str, Any]]:
+    """The matrix's rows ready to print: each cell with its link to the branch's KPI page, mark counts and
+    how many KPIs are at risk."""
     # One reversed URL, then the branch and KPI codes put in: 47 × 30 reverse() calls would cost more.
     url_pattern = reverse("kpi_detail", args=["BRANCH", year, "KPI"])
 
     def url(branch_code: str, result: KpiResult | None) -> str:
         return url_pattern.replace("BRANCH", branch_code, 1).replace("KPI", result.kpi.code, 1) if result else ""
 
-    rows = [
+    return [
         {
             "branch": row.branch,
             "has_plan": row.has_plan,
@@ -232,6 +226,18 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
         }
         for row in matrix.rows
     ]
+
+
+@require_GET
+@login_required
+def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
+    """Branches × KPIs coloured by mark: the scorecard of every branch for a fiscal year."""
+    access.require_all_branches(request.user)
+    fiscal_year = get_object_or_404(FiscalYear, year=year)
+    show_all = request.GET.get("all") == "1"
+    at_risk_only = request.GET.get("at_risk") == "1"
+    matrix = selectors.national_matrix(fiscal_year, every_branch=show_all and not at_risk_only)
+    rows = matrix_rows(matrix, year)
     if at_risk_only:
         rows = [row for row in rows if row["at_risk"]]
     every_result = [c for row in matrix.rows for c in row.cells if c is not None]

@@ -57,6 +57,34 @@ def _restorable(changes: list[Change], current: dict[tuple[str, Any], KpiActual]
     return restorable
 
 
+def _restore(request: HttpRequest, target: KpiTarget, form: RestoreForm) -> tuple[str, int]:
+    """Restore the value the form names through ``actual_restore``; ("", 200) with a success message, else
+    the error and its status (400 invalid, 409 conflict or locked month)."""
+    if not form.is_valid():
+        return _(RESTORE_INVALID), 400
+    data = form.cleaned_data
+    try:
+        actual, outcome = actual_restore(
+            target=target,
+            history_id=data["history_id"],
+            user=request.user,  # type: ignore[arg-type]
+            expected_version=data["expected_version"],
+            reason=data["reason"],
+        )
+    except RestoreError as exc:
+        return str(exc), 400
+    except ValidationError as exc:
+        return " ".join(exc.messages), 400
+    except (ActualConflict, MonthLocked) as exc:
+        return str(exc), 409
+    what = f"{target.kpi.name} {actual.get_period_display()}"
+    if actual.month is not None:
+        what += f" {fiscal.month_label(actual.month)}"
+    done = ALREADY_THAT_VALUE if outcome == "unchanged" else RESTORED
+    messages.success(request, _(done).format(what=what, value=actual.display_value))
+    return "", 200
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def kpi_history(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
@@ -71,31 +99,9 @@ def kpi_history(request: HttpRequest, code: str, year: int, kpi_code: str) -> Ht
         if not may_restore:
             raise PermissionDenied(RESTORE_DENIED)
         form = RestoreForm(request.POST)
-        if not form.is_valid():
-            error, status = _(RESTORE_INVALID), 400
-        else:
-            data = form.cleaned_data
-            try:
-                actual, outcome = actual_restore(
-                    target=target,
-                    history_id=data["history_id"],
-                    user=request.user,  # type: ignore[arg-type]
-                    expected_version=data["expected_version"],
-                    reason=data["reason"],
-                )
-            except RestoreError as exc:
-                error, status = str(exc), 400
-            except ValidationError as exc:
-                error, status = " ".join(exc.messages), 400
-            except (ActualConflict, MonthLocked) as exc:
-                error, status = str(exc), 409
-            else:
-                what = f"{target.kpi.name} {actual.get_period_display()}"
-                if actual.month is not None:
-                    what += f" {fiscal.month_label(actual.month)}"
-                done = ALREADY_THAT_VALUE if outcome == "unchanged" else RESTORED
-                messages.success(request, _(done).format(what=what, value=actual.display_value))
-                return redirect("kpi_history", code=code, year=year, kpi_code=kpi_code)
+        error, status = _restore(request, target, form)
+        if not error:
+            return redirect("kpi_history", code=code, year=year, kpi_code=kpi_code)
     changes = kpi_changes(target)
     current = {(a.period, a.month): a for a in KpiActual.objects.filter(target=target).order_by()}
     restorable = _restorable(changes, current) if may_restore else {}

@@ -147,6 +147,27 @@ def _typed_rows(
     return rows
 
 
+def _save(request: HttpRequest, plan: Plan, half: Half, sheet: Any) -> tuple[bool, list[Any], list[str], int]:
+    """Save the posted rows: (True, …) with a message, or (False, rows as typed, page errors, 400 / 409)."""
+    posted = _posted_rows(request, sheet.rows)
+    try:
+        outcome = progress_save(plan=plan, half=half, rows=posted, user=request.user)
+    except ProgressRefused as refused:
+        return (
+            False,
+            _typed_rows(sheet.rows, posted, refused.errors, []),
+            refused.errors.get(None) or [_(NOT_SAVED)],
+            400,
+        )
+    except ProgressConflict as conflict:
+        return False, _typed_rows(sheet.rows, posted, {}, conflict.conflicts), [_(CONFLICTED)], 409
+    if outcome.count:
+        messages.success(request, _(SAVED).format(label=sheet.label, count=outcome.count))
+    else:
+        messages.info(request, _(NOTHING_CHANGED).format(label=sheet.label))
+    return True, [], [], 200
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def progress_entry(request: HttpRequest, code: str, year: int, half: str) -> HttpResponse:
@@ -162,22 +183,8 @@ def progress_entry(request: HttpRequest, code: str, year: int, half: str) -> Htt
     page_errors: list[str] = []
     status = 200
     if request.method == "POST":
-        posted = _posted_rows(request, sheet.rows)
-        try:
-            outcome = progress_save(plan=plan, half=the_half, rows=posted, user=request.user)
-        except ProgressRefused as refused:
-            page_errors = refused.errors.get(None) or [_(NOT_SAVED)]
-            rows = _typed_rows(sheet.rows, posted, refused.errors, [])
-            status = 400
-        except ProgressConflict as conflict:
-            page_errors = [_(CONFLICTED)]
-            rows = _typed_rows(sheet.rows, posted, {}, conflict.conflicts)
-            status = 409
-        else:
-            if outcome.count:
-                messages.success(request, _(SAVED).format(label=sheet.label, count=outcome.count))
-            else:
-                messages.info(request, _(NOTHING_CHANGED).format(label=sheet.label))
+        saved, rows, page_errors, status = _save(request, plan, the_half, sheet)
+        if saved:
             return redirect("progress_entry", code=plan.branch.code, year=year, half=the_half.value)
     context: dict[str, Any] = {
         "plan": plan,

@@ -60,6 +60,40 @@ def _until(raw: str) -> datetime.date | None:
     return datetime.date.fromisoformat(raw) if raw else None
 
 
+def _move(request: HttpRequest, plan: Plan, month: datetime.date, step: workflow.Transition) -> None:
+    """Make the move through ``workflow.month_transition``; every outcome becomes a message, a refusal
+    changes nothing."""
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        messages.error(request, _(VERSION_MISSING))
+        return
+    try:
+        until = _until(request.POST.get("until", ""))
+    except ValueError:
+        messages.error(request, _(UNTIL_INVALID))
+        return
+    try:
+        report = workflow.report_for(plan, month)
+        moved = workflow.month_transition(
+            report=report,
+            name=step.name,
+            user=request.user,  # type: ignore[arg-type]
+            expected_version=version,
+            reason=request.POST.get("reason", ""),
+            until=until,
+        )
+    except workflow.SubmitBlocked as refused:
+        messages.error(request, refused.headline)
+        for blocker in refused.blockers:
+            messages.error(request, blocker)
+    except workflow.WorkflowError as refused:
+        messages.error(request, str(refused))
+    else:
+        until_label = moved.reopened_until.isoformat() if moved.reopened_until else ""
+        messages.success(request, _(DONE[step.name]).format(month=fiscal.month_label(moved.month), until=until_label))
+
+
 @require_POST
 @login_required
 def month_transition(request: HttpRequest, code: str, year: int, month: str, transition: str) -> HttpResponse:
@@ -80,37 +114,8 @@ def month_transition(request: HttpRequest, code: str, year: int, month: str, tra
     plan = Plan.objects.filter(branch=branch, fiscal_year_id=year).select_related("branch").first()
     if plan is None or month_date is None:
         raise Http404(NO_PLAN)
-    back = _back(request, code, year)
-    try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        messages.error(request, _(VERSION_MISSING))
-        return redirect(back)
-    try:
-        until = _until(request.POST.get("until", ""))
-    except ValueError:
-        messages.error(request, _(UNTIL_INVALID))
-        return redirect(back)
-    try:
-        report = workflow.report_for(plan, month_date)
-        moved = workflow.month_transition(
-            report=report,
-            name=step.name,
-            user=request.user,  # type: ignore[arg-type]
-            expected_version=version,
-            reason=request.POST.get("reason", ""),
-            until=until,
-        )
-    except workflow.SubmitBlocked as refused:
-        messages.error(request, refused.headline)
-        for blocker in refused.blockers:
-            messages.error(request, blocker)
-    except workflow.WorkflowError as refused:
-        messages.error(request, str(refused))
-    else:
-        until_label = moved.reopened_until.isoformat() if moved.reopened_until else ""
-        messages.success(request, _(DONE[step.name]).format(month=fiscal.month_label(moved.month), until=until_label))
-    return redirect(back)
+    _move(request, plan, month_date, step)
+    return redirect(_back(request, code, year))
 
 
 # -- HQ: the reporting status of every branch -----------------------------------------------------------------

@@ -17,6 +17,7 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kpitrack.settings")
 os.environ["DEBUG"] = "False"
+os.environ.setdefault("SECRET_KEY", "bench-only-" + secrets.token_urlsafe(32))  # DEBUG off refuses the dev key
 
 import django  # noqa: E402
 

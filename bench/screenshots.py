@@ -31,6 +31,12 @@ PAGES = {
     "kpi_tochigi_lifestyle": "/branches/tochigi/2023/kpi/lifestyle_checkup_rate/",
     "kpi_gifu_dependent_checkup": "/branches/gifu/2024/kpi/dependent_checkup_rate/",
     "kpi_tochigi_receipt": "/branches/tochigi/2024/kpi/receipt_assessment_rate/",
+    "plan_tokyo_2024": "/branches/tokyo/2024/plan/",
+    "plan_tochigi_2023": "/branches/tochigi/2023/plan/",
+    "report_status_2024": "/national/2024/status/",
+    "national_progress_2024_h1": "/national/2024/progress/h1/",
+    "entry_gifu_2024_09_hq": "/branches/gifu/2024/entry/2024-09/",
+    "history_tochigi_lifestyle": "/branches/tochigi/2023/kpi/lifestyle_checkup_rate/history/",
     "error_404_unknown_branch": "/branches/atlantis/2024/",
     "error_404_no_plan": "/branches/hokkaido/2024/",
     "error_404_huge_year": "/branches/tochigi/99999999999999999999/",
@@ -38,6 +44,8 @@ PAGES = {
 }
 #: Pages seen as another user: (user, path).
 PAGES_AS = {
+    "entry_tochigi_2024_09_staff": ("tochigi", "/branches/tochigi/2024/entry/2024-09/"),
+    "progress_tokyo_2024_h1_staff": ("tokyo", "/branches/tokyo/2024/progress/h1/"),
     "error_403_other_branch": ("gifu", "/branches/tochigi/2023/"),
     "error_403_national_for_staff": ("gifu", "/national/2024/"),
 }

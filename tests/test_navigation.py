@@ -44,3 +44,9 @@ def test_the_matrix_links_the_reporting_status_and_the_evaluations_across_branch
     html = client_for(hq_manager).get("/national/2024/").content.decode()
     assert 'href="/national/2024/status/"' in html
     assert 'href="/national/2024/progress/h1/"' in html and 'href="/national/2024/progress/h2/"' in html
+
+
+def test_the_ranking_table_scrolls_in_its_box_and_keeps_branch_names_whole(hq_manager):
+    html = client_for(hq_manager).get("/national/2024/kpi/lifestyle_checkup_rate/").content.decode()
+    assert '<div class="table-scroll"><table class="kpi-table ranking-table">' in html
+    assert '<td class="nowrap"><a href="/branches/kagoshima/2024/kpi/lifestyle_checkup_rate/">鹿児島</a></td>' in html

@@ -66,6 +66,7 @@ CONFLICTS = gettext_noop(
 )
 SAVED = "{month}の実績を保存しました（{count}件）。"
 NO_CHANGES = gettext_noop("変更はありませんでした。")
+PREVIEWED = gettext_noop("プレビューです。まだ保存していません。内容を確かめてから「この月の実績を保存」を押してください。")
 ONE_COUNT_ONLY = "分子と分母は両方入力してください。"
 CHOOSE_CONFLICT = "どちらの値にするか選んでください。"
 FALLS_BELOW_PREVIOUS = "累計の値が前月（{previous}）を下回っています。理由を入力すると保存できます。"
@@ -339,6 +340,13 @@ class _RollBack(Exception):
     """Raised inside the month's transaction to undo every row written so far."""
 
 
+class _Previewed(Exception):
+    """Raised inside the month's transaction after a preview save: the counts it would give, then undone."""
+
+    def __init__(self, after: dict[str, int]) -> None:
+        self.after = after
+
+
 def _read(row: Row, posted: Mapping[str, str]) -> None:
     """Copy what was typed for ``row`` from the form into it."""
     p = row.prefix
@@ -449,11 +457,14 @@ def month_save(
     posted: Mapping[str, str],
     user: AbstractBaseUser | None,
     today: datetime.date,
+    preview: bool = False,
 ) -> SaveOutcome:
     """Check everything typed for ``month`` and save it in one transaction, or save nothing.
 
     Refused cells, warnings without a reason and conflicts leave the database untouched; the returned sheet
-    carries what was typed and the messages beside each row.
+    carries what was typed and the messages beside each row. With ``preview`` the month is saved and the
+    resulting ◎/○/△ and projection counts read inside the transaction, which is then rolled back: the outcome
+    says how the month would change the counts (``saved`` False, ``before`` and ``after`` set).
     """
     sheet = month_sheet(plan, month, today)
     if report.is_locked(today):
@@ -492,6 +503,10 @@ def month_save(
             if written:
                 workflow.figures_changed(report, user=user)
             after_sheet = month_sheet(plan, month, today)
+            if preview:
+                raise _Previewed(_summary([r.result for r in after_sheet.rows]))
+    except _Previewed as previewed:
+        return SaveOutcome(sheet, False, PREVIEWED, before=before, after=previewed.after)
     except _RollBack:
         for row, _new in changes:  # 「自分の値で保存」 re-submits against the version now saved
             if row.conflict_pending:

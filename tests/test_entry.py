@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from plans import entry, figures
 from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
+from plans.views import entry as entry_views
 from tests.conftest import client_for
 from tests.factories import FiscalYearFactory, KpiFactory, KpiTargetFactory, PlanFactory, recorded_actual
 
@@ -548,3 +549,16 @@ def test_a_refusal_raised_by_the_write_path_goes_beside_the_row_and_rolls_back(
     html = client_for(tochigi_staff).post(URL, form(plan, **{cell(rate): "45", cell(count): "3"})).content.decode()
     assert "この月は締め切られています。" in html and entry.NOTHING_SAVED in html
     assert not KpiActual.objects.filter(target__plan=plan).exists()
+
+
+def test_a_preview_tells_how_the_month_would_change_the_counts_and_saves_nothing(tochigi_staff, plan, rate):
+    response = client_for(tochigi_staff).post(URL, {**form(plan, **{cell(rate): "55.5"}), "preview": "1"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "プレビューです。まだ保存していません。" in html
+    before = entry_views.COUNTS.format(above=0, planned=0, below=0, on_track=0, at_risk=0)
+    after = entry_views.COUNTS.format(above=0, planned=0, below=0, on_track=1, at_risk=0)
+    assert f"いま: {before} → 保存すると: {after}" in html
+    assert 'value="55.5"' in html  # what was typed is kept for the real save
+    assert not KpiActual.objects.filter(target=rate).exists()
+    assert not KpiActual.history.filter(target=rate).exists()

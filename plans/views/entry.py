@@ -69,8 +69,15 @@ def month_entry(request: HttpRequest, code: str, year: int, month: str) -> HttpR
     if request.method == "POST":
         if report.is_locked(today):
             raise PermissionDenied(entry.LOCKED)
+        preview = "preview" in request.POST
         outcome = entry.month_save(
-            plan=plan, month=month_date, report=report, posted=request.POST, user=request.user, today=today
+            plan=plan,
+            month=month_date,
+            report=report,
+            posted=request.POST,
+            user=request.user,
+            today=today,
+            preview=preview,
         )
         if outcome.saved:
             text = _(outcome.message)
@@ -82,6 +89,13 @@ def month_entry(request: HttpRequest, code: str, year: int, month: str) -> HttpR
         return _render(request, plan, month_date, report, outcome.sheet, outcome, status=200)
     sheet = entry.month_sheet(plan, month_date, today)
     return _render(request, plan, month_date, report, sheet, None)
+
+
+def _preview(outcome: SaveOutcome | None) -> dict[str, str] | None:
+    """The preview box: the counts now and the counts the typed month would give (nothing saved)."""
+    if outcome is None or outcome.saved or not outcome.after:
+        return None
+    return {"message": _(outcome.message), "before": _counts(outcome.before), "after": _counts(outcome.after)}
 
 
 def _render(
@@ -112,7 +126,8 @@ def _render(
         "earlier_months": sheet.earlier_months,
         "locked": locked,
         "read_only": locked or not can_enter,
-        "error_message": _(outcome.message) if outcome is not None else "",
+        "error_message": _(outcome.message) if outcome is not None and not outcome.after else "",
+        "preview": _preview(outcome),
         "summary": mark_summary(sheet.counts),
         "on_track": projected.get(True, 0),
         "at_risk": projected.get(False, 0),

@@ -66,7 +66,9 @@ CONFLICTS = gettext_noop(
 )
 SAVED = "{month}の実績を保存しました（{count}件）。"
 NO_CHANGES = gettext_noop("変更はありませんでした。")
-PREVIEWED = gettext_noop("プレビューです。まだ保存していません。内容を確かめてから「この月の実績を保存」を押してください。")
+PREVIEWED = gettext_noop(
+    "プレビューです。まだ保存していません。内容を確かめてから「この月の実績を保存」を押してください。"
+)
 ONE_COUNT_ONLY = "分子と分母は両方入力してください。"
 CHOOSE_CONFLICT = "どちらの値にするか選んでください。"
 FALLS_BELOW_PREVIOUS = "累計の値が前月（{previous}）を下回っています。理由を入力すると保存できます。"

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -248,13 +247,10 @@ def test_the_command_exits_non_zero_with_one_line_on_stderr(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(DJANGO_SETTINGS_MODULE="kpitrack.settings", SQLITE_PATH=str(tmp_path / "export.sqlite3"))
     manage = [sys.executable, "manage.py"]
-    started = time.monotonic()
     migrate = subprocess.run(
-        [*manage, "migrate", "-v", "0"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+        [*manage, "migrate", "-v", "0"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=180
     )
     assert migrate.returncode == 0, migrate.stderr
-    if time.monotonic() - started > 10:
-        pytest.skip("migrating a fresh SQLite file took more than 10 s")
     result = subprocess.run(
         [*manage, "export_results", "--branch", "nowhere", "--fiscal-year", "2023"],
         cwd=settings.BASE_DIR,

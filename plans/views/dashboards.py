@@ -25,12 +25,11 @@ from plans.progress import half_of
 from plans.results import KpiResult, mark_counts
 from plans.rules import Mark
 from plans.tables import KpiResultTable
+from plans.views.common import plan_or_404
 
 # Reasons for 403/404, raised as the Japanese msgid: the error page translates them (kpitrack/errors.py).
-CANNOT_VIEW_BRANCH = gettext_noop("この支部のページを見る権限がありません。")
 NO_HOME_BRANCH = gettext_noop("所属支部が登録されていません。管理者に連絡してください。")
 NO_SUCH_KPI = gettext_noop("この事業計画にこのKPIはありません。")
-NO_PLAN = "{branch}の{year}の事業計画はありません。"
 NO_BRANCH_HAS_KPI = "{year}に{kpi}の目標を立てた支部はありません。"
 
 #: Summary boxes in this order: ◎ ○ △ and not judged.
@@ -88,15 +87,6 @@ def plan_links(plan: Plan) -> dict[str, Any]:
     return links
 
 
-def _plan_or_404(request: HttpRequest, code: str, year: int) -> Plan:
-    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch__code=code, fiscal_year_id=year).first()
-    if plan is None:
-        branch = access.get_viewable_branch(request.user, code)  # 404 unknown branch, 403 someone else's
-        raise Http404(NO_PLAN.format(branch=branch, year=fiscal.reiwa_label(year)))
-    if not access.can_view_branch(request.user, plan.branch):
-        raise access.PermissionDenied(CANNOT_VIEW_BRANCH)
-    return plan
-
 
 @require_GET
 @login_required
@@ -122,7 +112,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse:
     """One branch's KPIs for a fiscal year: figures, marks, projections; filters, sorting, exports."""
-    plan = _plan_or_404(request, code, year)
+    plan = plan_or_404(request.user, code, year)
     results = selectors.plan_results(plan)
     form = ResultFilterForm(request.GET or None)
     shown = form.apply(results)
@@ -154,7 +144,7 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
 @login_required
 def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
     """One KPI of one branch: its monthly progress this year and its trend across years."""
-    plan = _plan_or_404(request, code, year)
+    plan = plan_or_404(request.user, code, year)
     history = selectors.kpi_history(plan, kpi_code)
     if history is None:
         raise Http404(NO_SUCH_KPI)

@@ -19,11 +19,11 @@ from branches.models import Branch
 from plans import entry, fiscal, workflow
 from plans.entry import SaveOutcome, Sheet
 from plans.models import MonthReport, Plan
+from plans.views.common import NO_PLAN
 from plans.views.dashboards import mark_summary
 from plans.views.workflow import month_workflow_context
 
 NO_SUCH_MONTH = gettext_noop("月はYYYY-MMの形で指定してください（例: 2024-05）。")
-NO_PLAN = "{branch}の{year}の事業計画はありません。"
 SAVED_FLAG = "entry_saved"
 COUNTS = "評価の内訳 ◎{above} ○{planned} △{below}・見込み 達成{on_track} 未達のおそれ{at_risk}"
 BEFORE_AFTER = "{message}（保存前: {before} → 保存後: {after}）"

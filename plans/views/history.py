@@ -20,7 +20,8 @@ from plans import fiscal
 from plans.history import Change, actual_values, kpi_changes
 from plans.models import KpiActual, KpiTarget
 from plans.services import ActualConflict, MonthLocked, RestoreError, actual_restore
-from plans.views.dashboards import NO_SUCH_KPI, _plan_or_404
+from plans.views.common import plan_or_404
+from plans.views.dashboards import NO_SUCH_KPI
 
 RESTORE_DENIED = gettext_noop(
     "この支部の実績を元に戻す権限がありません。戻せるのはその支部の担当者・管理者と管理者（スーパーユーザー）です。"
@@ -89,7 +90,7 @@ def _restore(request: HttpRequest, target: KpiTarget, form: RestoreForm) -> tupl
 @require_http_methods(["GET", "POST"])
 def kpi_history(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
     """Every change to this branch-year's target of the KPI and its actuals, newest first; POST restores one."""
-    plan = _plan_or_404(request, code, year)
+    plan = plan_or_404(request.user, code, year)
     target = KpiTarget.objects.select_related("kpi").filter(plan=plan, kpi__code=kpi_code).first()
     if target is None:
         raise Http404(NO_SUCH_KPI)

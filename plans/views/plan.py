@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from branches import access
-from plans import fiscal, selectors
+from plans import selectors
 from plans.formatting import format_figure
-from plans.models import Plan
 from plans.selectors import BudgetTotal
-
-NO_PLAN = "{branch}の{year}の事業計画はありません。"
+from plans.views.common import plan_or_404
 
 YEN = "円"
 PERCENT = "%"
@@ -36,10 +33,8 @@ def budget_figures(total: BudgetTotal) -> dict[str, Any]:
 @login_required
 def plan_page(request: HttpRequest, code: str, year: int) -> HttpResponse:
     """Areas → measures → KPIs with figures and marks, each measure's newest progress, and the budget table."""
-    branch = access.get_viewable_branch(request.user, code)  # 404 unknown branch, 403 someone else's
-    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch=branch, fiscal_year_id=year).first()
-    if plan is None:
-        raise Http404(NO_PLAN.format(branch=branch, year=fiscal.reiwa_label(year)))
+    plan = plan_or_404(request.user, code, year)
+    branch = plan.branch
     outline = selectors.plan_outline(plan)
     years = selectors.plan_years(branch)
     budget = [

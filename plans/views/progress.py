@@ -31,9 +31,9 @@ from plans.progress import (
     progress_save,
     progress_sheet,
 )
+from plans.views.common import plan_or_404
 
 NO_SUCH_HALF = gettext_noop("半期は h1（上期）か h2（下期）で指定してください。")
-NO_PLAN = gettext_noop("{branch}の{year}の事業計画はありません。")
 SAVED = gettext_noop("{label}の進捗を保存しました（{count}件）。")
 NOTHING_CHANGED = gettext_noop("{label}の進捗に変更はありませんでした。")
 NOT_SAVED = gettext_noop("入力に問題があるため、保存していません。各施策のメッセージを確認してください。")
@@ -48,13 +48,6 @@ def _half_or_404(code: str) -> Half:
     except ValueError:
         raise Http404(NO_SUCH_HALF) from None
 
-
-def _plan_or_404(request: HttpRequest, code: str, year: int) -> Plan:
-    branch = access.get_viewable_branch(request.user, code)  # 404 unknown branch, 403 someone else's
-    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch=branch, fiscal_year_id=year).first()
-    if plan is None:
-        raise Http404(_(NO_PLAN).format(branch=branch, year=fiscal.reiwa_label(year)))
-    return plan
 
 
 @dataclass
@@ -174,7 +167,7 @@ def progress_entry(request: HttpRequest, code: str, year: int, half: str) -> Htt
     """A branch's measure progress for a half: staff and the manager edit while the half's month report is not
     locked; headquarters reads."""
     the_half = _half_or_404(half)
-    plan = _plan_or_404(request, code, year)
+    plan = plan_or_404(request.user, code, year)
     can_enter = access.has_permission(request.user, Permission.ENTER_ACTUALS, plan.branch)
     if request.method == "POST":
         access.require(request.user, Permission.ENTER_ACTUALS, plan.branch)

@@ -185,6 +185,7 @@ _RULE_IN_PREFIX = re.compile(
 _SEPARATORS = ("について、", "について", "を", "は", "、", ":")
 
 
+_COMPARISON_IN_PREFIX = re.compile(rf"{_NUMBER}(?:{_UNIT})?(?:以上|以下|以内)")
 _NAME_SPACE_NUMBER = re.compile(r"(?<=[^0-9\s.,、を:(])[ \t\u3000]+(?=[0-9])")
 
 # List markers a row may start with, read BEFORE NFKC folds ① into 1: ① ❶ ⑴ ⒈ Ⅰ, (1) （１） (ア), 1) 1. ア ・.
@@ -314,6 +315,9 @@ def parse_target(text: str, *, fiscal_year: int | None = None) -> TargetRule:
             raise TargetParseError(original, "単位も条件（以上・以下）もない数値です")
         if prefix and prefix[-1].isdigit():
             raise TargetParseError(original, "数値の書き方が不正です")
+        if not match["unit"] and _COMPARISON_IN_PREFIX.search(prefix):
+            # 「0.00%以上(1) 2.」: a bare figure after a written target is a second figure, never the target.
+            raise TargetParseError(original, REASON_TWO_TARGETS)
         _check_prefix(original, prefix)
         return TargetRule(RuleKind.EXACT, original, value=Decimal(match["num"]), unit=match["unit"] or "")
 

@@ -1145,3 +1145,10 @@ def test_a_yoy_baseline_of_any_numeric_shape_judges_like_a_decimal(
 
 def test_an_unreadable_baseline_gives_no_mark() -> None:
     assert judge(parse_target("対前年度以上"), "90", baseline="未集計", precision=1) is None
+
+
+@pytest.mark.parametrize("phrase", ["0.00%以上(1) 2.", "71.7％以上（１）　３", "20％以下 ② 5"])
+def test_a_bare_figure_after_a_written_target_is_refused_not_read(phrase: str) -> None:
+    """Found by the property test: a list marker and a figure after a target must never become the value."""
+    with pytest.raises(TargetParseError):
+        parse_target(phrase)

@@ -115,10 +115,23 @@ class PlanAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
 
 
 class MeasureProgressInline(BranchScopedInline, admin.StackedInline):
+    """Read-only: progress is written on the progress page (plans.progress.progress_save), the one write path
+    with its version check, the month lock and the re-approval flag."""
+
     model = MeasureProgress
     write_permission = Permission.ENTER_ACTUALS
     fields = ("period", "as_of", "evaluation", "status", "next_steps")
+    readonly_fields = fields
     extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Measure)
@@ -359,6 +372,17 @@ class MeasureProgressAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
     list_filter = ("evaluation", "period", "measure__plan__branch")
     search_fields = ("measure__title", "status", "next_steps")
     list_select_related = ("measure",)
+
+    # Read-only here: progress is written on the progress page (plans.progress.progress_save), the one write
+    # path with its version check, the month lock and the re-approval flag.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(BudgetLine)

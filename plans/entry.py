@@ -30,15 +30,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_noop
 
-from plans import figures, fiscal, workflow
+from plans import figures, fiscal
 from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
 from plans.results import KpiResult, mark_counts, projected_counts
 from plans.rules import Mark
 from plans.selectors import plan_results
-from plans.services import ActualConflict, actual_delete, actual_record
+from plans.services import ActualConflict, MonthLocked, actual_delete, actual_record
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ CONFLICTS = gettext_noop(
 )
 SAVED = "{month}の実績を保存しました（{count}件）。"
 NO_CHANGES = gettext_noop("変更はありませんでした。")
+NOTE_CONFLICT = gettext_noop("この月の要因と対応は他の利用者が先に保存しました。画面を読み込み直してください。")
 PREVIEWED = gettext_noop(
     "プレビューです。まだ保存していません。内容を確かめてから「この月の実績を保存」を押してください。"
 )
@@ -502,8 +503,9 @@ def month_save(
             if any(r.conflict_pending or r.errors for r, _ in changes):
                 raise _RollBack
             notes = _write_notes(sheet.rows, month, user)
-            if written:
-                workflow.figures_changed(report, user=user)
+            if any(r.errors for r in sheet.rows):
+                raise _RollBack
+            # (a reopened month is flagged for re-approval by the write path itself: services.actual_record)
             after_sheet = month_sheet(plan, month, today)
             if preview:
                 raise _Previewed(_summary([r.result for r in after_sheet.rows]))
@@ -513,7 +515,7 @@ def month_save(
         for row, _new in changes:  # 「自分の値で保存」 re-submits against the version now saved
             if row.conflict_pending:
                 row.version = row.conflict.version if row.conflict is not None else 0
-        failed = any(r.errors for r, _ in changes)
+        failed = any(r.errors for r in sheet.rows)
         return SaveOutcome(sheet, False, NOTHING_SAVED if failed else CONFLICTS)
     if not written and not notes:
         return SaveOutcome(after_sheet, True, NO_CHANGES, before=before, after=before)
@@ -553,8 +555,7 @@ def _write(changes: list[tuple[Row, Figures]], month: datetime.date, user: Abstr
         except ValidationError as exc:
             for message in exc.messages:
                 row.error("value", message)
-        except Exception as exc:  # the write path may refuse (e.g. a lock); its reason goes beside the row
-            logger.warning("month entry: %s could not be saved: %s", row.target, exc)
+        except MonthLocked as exc:  # the write path refuses a locked month; its reason goes beside the row
             row.error("value", SAVE_FAILED.format(reason=exc))
     return written
 
@@ -568,6 +569,11 @@ def _write_notes(rows: list[Row], month: datetime.date, user: AbstractBaseUser |
         if note is None:
             note = ShortfallNote(target=row.target, month=month)
         note.cause, note.action, note.updated_by = row.cause, row.action, user  # type: ignore[assignment]
-        note.save()
+        try:
+            with transaction.atomic():  # someone else may have written this month's note meanwhile
+                note.save()
+        except IntegrityError:
+            row.error("cause", NOTE_CONFLICT)
+            continue
         written += 1
     return written

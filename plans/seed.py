@@ -45,6 +45,7 @@ CATALOG_FILE = "catalog.json"
 MARKS = {mark.value for mark in rules.Mark}
 EVALUATIONS = {*MARKS, rules.NOT_JUDGED}
 GROUPS = {"", *Measure.Group.values}
+SEED_REASON = "シードデータの読み込み"  # the reason every history row the loader writes carries
 MAX_DECIMALS = 4  # what the decimal columns keep
 YEAR_RANGE = f"fiscal_year {{year}} は{fiscal.FIRST_FISCAL_YEAR}〜{fiscal.LAST_FISCAL_YEAR}の整数です"
 NUMERIC_KINDS = {Kpi.Kind.RATE, Kpi.Kind.COUNT, Kpi.Kind.AMOUNT, Kpi.Kind.DAYS}
@@ -670,6 +671,10 @@ def _upsert(
     if changed:
         for name in changed:
             setattr(obj, name, values[name])
+        if any(f.name == "version" for f in model._meta.concrete_fields):
+            obj.version += 1  # type: ignore[attr-defined]  # an open form holding the old text now meets a conflict
+            changed.append("version")
+        obj._change_reason = SEED_REASON  # type: ignore[attr-defined]
         obj.save(update_fields=changed)
         report.count(model, "updated")
     else:
@@ -789,7 +794,7 @@ def _write_plan(
                     is_cumulative=a.is_cumulative,
                     note=a.note,
                     source=KpiActual.Source.SEED,
-                    reason="シードデータの読み込み",
+                    reason=SEED_REASON,
                 )
             except MonthLocked as locked:
                 # An approved month is the branch's word: the seed does not overwrite it (nothing is written).

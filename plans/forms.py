@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from plans import rules
@@ -37,7 +38,7 @@ class ResultFilterForm(forms.Form):
         choices=[
             ("", _("すべて")),
             *Mark.choices(),
-            (NOT_JUDGED, f"{rules.NOT_JUDGED} {_('未評価')}"),
+            (NOT_JUDGED, format_lazy("{} {}", rules.NOT_JUDGED, _("未評価"))),
             (AT_RISK, _("未達のおそれ（見込み）")),
         ],
     )

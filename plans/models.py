@@ -416,7 +416,7 @@ class KpiTarget(models.Model):
 
     def apply_target_text(self, text: str) -> None:
         """Parse ``text`` and set the rule fields from it. Raises ``rules.TargetParseError``."""
-        parsed = rules.parse_target(text)
+        parsed = rules.parse_target(text, fiscal_year=self.plan.fiscal_year_id if self.plan_id else None)
         self.target_text = text
         self.rule = parsed.kind.value
         self.target_value = parsed.value
@@ -424,7 +424,9 @@ class KpiTarget(models.Model):
 
     def clean(self) -> None:
         try:
-            parsed = rules.parse_target(self.target_text)
+            parsed = rules.parse_target(
+                self.target_text, fiscal_year=self.plan.fiscal_year_id if self.plan_id else None
+            )
         except rules.TargetParseError as exc:
             raise ValidationError({"target_text": str(exc)}) from exc
         self.rule, self.target_value, self.stated_baseline = parsed.kind.value, parsed.value, parsed.baseline
@@ -706,7 +708,6 @@ class BudgetLine(models.Model):
         return rules.round_published(self.spent_amount * 100 / self.budget_amount, 1)
 
 
-
 class MonthReport(models.Model):
     """月次報告: a branch's figures for one month, from draft to approval (作成中 → 提出 → 承認).
 
@@ -736,8 +737,7 @@ class MonthReport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("更新者")
     )
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
-    history = HistoricalRecords(verbose_name=_("月次報告の履歴"))
-
+    history = recorded(verbose_name=_("月次報告の履歴"))
 
     class Meta:
         ordering = ["plan", "month"]
@@ -784,8 +784,7 @@ class ShortfallNote(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("更新者")
     )
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
-    history = HistoricalRecords(verbose_name=_("要因と対応の履歴"))
-
+    history = recorded(verbose_name=_("要因と対応の履歴"))
 
     class Meta:
         ordering = ["target", "month"]

@@ -13,13 +13,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from plans import fiscal
 from plans.imports.draft import Draft, DraftMeasure, DraftTarget
 from plans.imports.matcher import KpiMatcher, name_key
 from plans.rules import UNITS, KpiDeleted, TargetParseError, normalize_text, parse_target, strip_list_markers
 
 # Warnings (Japanese, shown to the admin); module constants so tests assert the exact text.
 WARN_UNKNOWN_KPI = (
-    "KPI「{name}」はカタログのどのKPIとも一致しません（目標「{target}」）。カタログに追加するか、名称を確認してください。"
+    "KPI「{name}」はカタログのどのKPIとも一致しません（目標「{target}」）。"
+    "カタログに追加するか、名称を確認してください。"
 )
 WARN_UNREADABLE = "KPI「{name}」の目標「{target}」を読み取れません: {reason}"
 WARN_COLUMNS = "KPI「{name}」の行に複数の年度の目標（{cells}）があり、今年度の列を区別できません。目標は空のままです。"
@@ -27,7 +29,8 @@ WARN_SAME_AS_LEFT = "KPI「{name}」の目標が「同左」で、どの列と�
 WARN_CONFLICT = "KPI「{name}」に異なる目標が書かれています（「{first}」と「{second}」）。目標は空のままです。"
 WARN_NO_TARGETS = "KPIの目標が1つも見つかりませんでした。"
 WARN_LONE_FIGURE = (
-    "KPI「{name}」の行には数値が1つしかなく、目標か実績か判断できません（目標欄が空の可能性があります）。目標は空のままです。"
+    "KPI「{name}」の行には数値が1つしかなく、目標か実績か判断できません（目標欄が空の可能性があります）。"
+    "目標は空のままです。"
 )
 WARN_OTHER_YEAR = (
     "資料の表題は{stated}の計画ですが、{year}年度として読み込もうとしています。"
@@ -195,7 +198,7 @@ class PlanReader:
             self.draft.warnings.insert(
                 0,
                 WARN_OTHER_YEAR.format(
-                    stated="・".join(f"令和{year - 2018}年度" for year in sorted(stated)), year=self.draft.fiscal_year
+                    stated="・".join(fiscal.reiwa_label(year) for year in sorted(stated)), year=self.draft.fiscal_year
                 ),
             )
             for found in self.found.values():
@@ -229,8 +232,13 @@ class PlanReader:
             target = DraftTarget(kpi=code, name=name, target_text="", rule=None)
         else:
             target = DraftTarget(
-                kpi=code, name=name, target_text=target_text, rule=rule.kind.value, target=rule.value,
-                baseline=rule.baseline, previous_target_text=previous_target_text,
+                kpi=code,
+                name=name,
+                target_text=target_text,
+                rule=rule.kind.value,
+                target=rule.value,
+                baseline=rule.baseline,
+                previous_target_text=previous_target_text,
             )
         if code in self.conflicted:
             return  # two different targets were seen: it stays empty whatever else is found
@@ -242,7 +250,9 @@ class PlanReader:
         if old.rule is None and target.rule is not None:
             self.found[code] = _Found(target, from_sentence)
         elif target.rule is not None and (old.rule, old.target, old.baseline) != (
-            target.rule, target.target, target.baseline
+            target.rule,
+            target.target,
+            target.baseline,
         ):
             self.draft.warnings.append(
                 WARN_CONFLICT.format(name=name, first=old.target_text, second=target.target_text)
@@ -437,6 +447,8 @@ def _is_title(title: str) -> bool:
     """A measure's title, not a group's name, a date or a fragment."""
     folded = unicodedata.normalize("NFKC", title).replace(" ", "")
     return len(folded) >= 4 and folded not in _GROUPS and not re.match(r"^[月日年]", folded)
+
+
 _ROMAN_VALUES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
 
 
@@ -456,5 +468,3 @@ def _numbering(number: str) -> tuple[str, int]:
 def read_plan(text: str, matcher: KpiMatcher, *, branch: str, fiscal_year: int, source: str = "") -> Draft:
     """The draft of one fiscal year's plan read from a document's text."""
     return PlanReader(matcher, branch=branch, fiscal_year=fiscal_year, source=source).read(text)
-
-

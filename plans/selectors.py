@@ -194,13 +194,18 @@ class RankedResult:
 
 
 def _ranked(rows: list[tuple[KpiResult, Branch]], group: RankGroup, sign: int) -> list[RankedResult]:
-    """``rows`` best figure first, equal figures sharing a rank; ties broken by JIS order."""
-    rows = sorted(rows, key=lambda rb: (sign * (rb[0].figure or 0), rb[1].jis_code))
+    """``rows`` best figure first, figures equal at the KPI's published precision sharing a rank (同順位, as
+    they are judged and shown); ties broken by JIS order."""
+
+    def published(result: KpiResult) -> Decimal:
+        return rules.round_published(result.figure or Decimal(0), result.target.precision)
+
+    rows = sorted(rows, key=lambda rb: (sign * published(rb[0]), rb[1].jis_code))
     ranked: list[RankedResult] = []
     rank, previous = 0, None
     for index, (result, branch) in enumerate(rows, start=1):
-        if result.figure != previous:
-            rank, previous = index, result.figure
+        if published(result) != previous:
+            rank, previous = index, published(result)
         ranked.append(RankedResult(rank=rank, result=result, branch=branch, group=group))
     return ranked
 

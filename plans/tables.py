@@ -63,7 +63,9 @@ class KpiResultTable(tables.Table):
     target_text = tables.Column(
         _("目標"), accessor="target__target_text", default=EMPTY, empty_values=(), attrs={"td": {"class": "target"}}
     )
-    baseline = tables.Column(_("基準値（前年度）"), accessor="baseline", default=EMPTY, attrs={"td": {"class": "num"}})
+    baseline = tables.Column(
+        _("基準値（前年度）"), accessor="baseline", default=EMPTY, empty_values=(), attrs={"td": {"class": "num"}}
+    )
     latest = tables.Column(_("直近実績"), accessor="latest", default=EMPTY, attrs={"td": {"class": "num"}})
     year_end = tables.Column(_("年度末実績"), accessor="year_end", default=EMPTY, attrs={"td": {"class": "num"}})
     national_average = tables.Column(
@@ -161,6 +163,8 @@ class KpiResultTable(tables.Table):
         return self.columns_of(record).shown_remark or EMPTY
 
     def render_baseline(self, value: Any, record: KpiResult) -> str:
+        if record.baseline_note:  # last year's figure is from before a definition change: not a baseline
+            return format_html('<span class="change">{}</span>', gettext(record.baseline_note))
         return _figure(record, value)
 
     def render_latest(self, value: Any, record: KpiResult) -> str:

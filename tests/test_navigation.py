@@ -50,3 +50,10 @@ def test_the_ranking_table_scrolls_in_its_box_and_keeps_branch_names_whole(hq_ma
     html = client_for(hq_manager).get("/national/2024/kpi/lifestyle_checkup_rate/").content.decode()
     assert '<div class="table-scroll"><table class="kpi-table ranking-table">' in html
     assert '<td class="nowrap"><a href="/branches/kagoshima/2024/kpi/lifestyle_checkup_rate/">鹿児島</a></td>' in html
+
+
+def test_the_dashboard_says_a_baseline_from_before_a_definition_change_is_not_comparable(tochigi_staff):
+    html = client_for(tochigi_staff).get("/branches/tochigi/2024/").content.decode()
+    row = html[html.index("/kpi/receipt_assessment_rate/") :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="change">比較不可（基準変更）</span>' in row

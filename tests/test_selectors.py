@@ -226,3 +226,11 @@ def test_kpi_ranking_of_the_seed_ranks_only_the_branches_at_one_month():
         (None, "gifu", datetime.date(2024, 9, 1)),
         (None, "tokyo", datetime.date(2024, 6, 1)),
     ]
+
+
+def test_kpi_ranking_shares_a_rank_between_figures_equal_at_the_published_precision():
+    add_plan("hokkaido", 2023, {"lifestyle_checkup_rate": "72.24"})  # published as 72.2, like Tochigi's 72.2
+    add_plan("aomori", 2023, {"lifestyle_checkup_rate": "72.16"})  # also 72.2
+    ranking = kpi_ranking(FiscalYear.objects.get(year=2023), Kpi.objects.get(code="lifestyle_checkup_rate"))
+    ranks = {r.branch.code: r.rank for r in ranking if r.result.figure is not None and r.result.year_end is not None}
+    assert ranks["hokkaido"] == ranks["aomori"] == ranks["tochigi"]

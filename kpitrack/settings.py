@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
+from typing import Any
 
 import plotly
 from django.core.exceptions import ImproperlyConfigured
@@ -32,7 +34,15 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
-DEBUG = envbool("DEBUG", "True")
+#: "production" turns on the safe defaults of a real deployment (README: Deployment): DEBUG off, HTTPS redirect,
+#: HSTS for a year, secure cookies, compressed manifest static files, and ALLOWED_HOSTS must be given. Each one can
+#: still be set on its own by its variable. Anything else ("development", the default) is the demo on SQLite.
+KPITRACK_ENV = os.getenv("KPITRACK_ENV", "development").strip().lower()
+if KPITRACK_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"KPITRACK_ENV must be development or production, not {KPITRACK_ENV!r}")
+PRODUCTION = KPITRACK_ENV == "production"
+
+DEBUG = envbool("DEBUG", "False" if PRODUCTION else "True")
 DEVELOPMENT_SECRET_KEY = "kpitrack-development-key-not-for-production"
 SECRET_KEY = os.getenv("SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
@@ -40,6 +50,11 @@ if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
         "SECRET_KEY is not set: with DEBUG off kpitrack refuses to start on the development key. "
         "Set SECRET_KEY to a long random value kept secret, e.g. "
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+if PRODUCTION and not envlist("ALLOWED_HOSTS", ""):
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set: with KPITRACK_ENV=production name the host names the site is reached by, "
+        "comma-separated, e.g. ALLOWED_HOSTS=kpitrack.example.lan."
     )
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -54,6 +69,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tables2",
     "simple_history",
+    "axes",
+    "csp",
+    "kpitrack",
     "branches",
     "plans",
 ]
@@ -70,6 +88,12 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # Cache-Control: private, no-store on signed-in pages and exports; the idle session timeout.
+    "kpitrack.middleware.PrivatePagesMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kpitrack.urls"
@@ -120,6 +144,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out user or address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "kpitrack.auth.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -141,23 +170,103 @@ STATICFILES_DIRS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # In production: hashed names (cached for ever by browsers) and gzip/brotli copies, made by collectstatic on each
+    # app server. The manifest storage needs that collectstatic run, so the demo and the tests keep the plain one.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if envbool("STATIC_MANIFEST", "True" if PRODUCTION else "False")
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "False")
+# Sessions live in the database, so any app server behind the load balancer can serve any request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Idle timeout: a session unused for SESSION_IDLE_MINUTES ends (the next page asks to log in again). Each request
+# of a signed-in user pushes the end back; to spare a database write on every page the push is written at most
+# once every SESSION_REFRESH_SECONDS (kpitrack/middleware.py), so the timeout is exact to within that.
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", "60")
+if SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured(f"SESSION_IDLE_MINUTES must be 1 or more, not {SESSION_IDLE_MINUTES}")
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_REFRESH_SECONDS = min(envint("SESSION_REFRESH_SECONDS", "60"), SESSION_COOKIE_AGE)
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_COOKIE_HTTPONLY = True
+
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "True" if PRODUCTION else "False")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# HTTPS: off by default so that the demo runs on http://127.0.0.1; turn on behind TLS (README: Configuration).
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False")
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
+# HTTPS: off by default so that the demo runs on http://127.0.0.1; on with KPITRACK_ENV=production (README:
+# Deployment), each one can be set on its own.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True" if PRODUCTION else "False")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if PRODUCTION else "0")
 if SECURE_HSTS_SECONDS < 0:
     raise ImproperlyConfigured(f"SECURE_HSTS_SECONDS must be 0 or more, not {SECURE_HSTS_SECONDS}")
-SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "False")
-SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "True" if PRODUCTION else "False")
+# The preload flag only says the site consents to browsers' preload lists; nothing is submitted by it.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "True" if PRODUCTION else "False")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 # Only behind a proxy that sets X-Forwarded-Proto itself and strips it from clients' requests.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("SECURE_PROXY_SSL_HEADER", "False") else None
+
+# -- Login throttling (django-axes) -----------------------------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords in a row the login is refused for AXES_COOLOFF_MINUTES, even with the
+# right password, on the site's login and the admin's alike; every further try during the lockout starts the
+# cool-off again. A successful login clears the count. AXES_LOCK_BY says what is locked: "user_and_ip" (the
+# default: one user name from one address, so a colleague behind the same proxy is not locked out), "user" (the user
+# name from anywhere) or "ip" (every name from one address). `python manage.py axes_reset` lifts every lockout.
+AXES_ENABLED = envbool("AXES_ENABLED", "True")
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured(f"AXES_FAILURE_LIMIT must be 1 or more, not {AXES_FAILURE_LIMIT}")
+AXES_COOLOFF_MINUTES = envint("AXES_COOLOFF_MINUTES", "15")
+if AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured(f"AXES_COOLOFF_MINUTES must be 1 or more, not {AXES_COOLOFF_MINUTES}")
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCK_BY = os.getenv("AXES_LOCK_BY", "user_and_ip").strip()
+_axes_parameters: dict[str, list[Any]] = {
+    "user_and_ip": [["username", "ip_address"]],
+    "user": ["username"],
+    "ip": ["ip_address"],
+}
+if AXES_LOCK_BY not in _axes_parameters:
+    raise ImproperlyConfigured(f"AXES_LOCK_BY must be user_and_ip, user or ip, not {AXES_LOCK_BY!r}")
+AXES_LOCKOUT_PARAMETERS = _axes_parameters[AXES_LOCK_BY]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kpitrack.auth.lockout_response"  # the Japanese page: templates/registration/locked_out.html
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind a load balancer every request comes from its address: count the client's from X-Forwarded-For, set by
+# the proxy (PROXY_COUNT = how many proxies stand in front of the app servers; 0 = none, use REMOTE_ADDR).
+PROXY_COUNT = envint("PROXY_COUNT", "0")
+if PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# -- Content-Security-Policy (django-csp 4) --------------------------------------------------------------------
+# Every script is a file served by this site (plotly.js included: no CDN, no inline script, no on*= handler; a test
+# scans the templates). style-src needs 'unsafe-inline' for one reason only: plotly.js draws its charts by adding
+# a <style> element with its rules to the page at run time (and sets style="" attributes on the SVG it builds);
+# without it Chromium blocks those and the modebar and hover labels lose their layout. Inline styles cannot run
+# script, so scripts stay locked to 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,56 @@
+"""Responses for signed-in users are private and never stored; the idle session timeout is pushed back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+
+#: What a page for a signed-in user (or any export) says to browsers and proxies: keep no copy anywhere.
+PRIVATE_NO_STORE = "private, no-store"
+#: The session key holding when the session's expiry was last pushed back (seconds since the epoch).
+LAST_SEEN_KEY = "_kpitrack_seen"
+
+
+def is_export(request: HttpRequest) -> bool:
+    """A CSV / xlsx download (``?_export=``): figures in a file, which no cache may keep."""
+    return "_export" in request.GET
+
+
+def start_idle_clock(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """On login (signal user_logged_in): the session starts its idle time now, so the first pages after a login
+    write nothing more to the session."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_SEEN_KEY] = int(time.time())
+
+
+class PrivatePagesMiddleware:
+    """``Cache-Control: private, no-store`` on every response to a signed-in user that set no Cache-Control itself
+    (a view that asks for revalidation, e.g. ``private, no-cache`` with an ETag, is left as it is), and on every
+    export whatever the view set. Also pushes back the session's idle timeout (``SESSION_IDLE_MINUTES``) at most
+    once every ``SESSION_REFRESH_SECONDS``, so that an active user's session stays alive without a database write
+    on every page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        signed_in = request.user.is_authenticated
+        if signed_in:
+            self._push_back_expiry(request)
+        response = self.get_response(request)
+        if is_export(request) or (
+            (signed_in or request.user.is_authenticated) and not response.has_header("Cache-Control")
+        ):
+            response["Cache-Control"] = PRIVATE_NO_STORE
+        return response
+
+    @staticmethod
+    def _push_back_expiry(request: HttpRequest) -> None:
+        now = int(time.time())
+        seen = request.session.get(LAST_SEEN_KEY)
+        if not isinstance(seen, int) or now - seen >= settings.SESSION_REFRESH_SECONDS:
+            request.session[LAST_SEEN_KEY] = now  # modified: SessionMiddleware saves it with a new expiry

@@ -250,9 +250,9 @@ else:
 # -- Content-Security-Policy (django-csp 4) --------------------------------------------------------------------
 # Every script is a file served by this site (plotly.js included: no CDN, no inline script, no on*= handler; a test
 # scans the templates). style-src needs 'unsafe-inline' for one reason only: plotly.js draws its charts by adding
-# a <style> element with its rules to the page at run time (and sets style="" attributes on the SVG it builds);
-# without it Chromium blocks those and the modebar and hover labels lose their layout. Inline styles cannot run
-# script, so scripts stay locked to 'self'.
+# a <style> element with its rules to the page at run time; with style-src 'self' alone Chromium blocks it ("Applying
+# inline style violates ... style-src") and the modebar falls out of place over the chart (checked by
+# tests/test_security_browser.py). Inline styles cannot run script, so scripts stay locked to 'self'.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -495,3 +495,15 @@ def test_the_upload_page_has_no_inline_script(staff_client: Client) -> None:
     for page in (staff_client.get(upload_url()), staff_client.get(review_url())):
         html = page.content.decode()
         assert "<script>" not in html and " onclick=" not in html and " onchange=" not in html
+
+
+@pytest.mark.django_db
+def test_the_source_link_points_at_the_line_holding_the_name_and_its_target(staff_client: Client) -> None:
+    filler = "\n".join(f"本文 {n}" for n in range(1200))
+    text = "健康宣言事業所数の推移\n" + filler + "\n【KPI】健康宣言事業所数を2,100事業所以上とする\n"  # line 1202
+
+    paste(staff_client, text)
+    page = staff_client.get(review_url()).content.decode()
+
+    assert 'href="#src-1202"' in page and 'id="src-1202"' in page  # never "1,202": the anchor must resolve
+    assert "原文 1202行" in page

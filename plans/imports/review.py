@@ -194,19 +194,31 @@ class Review:
     def source_lines(self) -> list[str]:
         return self.text.splitlines()
 
-    def source_line_of(self, name: str, folded_lines: list[str]) -> int | None:
-        """The 1-based source line where a KPI name as written starts (also when broken over two lines)."""
-        key = name_key(name)
+    def source_line_of(self, line: ReviewLine, folded_lines: list[str]) -> int | None:
+        """The 1-based source line where a line's KPI name as written starts (also when broken over two lines),
+        preferring a place where its target phrase follows within a few lines."""
+        key = name_key(line.name)
         if not key:
             return None
-        for index, folded in enumerate(folded_lines):
-            if key in folded:
+        starts = [index for index, folded in enumerate(folded_lines) if key in folded]
+        starts += [
+            index
+            for index in range(len(folded_lines) - 1)
+            if key in folded_lines[index] + folded_lines[index + 1]
+            and key not in folded_lines[index + 1]
+            and index not in starts
+        ]
+        if not starts:
+            return None
+        target = name_key(line.target_text)
+        for index in starts:
+            if target and target in "".join(folded_lines[index : index + _TARGET_LOOKAHEAD]):
                 return index + 1
-        for index in range(len(folded_lines) - 1):
-            joined = folded_lines[index] + folded_lines[index + 1]
-            if key in joined and key not in folded_lines[index + 1]:
-                return index + 1
-        return None
+        return min(starts) + 1
+
+
+#: How many source lines after a KPI's name its target may be printed on.
+_TARGET_LOOKAHEAD = 4
 
 
 def fold_lines(lines: list[str]) -> list[str]:

@@ -175,7 +175,7 @@ def _render_review(
     rows = []
     cited: dict[int, str] = {}
     for index, line in enumerate(review.lines):
-        at = review.source_line_of(line.name, folded)
+        at = review.source_line_of(line, folded)
         if at is not None:
             cited[at] = "warn" if line.warnings or line.kpi is None else "hit"
         rows.append(

@@ -30,7 +30,7 @@ from plans.imports.save import ERROR_PLAN_EXISTS
 from plans.models import KpiTarget, Measure, Plan
 from plans.views import plan_import
 from tests.conftest import client_for
-from tests.factories import FiscalYearFactory, PlanFactory, UserFactory
+from tests.factories import BranchFactory, FiscalYearFactory, PlanFactory, UserFactory, member
 
 SEEDS = Path(settings.BASE_DIR).parent / "shared" / "seeds"
 YEAR = 2026  # no branch has a plan for it
@@ -507,3 +507,34 @@ def test_the_source_link_points_at_the_line_holding_the_name_and_its_target(staf
 
     assert 'href="#src-1202"' in page and 'id="src-1202"' in page  # never "1,202": the anchor must resolve
     assert "原文 1202行" in page
+
+
+# --------------------------------------------------------------------------------------------------
+# Where the import is linked from
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_newest_plan_links_to_importing_next_years_for_those_who_manage_it(
+    staff_client: Client, hq_manager: AbstractBaseUser
+) -> None:
+    link = f'href="{upload_url("tochigi", 2025)}"'
+
+    assert link in staff_client.get(reverse("plan_page", args=["tochigi", 2024])).content.decode()
+    assert "/plan/import/" not in staff_client.get(reverse("plan_page", args=["tochigi", 2023])).content.decode()
+    assert link not in client_for(hq_manager).get(reverse("plan_page", args=["tochigi", 2024])).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_branch_without_plans_links_to_importing_this_years(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "localdate", lambda: datetime.date(2027, 3, 31))
+    okinawa = BranchFactory(code="okinawa")
+    client = client_for(member("okinawa-staff", branch=okinawa, staff=True))
+
+    page = client.get(reverse("home")).content.decode()
+
+    assert f'href="{upload_url("okinawa", 2026)}"' in page

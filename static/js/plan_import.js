@@ -29,11 +29,19 @@
       if (result[pair[0]]) {
         var figure = document.createElement("span");
         figure.className = "figure";
-        figure.textContent = " " + (cell.getAttribute(pair[1]) || "") + " " + result[pair[0]];
+        figure.textContent = (cell.getAttribute(pair[1]) || "") + " " + result[pair[0]];
         cell.appendChild(figure);
       }
     });
   }
+
+  // A catalog KPI chosen for an unmatched line: the "no match" flag goes (the server checks again on save).
+  form.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.name || !/^line-[0-9]+-kpi$/.test(select.name)) { return; }
+    var flag = select.parentNode.querySelector(".flag-unmatched");
+    if (flag) { flag.hidden = select.value !== ""; }
+  });
 
   form.addEventListener("input", function (event) {
     var input = event.target;

@@ -538,3 +538,27 @@ def test_a_branch_without_plans_links_to_importing_this_years(monkeypatch: pytes
     page = client.get(reverse("home")).content.decode()
 
     assert f'href="{upload_url("okinawa", 2026)}"' in page
+
+
+def test_a_name_broken_over_lines_with_a_blank_line_between_is_found_in_the_source() -> None:
+    text = "前文\n【KPI】柔道整復施術療養費の申請に占める、施術の\n\n申請の割合について対前年度以下とする\n"
+    review = Review(branch="tochigi", fiscal_year=YEAR, source="", text=text)
+    line = review_module.ReviewLine(kpi=None, name="柔道整復施術療養費の申請に占める、施術の申請の割合", target_text="")
+
+    assert review.source_line_of(line, review_module.fold_lines(review.source_lines())) == 2
+
+
+@pytest.mark.django_db
+def test_a_kpi_code_outside_the_catalog_and_an_empty_measure_title_are_refused(staff_client: Client) -> None:
+    paste(staff_client)
+    review, token = stored_review(staff_client)
+    changes = {"line-2-kpi": "no_such_kpi", "measure-0-title": "", "action": "confirm"}
+    before = counts()
+
+    response = staff_client.post(review_url(), review_form(review, token, **changes))
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert review_module.ERROR_UNKNOWN_KPI.format(row=3, name="メールマガジン登録者数", code="no_such_kpi") in page
+    assert review_module.ERROR_MEASURE_TITLE.format(row=1) in page
+    assert counts() == before

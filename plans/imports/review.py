@@ -201,11 +201,14 @@ class Review:
         if not key:
             return None
         starts = [index for index, folded in enumerate(folded_lines) if key in folded]
+        following = _next_non_blank(folded_lines)
         starts += [
             index
-            for index in range(len(folded_lines) - 1)
-            if key in folded_lines[index] + folded_lines[index + 1]
-            and key not in folded_lines[index + 1]
+            for index, after in enumerate(following)
+            if after is not None
+            and folded_lines[index]
+            and key in folded_lines[index] + folded_lines[after]
+            and key not in folded_lines[after]
             and index not in starts
         ]
         if not starts:
@@ -219,6 +222,17 @@ class Review:
 
 #: How many source lines after a KPI's name its target may be printed on.
 _TARGET_LOOKAHEAD = 4
+
+
+def _next_non_blank(folded_lines: list[str]) -> list[int | None]:
+    """For each line, the index of the next line that is not blank (a PDF's text has blank lines between)."""
+    following: list[int | None] = [None] * len(folded_lines)
+    after: int | None = None
+    for index in range(len(folded_lines) - 1, -1, -1):
+        following[index] = after
+        if folded_lines[index]:
+            after = index
+    return following
 
 
 def fold_lines(lines: list[str]) -> list[str]:

@@ -562,3 +562,17 @@ def test_a_kpi_code_outside_the_catalog_and_an_empty_measure_title_are_refused(s
     assert review_module.ERROR_UNKNOWN_KPI.format(row=3, name="メールマガジン登録者数", code="no_such_kpi") in page
     assert review_module.ERROR_MEASURE_TITLE.format(row=1) in page
     assert counts() == before
+
+
+@pytest.mark.django_db
+def test_a_draft_the_page_cannot_read_back_is_stale_not_an_error(staff_client: Client) -> None:
+    paste(staff_client)
+    review, token = stored_review(staff_client)
+    session = staff_client.session
+    key = plan_import.SESSION_KEY.format(code="tochigi", year=YEAR)
+    session[key] = {**session[key], "review": {"lines": "not a list"}}
+    session.save()
+
+    response = staff_client.post(review_url(), review_form(review, token, action="confirm"))
+
+    assert response.status_code == 302 and plan_import.ERROR_STALE in messages_of(response)

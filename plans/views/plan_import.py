@@ -66,10 +66,14 @@ def _store(request: HttpRequest, review: Review, token: str | None = None, creat
 
 
 def _stored(request: HttpRequest, code: str, year: int) -> dict[str, Any] | None:
+    """The session's draft for branch×year with its review read back; None when absent, expired or unreadable."""
     stored = request.session.get(SESSION_KEY.format(code=code, year=year))
-    if not isinstance(stored, dict) or time.time() - float(stored.get("created", 0)) > DRAFT_MAX_AGE:
+    try:
+        if time.time() - float(stored["created"]) > DRAFT_MAX_AGE:
+            return None
+        return {**stored, "review": Review.from_data(stored["review"])}
+    except (KeyError, TypeError, ValueError):  # nothing stored, or stored by another version of this page
         return None
-    return stored
 
 
 def _forget(request: HttpRequest, code: str, year: int) -> None:
@@ -114,12 +118,12 @@ def plan_import_review(request: HttpRequest, code: str, year: int) -> HttpRespon
         if stored is None:
             messages.error(request, ERROR_NO_DRAFT)
             return redirect(upload_url)
-        review = Review.from_data(stored["review"])
+        review = stored["review"]
         return _render_review(request, branch, review, stored["token"])
     if stored is None or not secrets.compare_digest(str(stored["token"]), request.POST.get("token", "")):
         messages.error(request, ERROR_STALE)
         return redirect(upload_url)
-    review = Review.from_data(stored["review"])
+    review = stored["review"]
     apply_corrections(review, request.POST)
     token = _store(request, review, stored["token"], stored["created"])
     if request.POST.get("action") != "confirm":

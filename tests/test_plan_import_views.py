@@ -287,6 +287,10 @@ def test_confirm_saves_exactly_the_corrected_draft(staff_client: Client) -> None
     ]
     assert plan_import.SESSION_KEY.format(code="tochigi", year=YEAR) not in staff_client.session
     assert any("保存しました" in message for message in messages_of(response))
+    reason = plan_import.IMPORT_REASON.format(source=forms_import.PASTED_SOURCE)
+    assert plan.history.get().history_change_reason == reason
+    assert {row.history_change_reason for row in KpiTarget.history.filter(plan_id=plan.pk)} == {reason}
+    assert KpiTarget.history.filter(plan_id=plan.pk).first().history_user.username == "tochigi-staff"
 
 
 @pytest.mark.django_db

@@ -38,6 +38,8 @@ ERROR_STALE = (
     "この下書きは期限切れか、別の画面で読み込み直されています。もう一度読み込んでください（何も保存していません）。"
 )
 ERROR_NO_DRAFT = "確認する下書きがありません。事業計画のPDFかテキストを読み込んでください。"
+#: The history's reason for every row the import saves.
+IMPORT_REASON = "事業計画の読み込み（画面から、資料: {source}）"
 SAVED = "{branch}の{year}の事業計画を保存しました（施策 {measures}件、KPI {targets}件）。"
 CANNOT_PARSE_YEAR = "年度は西暦4桁で指定してください（例: 2025）。"
 
@@ -133,7 +135,7 @@ def plan_import_review(request: HttpRequest, code: str, year: int) -> HttpRespon
         return _render_review(request, branch, review, token, errors=errors, status=400)
     draft = review.to_draft()
     try:
-        plan = save_draft(draft)
+        plan = save_draft(draft, reason=IMPORT_REASON.format(source=review.source))
     except ImportRefused as error:
         return _render_review(request, branch, review, token, errors=[str(error)], status=409)
     _forget(request, branch.code, year)

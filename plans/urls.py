@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from kpitrack.converters import FiscalYearConverter
-from plans.views import dashboards, entry, history, plan, progress, workflow
+from plans.views import dashboards, entry, history, plan, plan_import, progress, workflow
 
 register_converter(FiscalYearConverter, "fiscal_year")  # four digits: a huge year is a 404, not a 500
 
@@ -13,11 +13,14 @@ urlpatterns = [
     # one branch
     path(BRANCH_YEAR, dashboards.branch_dashboard, name="branch_dashboard"),
     path(BRANCH_YEAR + "plan/", plan.plan_page, name="plan_page"),
+    path(BRANCH_YEAR + "plan/import/", plan_import.plan_import_upload, name="plan_import_upload"),
+    path(BRANCH_YEAR + "plan/import/review/", plan_import.plan_import_review, name="plan_import_review"),
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/", dashboards.kpi_detail, name="kpi_detail"),
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/history/", history.kpi_history, name="kpi_history"),
     path(BRANCH_YEAR + "progress/<slug:half>/", progress.progress_entry, name="progress_entry"),
     path(BRANCH_YEAR + "entry/<str:month>/", entry.month_entry, name="month_entry"),
     path(BRANCH_YEAR + "entry/<str:month>/<slug:transition>/", workflow.month_transition, name="month_transition"),
+    path("plans/parse-target/", plan_import.parse_target_preview, name="plan_import_parse_target"),
     # every branch (headquarters)
     path(NATIONAL_YEAR, dashboards.national_matrix, name="national_matrix"),
     path(NATIONAL_YEAR + "kpi/<slug:kpi_code>/", dashboards.national_kpi, name="national_kpi"),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 
 from branches.models import Branch
 from plans.imports.draft import Draft
@@ -20,11 +23,12 @@ class ImportRefused(ValueError):
     """The draft cannot be saved; nothing was written."""
 
 
-def save_draft(draft: Draft) -> Plan:
+def save_draft(draft: Draft, *, reason: str = "") -> Plan:
     """Write the draft's plan, its measures and its matched KPIs' targets; all or nothing.
 
     A KPI the reader could not match is not saved (it is in the draft's warnings). A target the reader
-    left empty is saved with no target text, for the admin to fill in.
+    left empty is saved with no target text, for the admin to fill in. ``reason``, when given, is the history
+    rows' change reason.
     """
     branch = Branch.objects.filter(code=draft.branch).first()
     if branch is None:
@@ -37,20 +41,24 @@ def save_draft(draft: Draft) -> Plan:
         year, _ = FiscalYear.objects.get_or_create(year=draft.fiscal_year)
         if Plan.objects.filter(branch=branch, fiscal_year=year).exists():
             raise ImportRefused(ERROR_PLAN_EXISTS.format(branch=branch.name, year=year.label))
-        plan = Plan.objects.create(branch=branch, fiscal_year=year, source=draft.source[:200])
+        plan = _with_reason(Plan(branch=branch, fiscal_year=year, source=draft.source[:200]), reason)
+        plan.save()
         Area.sync()
         areas = {area.number: area for area in Area.objects.all()}
         counters: dict[int, int] = {}
         for order, measure in enumerate(draft.measures):
             counters[measure.area] = counters.get(measure.area, 0) + 1
-            Measure.objects.create(
-                plan=plan,
-                key=f"{measure.area}-{counters[measure.area]}",
-                area=areas[measure.area],
-                number=measure.number,
-                title=measure.title,
-                order=order,
-            )
+            _with_reason(
+                Measure(
+                    plan=plan,
+                    key=f"{measure.area}-{counters[measure.area]}",
+                    area=areas[measure.area],
+                    number=measure.number,
+                    title=measure.title,
+                    order=order,
+                ),
+                reason,
+            ).save()
         for order, draft_target in enumerate(t for t in draft.targets if t.kpi is not None):
             target = KpiTarget(plan=plan, kpi=kpis[draft_target.kpi], name_as_written=draft_target.name, order=order)
             try:
@@ -59,5 +67,14 @@ def save_draft(draft: Draft) -> Plan:
             except (TargetParseError, ValidationError) as error:
                 reason = "; ".join(error.messages) if isinstance(error, ValidationError) else error.reason
                 raise ImportRefused(ERROR_INVALID.format(name=draft_target.name, reason=reason)) from error
-            target.save()
+            _with_reason(target, reason).save()
     return plan
+
+
+M = TypeVar("M", bound=Model)
+
+
+def _with_reason(row: M, reason: str) -> M:
+    if reason:
+        row._change_reason = reason  # type: ignore[attr-defined]  # read by django-simple-history
+    return row

@@ -87,7 +87,6 @@ def plan_links(plan: Plan) -> dict[str, Any]:
     return links
 
 
-
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
@@ -104,7 +103,9 @@ def home(request: HttpRequest) -> HttpResponse:
         raise access.PermissionDenied(NO_HOME_BRANCH)
     years = selectors.plan_years(branch)
     if not years:
-        return render(request, "plans/empty.html", {"branch": branch})
+        manages = access.has_permission(request.user, access.Permission.MANAGE_PLAN, branch)
+        import_year = fiscal.fiscal_year_of(timezone.localdate()) if manages else None
+        return render(request, "plans/empty.html", {"branch": branch, "import_year": import_year})
     return redirect("branch_dashboard", code=branch.code, year=years[-1])
 
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from branches import access
 from plans import selectors
 from plans.formatting import format_figure
 from plans.selectors import BudgetTotal
@@ -56,5 +57,10 @@ def plan_page(request: HttpRequest, code: str, year: int) -> HttpResponse:
         "budget_total": budget_figures(outline.budget_total) if outline.budget_total else None,
         "previous_year": year - 1 if year - 1 in years else None,
         "next_year": year + 1 if year + 1 in years else None,
+        "import_year": (
+            year + 1
+            if year + 1 not in years and access.has_permission(request.user, access.Permission.MANAGE_PLAN, branch)
+            else None
+        ),
     }
     return render(request, "plans/plan.html", context)

@@ -49,7 +49,6 @@ def _half_or_404(code: str) -> Half:
         raise Http404(NO_SUCH_HALF) from None
 
 
-
 @dataclass
 class EntryRow:
     """One measure on the page: what the inputs show, the hidden version and digest, and any messages."""

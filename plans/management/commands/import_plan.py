@@ -9,9 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from branches.models import Branch
-from plans.imports.catalog import catalog_matcher
+from plans.imports.build import draft_from_text
 from plans.imports.pdf import DocumentError, extract_text
-from plans.imports.reader import read_plan
 from plans.imports.save import ImportRefused, save_draft
 
 ERROR_NO_FILE = "ファイル「{path}」がありません。"
@@ -45,9 +44,7 @@ class Command(BaseCommand):
             text = extract_text(path)
         except DocumentError as error:
             raise CommandError(str(error)) from error
-        draft = read_plan(
-            text, catalog_matcher(), branch=branch.code, fiscal_year=options["fiscal_year"], source=path.name
-        )
+        draft = draft_from_text(text, branch=branch.code, fiscal_year=options["fiscal_year"], source=path.name)
         if not options["dry_run"]:
             try:
                 save_draft(draft)

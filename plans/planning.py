@@ -56,6 +56,9 @@ LINEAGE_NATIONAL_ONLY_HQ = (
     "「{kpi}」は全国共通KPIのため、新設・削除・変更は本部（KPIカタログの管理者）が登録します。"
 )
 CHANGE_EXISTS = "「{kpi}」の{year}の「{change}」はすでに登録されています。"
+DELETED_BUT_IN_PLAN = (
+    "「{kpi}」はこの事業計画にあります。この年度に削除するときは、その行の「計画から外す」で「削除」として記録してください。"
+)
 REPLACES_REQUIRED = "「他のKPIから変更」では、変更前のKPIを選んでください。"
 REPLACES_ITSELF = "変更前のKPIに、そのKPI自身は選べません。"
 REPLACES_ONLY_IF_REPLACED = "変更前のKPIは、変更の種類が「他のKPIから変更」のときだけ選んでください。"
@@ -364,13 +367,14 @@ def target_remove(
         raise PlanningError(TARGET_HAS_ACTUALS.format(kpi=current.kpi.name, count=count))
     why = _reason(reason, REASON_TARGET_REMOVE)
     if record_deleted:
-        existing = KpiChange.objects.filter(
-            kpi=current.kpi, fiscal_year_id=current.plan.fiscal_year_id, change=KpiChange.Change.DELETED
-        )
-        if not existing.exists():
-            kpi_change_record(current.plan, current.kpi, KpiChange.Change.DELETED, user=user, note=note, reason=reason)
+        _require_lineage(user, current.kpi, current.plan.branch)
     _stamp(current, user, why)
     current.delete()
+    existing = KpiChange.objects.filter(
+        kpi=current.kpi, fiscal_year_id=current.plan.fiscal_year_id, change=KpiChange.Change.DELETED
+    )
+    if record_deleted and not existing.exists():
+        kpi_change_record(current.plan, current.kpi, KpiChange.Change.DELETED, user=user, note=note, reason=reason)
 
 
 # -- lineage ------------------------------------------------------------------------------------------------------
@@ -408,6 +412,8 @@ def kpi_change_record(
     if change == KpiChange.Change.DEFINITION_CHANGED and not note:
         raise PlanningError(DEFINITION_NEEDS_NOTE)
     year = plan.fiscal_year_id
+    if change == KpiChange.Change.DELETED and plan.targets.filter(kpi=kpi).exists():
+        raise PlanningError(DELETED_BUT_IN_PLAN.format(kpi=kpi.name))
     duplicate = PlanningError(
         CHANGE_EXISTS.format(kpi=kpi.name, year=fiscal.reiwa_label(year), change=label)
     )

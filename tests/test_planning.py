@@ -330,3 +330,13 @@ def test_it_refuses_an_overlong_reason(plan: Plan, staff: AbstractBaseUser) -> N
 
     assert str(error.value) == planning.REASON_TOO_LONG.format(limit=500, length=501)
 
+
+
+def test_it_refuses_recording_deleted_for_a_kpi_still_in_the_plan(plan: Plan, admin: AbstractBaseUser) -> None:
+    target = KpiTargetFactory(plan=plan)
+
+    with pytest.raises(planning.PlanningError) as error:
+        planning.kpi_change_record(plan, target.kpi, "deleted", user=admin)
+
+    assert str(error.value) == planning.DELETED_BUT_IN_PLAN.format(kpi=target.kpi.name)
+    assert not KpiChange.objects.filter(kpi=target.kpi).exists()

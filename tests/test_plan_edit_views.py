@@ -362,3 +362,51 @@ def test_an_unknown_change_kind_is_refused(tochigi_staff: AbstractBaseUser, plan
 
     assert messages_of(response) == [plan_edit.NO_SUCH_CHANGE]
     assert not KpiChange.objects.filter(kpi=kpi).exists()
+
+
+# -- the admin door -------------------------------------------------------------------------------------------------
+
+
+def _admin_data(target: KpiTarget, text: str) -> dict[str, object]:
+    return {
+        "plan": target.plan_id,
+        "kpi": target.kpi_id,
+        "measure": target.measure_id or "",
+        "name_as_written": target.name_as_written,
+        "target_text": text,
+        "precision_override": "",
+        "note": "",
+        "published_mark": "",
+        "order": target.order,
+        "actuals-TOTAL_FORMS": "0",
+        "actuals-INITIAL_FORMS": "0",
+    }
+
+
+def test_the_admin_saves_a_phrase_through_the_planning_path(target: KpiTarget) -> None:
+    admin = UserFactory(username="target-admin", is_superuser=True, is_staff=True)
+    change = reverse("admin:plans_kpitarget_change", args=[target.pk])
+
+    response = client_for(admin).post(change, {**_admin_data(target, "55%以上"), "loaded_text": "50%以上"})
+
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert (target.target_text, target.rule) == ("55%以上", "fixed_min")
+    latest = target.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (admin, "目標を変更（画面入力）: 管理サイトで変更")
+
+
+def test_the_admin_refuses_a_phrase_changed_meanwhile(target: KpiTarget, tochigi_staff: AbstractBaseUser) -> None:
+    admin = UserFactory(username="target-admin", is_superuser=True, is_staff=True)
+    change = reverse("admin:plans_kpitarget_change", args=[target.pk])
+    client = client_for(admin)
+    loaded = client.get(change).context["adminform"].form["loaded_text"].value()
+    planning.target_update(target, "52%以上", user=tochigi_staff, expected_text="50%以上")
+
+    response = client.post(change, {**_admin_data(target, "58%以上"), "loaded_text": loaded})
+
+    assert response.status_code == 200
+    expected = planning.TARGET_CONFLICT.format(kpi=target.kpi.name, stored="52%以上", typed="58%以上")
+    assert expected in response.content.decode()
+    target.refresh_from_db()
+    assert target.target_text == "52%以上"

@@ -410,3 +410,25 @@ def test_the_admin_refuses_a_phrase_changed_meanwhile(target: KpiTarget, tochigi
     assert expected in response.content.decode()
     target.refresh_from_db()
     assert target.target_text == "52%以上"
+
+
+def test_a_phrase_typed_for_a_target_removed_meanwhile_is_reported(
+    tochigi_staff: AbstractBaseUser, target: KpiTarget
+) -> None:
+    removed = KpiTargetFactory(plan=target.plan, target_text="")
+    prefix = f"t{removed.pk}"
+    planning.target_remove(removed, user=tochigi_staff)
+
+    response = client_for(tochigi_staff).post(
+        url("plan_edit", target.plan),
+        {
+            f"{prefix}-text": "実施",
+            f"{prefix}-seen": "",
+            f"t{target.pk}-text": "70%以上",
+            f"t{target.pk}-seen": "50%以上",
+        },
+    )
+
+    assert messages_of(response) == [plan_edit.NOT_SAVED, planning.TARGET_GONE.format(typed="実施")]
+    target.refresh_from_db()
+    assert target.target_text == "50%以上"

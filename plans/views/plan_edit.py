@@ -176,6 +176,18 @@ def _render(request: HttpRequest, plan: Plan, rows: list[Row], status: int = 200
     return render(request, "plans/plan_edit.html", context, status=status)
 
 
+def _gone(posted: Any, rows: list[Row]) -> list[str]:
+    """Phrases typed for targets that someone else took out of the plan meanwhile (they cannot be saved)."""
+    present = {row.prefix for row in rows}
+    typed = []
+    for key in posted:
+        prefix, _sep, suffix = key.partition("-")
+        text = posted[key].strip()
+        if suffix == "text" and prefix not in present and text != posted.get(f"{prefix}-seen", "").strip():
+            typed.append(text)
+    return typed
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def plan_edit(request: HttpRequest, code: str, year: int) -> HttpResponse:
@@ -188,7 +200,8 @@ def plan_edit(request: HttpRequest, code: str, year: int) -> HttpResponse:
     only = request.POST.get("only")
     reason = request.POST.get("reason", "")
     saved = 0
-    failed = False
+    gone = _gone(request.POST, rows)
+    failed = bool(gone)
     done: list[Row] = []
     with transaction.atomic():
         for row in rows:
@@ -213,6 +226,8 @@ def plan_edit(request: HttpRequest, code: str, year: int) -> HttpResponse:
             transaction.set_rollback(True)
     if failed:
         messages.error(request, _(NOT_SAVED))
+        for typed in gone:
+            messages.error(request, planning.TARGET_GONE.format(typed=typed))
         stored = dict(plan.targets.values_list("pk", "target_text"))  # as saved now: the rows were rolled back
         for row in rows:
             row.target.target_text = stored.get(row.target.pk, row.seen)

@@ -63,6 +63,7 @@ REPLACES_REQUIRED = "「他のKPIから変更」では、変更前のKPIを選�
 REPLACES_ITSELF = "変更前のKPIに、そのKPI自身は選べません。"
 REPLACES_ONLY_IF_REPLACED = "変更前のKPIは、変更の種類が「他のKPIから変更」のときだけ選んでください。"
 DEFINITION_NEEDS_NOTE = "「基準・算出方法の変更」では、何が変わったかを注記に書いてください（例: ※算出方法変更）。"
+TEXT_TOO_LONG = "目標は{limit}文字以内で入力してください（{length}文字）。"
 REASON_TOO_LONG = "変更の理由は{limit}文字以内で入力してください（{length}文字）。"
 
 # -- change reasons (kept in the history) -------------------------------------------------------------------------
@@ -307,6 +308,56 @@ def target_update(target: KpiTarget, text: str, *, user: User, expected_text: st
     for name in ("target_text", "rule", "target_value", "stated_baseline"):
         setattr(target, name, getattr(current, name))
     return True
+
+
+@dataclass
+class TargetEdit:
+    """One row of a whole-plan save: the phrase typed and the phrase it was typed over (``seen``); after
+    ``targets_update``, what went wrong with it (``error`` or ``conflict``) or that it was ``saved``."""
+
+    target: KpiTarget
+    text: str
+    seen: str
+    error: str = ""
+    conflict: TargetConflict | None = None
+    saved: bool = False
+
+    @property
+    def touched(self) -> bool:
+        return self.text.strip() != self.seen.strip()
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.error) or self.conflict is not None
+
+
+@transaction.atomic
+def targets_update(edits: Iterable[TargetEdit], *, user: User, reason: str = "") -> int:
+    """Save every touched edit through ``target_update``, all or nothing: when any is refused (unreadable phrase,
+    too long, changed meanwhile) nothing is saved, each refused edit says why, and 0 is returned. Else the number
+    of phrases saved."""
+    edits = list(edits)
+    limit = KpiTarget._meta.get_field("target_text").max_length or 200
+    for edit in edits:
+        if not edit.touched:
+            continue
+        if len(edit.text.strip()) > limit:
+            edit.error = TEXT_TOO_LONG.format(limit=limit, length=len(edit.text.strip()))
+            continue
+        try:
+            edit.saved = target_update(edit.target, edit.text, user=user, expected_text=edit.seen, reason=reason)
+        except TargetConflict as exc:
+            edit.conflict = exc
+        except ValidationError as exc:
+            edit.error = " ".join(exc.messages)
+        except PlanningError as exc:
+            edit.error = str(exc)
+    if any(edit.refused for edit in edits):
+        transaction.set_rollback(True)
+        for edit in edits:
+            edit.saved = False
+        return 0
+    return sum(edit.saved for edit in edits)
 
 
 @transaction.atomic

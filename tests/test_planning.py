@@ -340,3 +340,32 @@ def test_it_refuses_recording_deleted_for_a_kpi_still_in_the_plan(plan: Plan, ad
 
     assert str(error.value) == planning.DELETED_BUT_IN_PLAN.format(kpi=target.kpi.name)
     assert not KpiChange.objects.filter(kpi=target.kpi).exists()
+
+
+def test_it_saves_a_whole_plan_all_or_nothing(plan: Plan, staff: AbstractBaseUser) -> None:
+    good, bad, untouched = (KpiTargetFactory(plan=plan, target_text="") for _ in range(3))
+    edits = [
+        planning.TargetEdit(good, "実施", ""),
+        planning.TargetEdit(bad, "たくさん", ""),
+        planning.TargetEdit(untouched, "", ""),
+    ]
+
+    assert planning.targets_update(edits, user=staff) == 0
+
+    assert [e.saved for e in edits] == [False, False, False]
+    assert edits[1].error.startswith("目標「たくさん」を読み取れません") and not edits[0].refused
+    good.refresh_from_db()
+    assert good.target_text == ""
+    assert good.history.count() == 1
+
+
+def test_it_saves_every_touched_phrase_when_all_are_readable(plan: Plan, staff: AbstractBaseUser) -> None:
+    first, second = (KpiTargetFactory(plan=plan, target_text="") for _ in range(2))
+    edits = [planning.TargetEdit(first, "実施", ""), planning.TargetEdit(second, "毎月", "")]
+
+    assert planning.targets_update(edits, user=staff, reason="一括入力") == 2
+
+    assert list(plan.targets.order_by("pk").values_list("target_text", "rule")) == [
+        ("実施", "done"),
+        ("毎月", "frequency"),
+    ]

@@ -44,7 +44,7 @@ NO_SUCH_KPI = gettext_noop("KPIを一覧から選んでください。")
 NO_SUCH_MEASURE = gettext_noop("施策を一覧から選んでください。")
 NO_SUCH_CHANGE = gettext_noop("変更の種類を一覧から選んでください。")
 NO_SUCH_TARGET = gettext_noop("この事業計画にその目標はありません。")
-TEXT_TOO_LONG = gettext_noop("目標は{limit}文字以内で入力してください（{length}文字）。")
+TEXT_TOO_LONG = planning.TEXT_TOO_LONG
 
 PARSE_NONE = gettext_noop("設定なし（目標は空欄です）")
 PARSE_VALUE = gettext_noop("{label}・目標値 {value}{unit}")
@@ -122,19 +122,43 @@ def parse_target(request: HttpRequest, code: str, year: int) -> JsonResponse:
 
 @dataclass
 class Row:
-    """One target row of the edit page: the phrase as saved (``seen``) and as typed, and what went wrong."""
+    """One target row of the edit page: the edit (phrase typed over the phrase seen), its parse and lineage."""
 
-    target: KpiTarget
-    text: str
-    seen: str
+    edit: planning.TargetEdit
     parse: dict[str, Any]
     changes: list[KpiChange]
-    error: str = ""
-    conflict: planning.TargetConflict | None = None
+
+    @property
+    def target(self) -> KpiTarget:
+        return self.edit.target
 
     @property
     def prefix(self) -> str:
         return f"t{self.target.pk}"
+
+    @property
+    def text(self) -> str:
+        return self.edit.text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.edit.text = value
+
+    @property
+    def seen(self) -> str:
+        return self.edit.seen
+
+    @seen.setter
+    def seen(self, value: str) -> None:
+        self.edit.seen = value
+
+    @property
+    def error(self) -> str:
+        return self.edit.error
+
+    @property
+    def conflict(self) -> planning.TargetConflict | None:
+        return self.edit.conflict
 
 
 def _rows(plan: Plan, posted: dict[str, Any] | None = None) -> list[Row]:
@@ -149,7 +173,8 @@ def _rows(plan: Plan, posted: dict[str, Any] | None = None) -> list[Row]:
         prefix = f"t{target.pk}"
         text = target.target_text if posted is None else posted.get(f"{prefix}-text", target.target_text)
         seen = target.target_text if posted is None else posted.get(f"{prefix}-seen", target.target_text)
-        rows.append(Row(target, text, seen, parse_result(text, plan.fiscal_year_id), changes.get(target.kpi_id, [])))
+        edit = planning.TargetEdit(target, text, seen)
+        rows.append(Row(edit, parse_result(text, plan.fiscal_year_id), changes.get(target.kpi_id, [])))
     return rows
 
 
@@ -199,32 +224,14 @@ def plan_edit(request: HttpRequest, code: str, year: int) -> HttpResponse:
     rows = _rows(plan, request.POST)
     only = request.POST.get("only")
     reason = request.POST.get("reason", "")
-    saved = 0
     gone = _gone(request.POST, rows)
-    failed = bool(gone)
-    done: list[Row] = []
+    asked = [row for row in rows if not only or row.prefix == only]
     with transaction.atomic():
-        for row in rows:
-            if (only and row.prefix != only) or row.text.strip() == row.seen.strip():
-                continue  # not asked for, or not touched: left as saved
-            if len(row.text) > TEXT_LIMIT:
-                row.error, failed = _(TEXT_TOO_LONG).format(limit=TEXT_LIMIT, length=len(row.text)), True
-                continue
-            try:
-                saved += planning.target_update(
-                    row.target, row.text, user=request.user, expected_text=row.seen, reason=reason
-                )
-            except planning.TargetConflict as exc:
-                row.conflict, failed = exc, True
-            except ValidationError as exc:
-                row.error, failed = " ".join(exc.messages), True
-            except planning.PlanningError as exc:
-                row.error, failed = str(exc), True
-            else:
-                done.append(row)
-        if failed:
+        saved = planning.targets_update([row.edit for row in asked], user=request.user, reason=reason)
+        if gone:  # typed for a target removed meanwhile: nothing is saved, as for any refused row
             transaction.set_rollback(True)
-    if failed:
+            saved = 0
+    if gone or any(row.edit.refused for row in rows):
         messages.error(request, _(NOT_SAVED))
         for typed in gone:
             messages.error(request, planning.TARGET_GONE.format(typed=typed))
@@ -233,12 +240,13 @@ def plan_edit(request: HttpRequest, code: str, year: int) -> HttpResponse:
             row.target.target_text = stored.get(row.target.pk, row.seen)
             if row.conflict is not None and row.conflict.stored is not None:
                 row.seen = row.conflict.stored  # both phrases were shown: saving again is a choice made knowingly
-            elif row.text.strip() == row.seen.strip():  # untouched rows show what is saved now
+            elif not row.edit.touched:  # untouched rows show what is saved now
                 row.text = row.seen = row.target.target_text
                 row.parse = parse_result(row.text, plan.fiscal_year_id)
         return _render(request, plan, rows)
-    for row in done:
-        row.seen = row.text = row.target.target_text
+    for row in asked:
+        if row.edit.saved:
+            row.seen = row.text = row.target.target_text
     messages.success(request, _(SAVED).format(count=saved) if saved else _(NOTHING_CHANGED))
     if only and any(row.text.strip() != row.seen.strip() for row in rows):
         messages.info(request, _(OTHER_ROWS_KEPT))  # the other rows' typing is kept on the page, not saved

@@ -144,6 +144,10 @@ def _reason(reason: str, default: str) -> str:
     return f"{default}: {reason}" if reason else default
 
 
+def _flat(text: str) -> str:
+    return text.replace("\r", "").replace("\n", "").strip()
+
+
 def _save(obj: models.Model, user: User | None, reason: str) -> None:
     obj.full_clean()
     _stamp(obj, user, reason)
@@ -299,7 +303,7 @@ def target_update(target: KpiTarget, text: str, *, user: User, expected_text: st
     current = KpiTarget.objects.select_for_update().select_related("kpi", "plan").filter(pk=target.pk).first()
     if current is None:
         raise TargetConflict(None, kpi_name=target.kpi.name, stored=None, typed=text)
-    if current.target_text != expected_text:
+    if current.target_text != expected_text.replace("\r\n", "\n"):  # forms send line breaks as CRLF
         raise TargetConflict(current, kpi_name=current.kpi.name, stored=current.target_text, typed=text)
     if current.target_text == text:
         return False
@@ -324,7 +328,8 @@ class TargetEdit:
 
     @property
     def touched(self) -> bool:
-        return self.text.strip() != self.seen.strip()
+        # A text field drops line breaks a stored phrase may hold: that alone is not an edit.
+        return _flat(self.text) != _flat(self.seen)
 
     @property
     def refused(self) -> bool:

@@ -369,3 +369,12 @@ def test_it_saves_every_touched_phrase_when_all_are_readable(plan: Plan, staff: 
         ("実施", "done"),
         ("毎月", "frequency"),
     ]
+
+
+def test_a_line_break_dropped_by_the_text_field_is_not_an_edit(plan: Plan, staff: AbstractBaseUser) -> None:
+    target = KpiTargetFactory(plan=plan, target_text="71.7%\n以上")
+    edit = planning.TargetEdit(target, "71.7%以上", "71.7%\r\n以上")  # as the browser sends them back
+
+    assert edit.touched is False
+    assert planning.targets_update([edit], user=staff) == 0
+    assert planning.target_update(target, "72%以上", user=staff, expected_text="71.7%\r\n以上") is True

@@ -248,7 +248,7 @@ def plan_edit(request: HttpRequest, code: str, year: int) -> HttpResponse:
         if row.edit.saved:
             row.seen = row.text = row.target.target_text
     messages.success(request, _(SAVED).format(count=saved) if saved else _(NOTHING_CHANGED))
-    if only and any(row.text.strip() != row.seen.strip() for row in rows):
+    if only and any(row.edit.touched for row in rows):
         messages.info(request, _(OTHER_ROWS_KEPT))  # the other rows' typing is kept on the page, not saved
         return _render(request, plan, rows)
     return redirect("plan_edit", code=plan.branch.code, year=year)

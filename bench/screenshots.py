@@ -46,6 +46,7 @@ PAGES = {
 PAGES_AS = {
     "entry_tochigi_2024_09_staff": ("tochigi", "/branches/tochigi/2024/entry/2024-09/"),
     "progress_tokyo_2024_h1_staff": ("tokyo", "/branches/tokyo/2024/progress/h1/"),
+    "plan_edit_kagoshima_2025_staff": ("kagoshima", "/branches/kagoshima/2025/plan/edit/"),
     "error_403_other_branch": ("gifu", "/branches/tochigi/2023/"),
     "error_403_national_for_staff": ("gifu", "/national/2024/"),
 }

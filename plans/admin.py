@@ -14,6 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from branches.access import DENIED_MESSAGES, Permission
 from branches.admin import BranchScopedAdmin, BranchScopedInline, CatalogAdmin, CatalogTabularInline
+from plans import planning
 from plans.models import (
     Area,
     BudgetLine,
@@ -80,9 +81,12 @@ class MeasureInline(BranchScopedInline, admin.TabularInline):
 
 
 class KpiTargetInline(BranchScopedInline, admin.TabularInline):
+    """Target phrases are read-only here: they are changed on a target's own admin page or the plan edit page,
+    both through ``plans.planning.target_update`` (conflict check, history with the reason)."""
+
     model = KpiTarget
     fields = ("kpi", "measure", "target_text", "rule", "target_value", "stated_baseline", "note", "published_mark")
-    readonly_fields = ("rule", "target_value", "stated_baseline")
+    readonly_fields = ("target_text", "rule", "target_value", "stated_baseline")
     extra = 0
     show_change_link = True
     autocomplete_fields = ("kpi",)
@@ -174,8 +178,47 @@ class KpiActualInline(admin.TabularInline):
         return format_html('<a href="{}">この実績を開く</a>', url)
 
 
+ADMIN_TARGET_REASON = "管理サイトで変更"
+
+
+class KpiTargetAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A target's admin form: a phrase changed by someone else since the form was opened is refused with both
+    phrases (the save goes through ``planning.target_update``, which checks again under the write lock)."""
+
+    loaded_text = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
+    request_conflict: planning.TargetConflict | None = None  # set by KpiTargetAdmin when a save lost a race
+
+    class Meta:
+        model = KpiTarget
+        fields = (
+            *("plan", "kpi", "measure", "name_as_written", "target_text"),
+            *("precision_override", "note", "published_mark", "order"),
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["loaded_text"].initial = self.instance.target_text if self.instance.pk else ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.request_conflict is not None:
+            self.add_error("target_text", str(self.request_conflict))
+        elif self.instance.pk:
+            stored = KpiTarget.objects.filter(pk=self.instance.pk).values_list("target_text", flat=True).first()
+            loaded = cleaned.get("loaded_text", "")
+            if stored is not None and stored != loaded and cleaned.get("target_text", "") != stored:
+                conflict = planning.TargetConflict(
+                    None, kpi_name=self.instance.kpi.name, stored=stored, typed=cleaned.get("target_text", "")
+                )
+                self.add_error("target_text", str(conflict))
+        return cleaned
+
+
 @admin.register(KpiTarget)
 class KpiTargetAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
+    """A changed phrase is saved through ``planning.target_update`` (the one write path for plan edits)."""
+
+    form = KpiTargetAdminForm
     branch_path = "plan__branch"
     list_display = ("plan", "kpi", "target_text", "rule", "target_value", "stated_baseline", "published_mark")
     list_filter = ("plan__fiscal_year", "plan__branch", "rule", "published_mark", "kpi")
@@ -184,6 +227,36 @@ class KpiTargetAdmin(SimpleHistoryAdmin, BranchScopedAdmin):
     readonly_fields = ("rule", "target_value", "stated_baseline")
     autocomplete_fields = ("kpi", "measure")
     inlines = [KpiActualInline]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        conflict = getattr(request, "_target_conflict", None)
+        return type(form.__name__, (form,), {"request_conflict": conflict}) if conflict else form
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except planning.TargetConflict as conflict:  # a save slipped in after the form's check: nothing written
+            request._target_conflict = conflict  # type: ignore[attr-defined]
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: KpiTarget, form: Any, change: bool) -> None:
+        others = [name for name in form.changed_data if name not in {"target_text", "loaded_text"}]
+        with transaction.atomic():
+            if change and "target_text" in form.changed_data:
+                planning.target_update(
+                    obj,
+                    obj.target_text,
+                    user=request.user,
+                    expected_text=form.cleaned_data.get("loaded_text", ""),
+                    reason=ADMIN_TARGET_REASON,
+                )
+            if not change or others:
+                obj._history_user = request.user  # type: ignore[attr-defined]
+                obj._change_reason = ADMIN_TARGET_REASON  # type: ignore[attr-defined]
+                obj.save()
 
 
 REASON_REQUIRED = "変更理由を入力してください（例: 支部資料の訂正）。"

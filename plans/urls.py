@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from kpitrack.converters import FiscalYearConverter
-from plans.views import dashboards, entry, history, plan, plan_import, progress, workflow
+from plans.views import dashboards, entry, history, plan, plan_edit, plan_import, progress, workflow
 
 register_converter(FiscalYearConverter, "fiscal_year")  # four digits: a huge year is a 404, not a 500
 
@@ -15,6 +15,12 @@ urlpatterns = [
     path(BRANCH_YEAR + "plan/", plan.plan_page, name="plan_page"),
     path(BRANCH_YEAR + "plan/import/", plan_import.plan_import_upload, name="plan_import_upload"),
     path(BRANCH_YEAR + "plan/import/review/", plan_import.plan_import_review, name="plan_import_review"),
+    path(BRANCH_YEAR + "plan/edit/", plan_edit.plan_edit, name="plan_edit"),
+    path(BRANCH_YEAR + "plan/parse-target/", plan_edit.parse_target, name="plan_parse_target"),
+    path(BRANCH_YEAR + "plan/next-year/", plan_edit.plan_next_year, name="plan_next_year"),
+    path(BRANCH_YEAR + "plan/targets/add/", plan_edit.target_add, name="plan_target_add"),
+    path(BRANCH_YEAR + "plan/targets/<int:pk>/remove/", plan_edit.target_remove, name="plan_target_remove"),
+    path(BRANCH_YEAR + "plan/changes/", plan_edit.change_record, name="plan_change_record"),
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/", dashboards.kpi_detail, name="kpi_detail"),
     path(BRANCH_YEAR + "kpi/<slug:kpi_code>/history/", history.kpi_history, name="kpi_history"),
     path(BRANCH_YEAR + "progress/<slug:half>/", progress.progress_entry, name="progress_entry"),

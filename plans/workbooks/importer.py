@@ -2,8 +2,9 @@
 
 - The rules and messages are the browser entry's: each cell is read by ``figures.parse_figure`` (a number cell
   as the number it holds), a rate's value may come from its numerator and denominator (``entry.rate_from_counts``;
-  one count without the other is refused with ``entry.ONE_COUNT_ONLY``), a qualitative KPI takes 実施 / 未実施
-  (or the text already saved, ``entry.NOT_A_CHOICE``), and ``figures.check_actual`` checks the result.
+  one count without the other and without a value is refused with ``entry.ONE_COUNT_ONLY``), a qualitative KPI
+  takes 実施 / 未実施 (or the text already saved, ``entry.NOT_A_CHOICE``), and ``figures.check_actual`` checks
+  the result.
 - An empty cell changes nothing (a saved figure is never cleared by an import). A cell that only repeats the saved
   figure is unchanged, so importing the same file twice writes nothing the second time.
 - Refused as a whole (``WorkbookRefused``): the file (see ``reader``), a plan that does not exist, a branch the
@@ -11,6 +12,8 @@
   a figure the rules refuse, a KPI code not in the plan, a changed figure in an approved (locked) month.
 - The writes go through ``services.actuals_import`` in the same transaction as the checks, with source
   「ファイル取込」 and the file name in each history row's reason.
+- Unlike the month screen, one count beside a value is accepted: branches publish a rate with its count alone
+  (Gifu: 59.5% and 182,616件), kpitrack stores it so, and the published workbook must read back.
 - The browser entry's warnings (a cumulative figure below last month, a figure far outside the branch's range)
   are not asked about here: an import has no place for a reason.
 """
@@ -148,7 +151,7 @@ def _figures(
         return None
     where = (cells.get("value") or cells.get("numerator") or cells.get("denominator")).place  # type: ignore[union-attr]
     numerator, denominator = new["numerator"], new["denominator"]
-    if (numerator is None) != (denominator is None):
+    if (numerator is None) != (denominator is None) and new["value"] is None:
         problems.append((where, entry.ONE_COUNT_ONLY))
         return None
     counts_given = "numerator" in cells or "denominator" in cells

@@ -183,7 +183,6 @@ def _figures_sheet(book: Workbook, read: ReadBook, branch: str) -> None:
         if _blank(code):
             continue
         code = str(code).strip()
-        read.code_places.setdefault((branch, code), Place(sheet, number, 1))
         label = "" if label is None else str(label).strip()
         if label not in layout.ROW_FIELDS:
             labels = "・".join(layout.ROW_FIELDS)
@@ -197,6 +196,7 @@ def _figures_sheet(book: Workbook, read: ReadBook, branch: str) -> None:
             if _blank(value) or (month is None and period == "interim"):
                 continue
             key = (branch, code, "year_end" if month is None else period, month)
+            read.code_places.setdefault((branch, code), Place(sheet, number, 1))
             read.cells.setdefault(key, {})[name] = RawCell(Place(sheet, number, column), value)
 
 
@@ -209,15 +209,15 @@ def _kpi_sheets(book: Workbook, read: ReadBook, sheets: list[tuple[str, str]]) -
             if _blank(code):
                 continue
             branch = str(code).strip()
-            if branch not in read.branches:
-                read.branches.append(branch)
-            read.code_places.setdefault((branch, kpi_code), Place(sheet, number, 1))
             for offset, month in enumerate([*months, None]):
                 column = layout.KPI_FIRST_MONTH_COLUMN + offset
                 value = row[column - 1] if len(row) >= column else None
                 if _blank(value):
                     continue
                 key = (branch, kpi_code, "monthly" if month else "year_end", month)
+                if branch not in read.branches:
+                    read.branches.append(branch)
+                read.code_places.setdefault((branch, kpi_code), Place(sheet, number, 1))
                 read.cells.setdefault(key, {})["value"] = RawCell(Place(sheet, number, column), value)
 
 

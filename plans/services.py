@@ -13,14 +13,15 @@ the report for re-approval (``plans.workflow.figures_changed``).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from plans import figures, fiscal, workflow
@@ -387,7 +388,7 @@ def actuals_import(
         for r in MonthReport.objects.select_for_update().filter(plan_id__in=plan_ids, month__in=months).order_by()
     }
     now = timezone.now()
-    created: list[KpiActual] = []
+    created: list[dict[str, Any]] = []
     updated: list[KpiActual] = []
     touched: dict[int, MonthReport] = {}
     for write in writes:
@@ -401,25 +402,90 @@ def actuals_import(
         if report is not None:
             touched[report.pk] = report
         if current is None:
-            actual = KpiActual(
-                target=write.target, period=write.period, month=write.month, source=source, entered_by=user, **fields
+            created.append(
+                {
+                    "target_id": write.target.pk,
+                    "period": write.period,
+                    "month": write.month,
+                    **fields,
+                    "is_cumulative": True,
+                    "note": "",
+                    "source": source,
+                    "entered_by_id": user.pk if user is not None else None,
+                    "entered_at": now,
+                    "version": 1,
+                }
             )
-            created.append(actual)
         else:
             for name, new in fields.items():
                 setattr(current, name, new)
             current.version += 1
             current.source, current.entered_by, current.entered_at = source, user, now
             updated.append(current)
-    KpiActual.objects.bulk_create(created, batch_size=500)
+    _insert_created(created, user=user, reason=reason, now=now)
     KpiActual.objects.bulk_update(
         updated,
         ["value", "text_value", "numerator", "denominator", "version", "source", "entered_by", "entered_at"],
         batch_size=500,
     )
-    history = KpiActual.history  # type: ignore[attr-defined]
-    history.bulk_history_create(created, default_user=user, default_change_reason=reason, batch_size=500)
-    history.bulk_history_create(updated, update=True, default_user=user, default_change_reason=reason, batch_size=500)
+    KpiActual.history.bulk_history_create(  # type: ignore[attr-defined]
+        updated, update=True, default_user=user, default_change_reason=reason, batch_size=500
+    )
     for report in touched.values():
         _after_write(report, user)
     return {"created": len(created), "updated": len(updated), "unchanged": len(writes) - len(created) - len(updated)}
+
+
+def _adapter(field: models.Field) -> Callable[[Any], Any]:  # type: ignore[type-arg]
+    ops = connection.ops
+    if isinstance(field, models.DateTimeField):  # every row of an import has the same timestamps: adapt them once
+        return functools.lru_cache(maxsize=4)(ops.adapt_datetimefield_value)
+    if isinstance(field, models.DateField):
+        return ops.adapt_datefield_value
+    if isinstance(field, models.DecimalField):
+        return lambda value: ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
+    return lambda value: value
+
+
+def _insert_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts by attname) with one ``executemany``: ``bulk_create`` without building model instances
+    (an import of a national year inserts tens of thousands of rows). Sends no signals, as bulk_create."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if f.attname in rows[0]]
+    adapters = [_adapter(f) for f in fields]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[a(row[f.attname]) for f, a in zip(fields, adapters, strict=True)] for row in rows])
+
+
+def _insert_created(
+    created: list[dict[str, Any]], *, user: AbstractBaseUser | None, reason: str, now: datetime.datetime
+) -> None:
+    """Insert new actuals and their + history rows (who, when, why), as ``actual_record`` would have."""
+    if not created:
+        return
+    _insert_rows(KpiActual, created)
+    ids = {
+        (target_id, period, month): pk
+        for pk, target_id, period, month in KpiActual.objects.filter(
+            target_id__in={row["target_id"] for row in created}
+        ).values_list("pk", "target_id", "period", "month")
+    }
+    history_model = KpiActual.history.model  # type: ignore[attr-defined]
+    tracked = {f.attname for f in history_model._meta.concrete_fields} - {"history_id"}
+    rows = []
+    for row in created:
+        history = {name: value for name, value in row.items() if name in tracked}
+        history["id"] = ids[(row["target_id"], row["period"], row["month"])]
+        history.update(
+            history_date=now,
+            history_change_reason=reason,
+            history_type="+",
+            history_user_id=user.pk if user is not None else None,
+        )
+        rows.append(history)
+    _insert_rows(history_model, rows)

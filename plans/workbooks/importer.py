@@ -47,6 +47,7 @@ NOT_A_FIGURE_CELL = "「{text}」は数値として読めません。数値を�
 HAS_PROBLEMS = "取り込めない値があります（{count}件）。すべて直してから取り込み直してください。何も保存していません。"
 IMPORTED = "「{filename}」を取り込みました（新規 {created}件・更新 {updated}件・変更なし {unchanged}件）。"
 PREVIEW = "確認のみ: 取り込むと 新規 {created}件・更新 {updated}件・変更なし {unchanged}件 です。まだ保存していません。"
+WRONG_PLAN = "このブックは{book}のものです。{page}の画面からは取り込めません（{page}のテンプレートに入力）。"
 NOTHING_TO_IMPORT = "取り込む値がありません（空欄のセルは取り込みません）。"
 
 PLACES = {"value": figures.DECIMAL_PLACES, "numerator": 2, "denominator": 2}
@@ -190,14 +191,24 @@ def import_workbook(
     user: AbstractBaseUser | None,
     dry_run: bool = False,
     today: datetime.date | None = None,
+    plan: Plan | None = None,
 ) -> ImportReport:
     """Check every figure of the workbook and write them all in one transaction, or write nothing.
 
     Raises ``WorkbookRefused`` for a file refused as a whole; returns the report (problems by place, counts).
     ``user`` None (the management command without ``--user``) is a system import: no permission check.
+    ``plan``: the plan whose page the file was uploaded on; a workbook of another branch or year is refused.
     """
     today = today or timezone.localdate()
     read = read_workbook(data, filename)
+    if plan is not None and (read.branches != [plan.branch.code] or read.fiscal_year != plan.fiscal_year_id):
+        book = "全支部" if read.kind == layout.Kind.NATIONAL else "・".join(read.branches)
+        raise WorkbookRefused(
+            WRONG_PLAN.format(
+                book=f"{book} {fiscal.reiwa_label(read.fiscal_year)}",
+                page=f"{plan.branch} {fiscal.reiwa_label(plan.fiscal_year_id)}",
+            )
+        )
     report = ImportReport(
         filename=filename,
         kind=read.kind.value,

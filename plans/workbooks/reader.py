@@ -92,7 +92,7 @@ def max_bytes() -> int:
     return int(getattr(settings, "WORKBOOK_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
-def _size_label(limit: int) -> str:
+def size_label(limit: int) -> str:
     return f"{limit / 1024 / 1024:.0f}MB" if limit >= 1024 * 1024 else f"{limit}バイト"
 
 
@@ -102,7 +102,7 @@ def check_file(data: bytes, filename: str) -> None:
     if not data:
         raise WorkbookRefused(EMPTY_FILE)
     if len(data) > limit:
-        raise WorkbookRefused(TOO_LARGE.format(limit=_size_label(limit)))
+        raise WorkbookRefused(TOO_LARGE.format(limit=size_label(limit)))
     if filename.lower().endswith((".xlsm", ".xltm")):
         raise WorkbookRefused(MACROS)
     if data.startswith(CFB_MAGIC):  # an OLE compound file: an encrypted package or an old .xls
@@ -116,7 +116,7 @@ def check_file(data: bytes, filename: str) -> None:
         if any(name.lower().endswith("vbaproject.bin") for name in names):
             raise WorkbookRefused(MACROS)
         if sum(info.file_size for info in archive.infolist()) > limit * UNZIPPED_FACTOR:
-            raise WorkbookRefused(TOO_LARGE.format(limit=_size_label(limit)))
+            raise WorkbookRefused(TOO_LARGE.format(limit=size_label(limit)))
 
 
 def _has_formulas(data: bytes) -> bool:

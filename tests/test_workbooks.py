@@ -21,12 +21,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from plans import entry, figures
 from plans.models import KpiActual, MonthReport, Plan
+from plans.rules import Mark
 from plans.selectors import plan_results
 from plans.services import MONTH_LOCKED_MESSAGE
 from plans.workbooks import layout, reader
 from plans.workbooks.importer import HAS_PROBLEMS, NOT_IN_PLAN, NOT_YOUR_BRANCH, ImportReport, import_workbook
 from plans.workbooks.published import published_workbook, workbook_bytes
 from plans.workbooks.reader import WorkbookRefused
+from plans.workbooks.styles import MARK_COLOURS
 from plans.workbooks.template import template_workbook
 
 pytestmark = pytest.mark.django_db
@@ -442,3 +444,43 @@ def test_text_that_looks_like_a_formula_is_exported_as_text() -> None:
     book = load_workbook(io.BytesIO(workbook_bytes(published_workbook(plan, plan_results(plan)))))
     cell = cell_in_column(book["実施状況"], 4, '=HYPERLINK("http://x")', "KPI")
     assert cell.data_type == "s"
+
+
+# -- the national workbook -----------------------------------------------------------------------------------------
+
+
+def test_the_national_workbook_round_trips_every_branchs_monthly_and_year_end_figures(tmp_path: Path) -> None:
+    plans = [("tokyo", 2024), ("gifu", 2024), ("kagoshima", 2024)]
+    before = {plan: export_results(*plan) for plan in plans}
+    book = tmp_path / "national.xlsx"
+    call_command("export_workbook", national=True, fiscal_year=2024, out=book, stdout=StringIO())
+    figures_of_year = KpiActual.objects.filter(
+        target__plan__fiscal_year_id=2024, period__in=(KpiActual.Period.MONTHLY, KpiActual.Period.YEAR_END)
+    )
+    removed = figures_of_year.count()
+    assert removed > 0
+    figures_of_year.delete()
+    out = StringIO()
+    call_command("import_workbook", str(book), stdout=out)
+    assert f"新規 {removed}件" in out.getvalue()
+    assert {plan: export_results(*plan) for plan in plans} == before
+
+
+def test_the_national_workbook_has_an_overview_of_coloured_marks_and_a_sheet_per_kpi(tmp_path: Path) -> None:
+    book = tmp_path / "national.xlsx"
+    call_command("export_workbook", national=True, fiscal_year=2023, out=book, stdout=StringIO())
+    workbook = load_workbook(book)
+    overview = workbook["概要"]
+    assert overview.freeze_panes == "B5" and overview.print_title_rows == "$4:$4"
+    marks = [c for row in overview.iter_rows(min_row=5) for c in row[1:] if c.value in ("◎", "○", "△")]
+    assert marks and all(c.font.color.rgb[2:] == MARK_COLOURS[Mark(c.value)][0] for c in marks)
+    meta = [row for row in workbook[layout.META_SHEET].iter_rows(values_only=True) if row[0] == "kpi_sheet"]
+    assert len(meta) == len(workbook.sheetnames) - 2
+    sheet = workbook[meta[0][1]]
+    assert sheet.freeze_panes == "D5" and sheet.page_setup.orientation == "landscape"
+    assert [c.value for c in sheet[4]][:5] == ["支部コード", "支部", "目標", "4月", "5月"]
+
+
+def test_export_workbook_national_refuses_a_year_without_plans(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="令和12年度（FY2030）の事業計画はありません。"):
+        call_command("export_workbook", national=True, fiscal_year=2030, out=tmp_path / "a.xlsx")

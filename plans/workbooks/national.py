@@ -33,7 +33,7 @@ def _overview(workbook: Workbook, fiscal_year: FiscalYear, kpis: list[Kpi], rows
     styles.title_row(sheet, title, "◎ 計画を上回る ○ 計画どおり △ 計画を下回る － 未評価（年度末実績なし）")
     header = 4
     marks = list(Mark)
-    styles.header_row(sheet, header, ["支部", *(kpi.name for kpi in kpis), *(m.value for m in marks)], height=150)
+    styles.header_row(sheet, header, ["支部", *(kpi.name for kpi in kpis), *(m.value for m in marks)], height=220)
     for column in range(2, len(kpis) + 2):
         sheet.cell(row=header, column=column).alignment = VERTICAL
     for line, (branch, cells) in enumerate(rows, start=header + 1):

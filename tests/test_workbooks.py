@@ -24,7 +24,7 @@ from plans.models import KpiActual, MonthReport, Plan
 from plans.rules import Mark
 from plans.selectors import plan_results
 from plans.services import MONTH_LOCKED_MESSAGE
-from plans.workbooks import layout, reader
+from plans.workbooks import layout, reader, styles
 from plans.workbooks.importer import HAS_PROBLEMS, NOT_IN_PLAN, NOT_YOUR_BRANCH, ImportReport, import_workbook
 from plans.workbooks.published import published_workbook, workbook_bytes
 from plans.workbooks.reader import WorkbookRefused
@@ -430,7 +430,7 @@ def test_the_figures_sheet_keeps_exact_figures_and_protects_the_labels(tochigi_b
     sheet = tochigi_book["月次実績"]
     line = row_of(sheet, "receipt_assessment_rate", layout.VALUE_ROW)
     year_end = sheet.cell(row=line, column=layout.FIRST_MONTH_COLUMN + 12)
-    assert year_end.value == 0.418 and year_end.number_format == '0.000"%"'
+    assert year_end.value == 0.418 and year_end.number_format == "#,##0.000"
     assert year_end.protection.locked is False
     assert sheet.cell(row=line, column=3).protection.locked is True and sheet.protection.sheet
     assert sheet.column_dimensions["A"].hidden
@@ -484,3 +484,24 @@ def test_the_national_workbook_has_an_overview_of_coloured_marks_and_a_sheet_per
 def test_export_workbook_national_refuses_a_year_without_plans(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="令和12年度（FY2030）の事業計画はありません。"):
         call_command("export_workbook", national=True, fiscal_year=2030, out=tmp_path / "a.xlsx")
+
+
+def test_a_formula_is_read_as_the_value_saved_with_it() -> None:
+    data = edited(template_bytes(), {("mail_application_rate", layout.VALUE_ROW): {1: "=90+3.5"}})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):  # what Excel saves: the formula and its result
+                content = content.replace(b"<f>90+3.5</f><v />", b"<f>90+3.5</f><v>93.5</v>")
+            target.writestr(item, content)
+    report = import_workbook(buffer.getvalue(), "a.xlsx", user=None)
+    assert report.ok and report.created == 1
+    assert monthly(plan_of("tochigi", 2023), "mail_application_rate", APRIL).value == Decimal("93.5")  # type: ignore[union-attr]
+
+
+def test_wrapped_text_rows_are_tall_enough_to_show_it(tochigi_book: Workbook) -> None:
+    sheet = tochigi_book["施策の進捗"]
+    longest = max(range(5, sheet.max_row + 1), key=lambda r: len(str(sheet.cell(row=r, column=5).value or "")))
+    assert len(str(sheet.cell(row=longest, column=5).value)) > 60
+    assert sheet.row_dimensions[longest].height >= 2 * styles.LINE_HEIGHT

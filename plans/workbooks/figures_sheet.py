@@ -68,7 +68,7 @@ def write_figures_sheet(
             rows += [(layout.NUMERATOR_ROW, "numerator", monthly), (layout.DENOMINATOR_ROW, "denominator", monthly)]
         if any((target.pk, interim, m) in actuals for m in months):
             rows.append((layout.INTERIM_ROW, "value", interim))
-        figure_format = styles.number_format(kpi.unit, target.precision)
+        figure_format = styles.number_format("", target.precision)  # the unit has its own column
         for label, field, period in rows:
             line += 1
             fmt = figure_format if field == "value" else COUNT_FORMAT

@@ -85,7 +85,10 @@ class ImportReport:
     @property
     def problem_lines(self) -> list[str]:
         """「シート「月次実績」12行目・H列: …」, in sheet, row and column order."""
-        return [f"{place}: {message}" for place, message in sorted(self.problems, key=lambda p: p[0])]
+        return [
+            f"{place}: {message}" if place.row else message
+            for place, message in sorted(self.problems, key=lambda p: p[0])
+        ]
 
 
 class _Refused(Exception):

@@ -84,7 +84,7 @@ def _kpi_sheet(
                 styles.put(sheet, line, column, None).fill = styles.READ_ONLY_FILL
             continue
         target = result.target
-        fmt = styles.number_format(kpi.unit, target.precision)
+        fmt = styles.number_format("", target.precision)  # the unit is in the sheet's subtitle
         styles.put(sheet, line, 3, target.target_text)
         values = figures.get((branch.pk, kpi.pk), {})
         for offset, month in enumerate([*months, None]):
@@ -92,7 +92,7 @@ def _kpi_sheet(
         mark_cell = styles.put(sheet, line, layout.KPI_FIRST_MONTH_COLUMN + len(months) + 1, _mark(result))
         styles.colour_mark(mark_cell, result.mark)
     line += 1
-    fmt = styles.number_format(kpi.unit, kpi.precision)
+    fmt = styles.number_format("", kpi.precision)
     label = styles.put(sheet, line, 2, layout.NATIONAL_AVERAGE_LABEL)
     label.font = Font(bold=True)
     for offset, month in enumerate([*months, None]):

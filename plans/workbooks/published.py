@@ -55,6 +55,7 @@ def _published_sheet(workbook: Workbook, plan: Plan, results: list[KpiResult]) -
     styles.title_row(sheet, title, "数値は公表桁数で表示しています（セルには保存されている値が入っています）。")
     header = 4
     styles.header_row(sheet, header, published_headers(plan.fiscal_year_id))
+    styles.widths(sheet, PUBLISHED_WIDTHS)  # before the rows: their heights are fitted to the widths
     columns = published_columns(plan)
     for number, result in enumerate(results, start=1):
         line = header + number
@@ -86,7 +87,7 @@ def _published_sheet(workbook: Workbook, plan: Plan, results: list[KpiResult]) -
             if isinstance(value, Decimal):
                 cell.alignment = Alignment(vertical="top", horizontal="right")
         styles.colour_mark(sheet.cell(row=line, column=8), result.mark)
-    styles.widths(sheet, PUBLISHED_WIDTHS)
+        styles.fit_height(sheet, line)
     styles.print_setup(sheet, title=title, header_rows=(header, header), freeze="D5")
     sheet.auto_filter.ref = f"A{header}:K{max(sheet.max_row, header)}"
 
@@ -97,6 +98,7 @@ def _progress_sheet(workbook: Workbook, plan: Plan) -> None:
     styles.title_row(sheet, title)
     header = 4
     styles.header_row(sheet, header, ["施策", "担当グループ", "期間", "評価", "実施状況", "今後の実施予定"])
+    styles.widths(sheet, (36, 9, 14, 6, 60, 50))
     progress = (
         MeasureProgress.objects.filter(measure__plan=plan)
         .select_related("measure")
@@ -111,7 +113,7 @@ def _progress_sheet(workbook: Workbook, plan: Plan) -> None:
             cell = styles.put(sheet, line, column, value)
             cell.alignment = styles.WRAP
         styles.colour_mark(sheet.cell(row=line, column=4), item.evaluation)
-    styles.widths(sheet, (36, 9, 14, 6, 60, 50))
+        styles.fit_height(sheet, line)
     styles.print_setup(sheet, title=title, header_rows=(header, header), freeze="B5")
 
 

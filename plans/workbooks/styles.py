@@ -104,6 +104,26 @@ def print_setup(sheet: Worksheet, *, title: str, header_rows: tuple[int, int], f
     sheet.oddFooter.center.text = "&P / &N"
 
 
+LINE_HEIGHT = 13.5  # points per line of 10-11pt text
+MAX_LINES = 15
+
+
+def fit_height(sheet: Worksheet, row: int) -> None:
+    """Set the row's height to show its wrapped text whole: neither Excel nor LibreOffice does it on opening a
+    file. A full-width character takes about two units of column width."""
+    lines = 1
+    for cell in sheet[row]:
+        if not isinstance(cell.value, str) or not cell.alignment.wrap_text:
+            continue
+        width = max(int((sheet.column_dimensions[cell.column_letter].width or 8.43) - 1), 1)
+        needed = 0
+        for paragraph in cell.value.split("\n"):
+            units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in paragraph)
+            needed += max(1, -(-units // width))
+        lines = max(lines, needed)
+    sheet.row_dimensions[row].height = max(1, min(lines, MAX_LINES)) * LINE_HEIGHT + 2
+
+
 def month_header(month: datetime.date) -> str:
     """The column heading of a month: 4月 … 3月 (the year is in the sheet's title)."""
     return f"{month.month}月"

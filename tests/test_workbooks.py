@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook, load_workbook
@@ -23,7 +24,7 @@ from plans import entry, figures
 from plans.models import KpiActual, MonthReport, Plan
 from plans.rules import Mark
 from plans.selectors import plan_results
-from plans.services import MONTH_LOCKED_MESSAGE
+from plans.services import MONTH_LOCKED_MESSAGE, ActualWrite, MonthLocked, actual_record, actuals_import
 from plans.workbooks import layout, reader, styles
 from plans.workbooks.importer import HAS_PROBLEMS, NOT_IN_PLAN, NOT_YOUR_BRANCH, ImportReport, import_workbook
 from plans.workbooks.published import published_workbook, workbook_bytes
@@ -505,3 +506,63 @@ def test_wrapped_text_rows_are_tall_enough_to_show_it(tochigi_book: Workbook) ->
     longest = max(range(5, sheet.max_row + 1), key=lambda r: len(str(sheet.cell(row=r, column=5).value or "")))
     assert len(str(sheet.cell(row=longest, column=5).value)) > 60
     assert sheet.row_dimensions[longest].height >= 2 * styles.LINE_HEIGHT
+
+
+# -- services.actuals_import: the bulk write path applies actual_record's rules ------------------------------------
+
+
+def target_of(code: str) -> Any:
+    return plan_of("tochigi", 2023).targets.select_related("kpi", "plan").get(kpi__code=code)
+
+
+def test_actuals_import_refuses_a_figure_check_actual_refuses_and_writes_nothing() -> None:
+    target = target_of("mail_application_rate")
+    good = ActualWrite(target=target, period=KpiActual.Period.MONTHLY, month=APRIL, value=Decimal("93.5"))
+    bad = ActualWrite(target=target, period=KpiActual.Period.MONTHLY, month=MAY, value=Decimal("101"))
+    count = KpiActual.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        actuals_import([good, bad], user=None, reason="r")
+    assert caught.value.messages == [figures.RATE_OUT_OF_RANGE.format(field="実績値", value="101")]
+    assert KpiActual.objects.count() == count
+
+
+def test_actuals_import_refuses_a_month_outside_the_plans_year() -> None:
+    write = ActualWrite(
+        target=target_of("mail_application_rate"),
+        period=KpiActual.Period.MONTHLY,
+        month=datetime.date(2024, 4, 1),
+        value=Decimal("93.5"),
+    )
+    with pytest.raises(ValidationError, match="2024年4月は令和5年度の月ではありません。"):
+        actuals_import([write], user=None, reason="r")
+
+
+def test_actuals_import_refuses_a_locked_month_and_flags_a_reopened_one() -> None:
+    target = target_of("mail_application_rate")
+    plan = target.plan
+    MonthReport.objects.create(plan=plan, month=APRIL, status=MonthReport.Status.APPROVED)
+    reopened = MonthReport.objects.create(
+        plan=plan, month=MAY, status=MonthReport.Status.REOPENED, reopened_until=datetime.date(2099, 1, 1)
+    )
+    april = ActualWrite(target=target, period=KpiActual.Period.MONTHLY, month=APRIL, value=Decimal("93.5"))
+    may = ActualWrite(target=target, period=KpiActual.Period.MONTHLY, month=MAY, value=Decimal("94"))
+    with pytest.raises(MonthLocked):
+        actuals_import([may, april], user=None, reason="r")
+    assert monthly(plan, "mail_application_rate", MAY) is None
+    assert actuals_import([may], user=None, reason="r") == {"created": 1, "updated": 0, "unchanged": 0}
+    reopened.refresh_from_db()
+    assert reopened.changed_after_approval
+
+
+def test_actuals_import_keeps_a_rows_note_and_bumps_its_version_once(tochigi_staff: AbstractBaseUser) -> None:
+    target = target_of("mail_application_rate")
+    actual, _ = actual_record(
+        target=target, period=KpiActual.Period.MONTHLY, month=APRIL, value=Decimal("93"), note="速報値"
+    )
+    write = ActualWrite(target=target, period=KpiActual.Period.MONTHLY, month=APRIL, value=Decimal("93.5"))
+    assert actuals_import([write], user=tochigi_staff, reason="ファイル取込: a.xlsx")["updated"] == 1
+    actual.refresh_from_db()
+    assert (actual.value, actual.note, actual.version, actual.source) == (Decimal("93.5"), "速報値", 2, "import")
+    assert actual.entered_by == tochigi_staff
+    assert actuals_import([write], user=tochigi_staff, reason="again")["unchanged"] == 1
+    assert actual.history.count() == 2  # type: ignore[attr-defined]

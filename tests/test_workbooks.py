@@ -26,7 +26,15 @@ from plans.rules import Mark
 from plans.selectors import plan_results
 from plans.services import MONTH_LOCKED_MESSAGE, ActualWrite, MonthLocked, actual_record, actuals_import
 from plans.workbooks import layout, reader, styles
-from plans.workbooks.importer import HAS_PROBLEMS, NOT_IN_PLAN, NOT_YOUR_BRANCH, ImportReport, import_workbook
+from plans.workbooks.importer import (
+    FALLS_BELOW_PREVIOUS,
+    HAS_PROBLEMS,
+    NOT_IN_PLAN,
+    NOT_YOUR_BRANCH,
+    OUTSIDE_RANGE,
+    ImportReport,
+    import_workbook,
+)
 from plans.workbooks.published import published_workbook, workbook_bytes
 from plans.workbooks.reader import WorkbookRefused
 from plans.workbooks.styles import MARK_COLOURS
@@ -566,3 +574,31 @@ def test_actuals_import_keeps_a_rows_note_and_bumps_its_version_once(tochigi_sta
     assert actual.entered_by == tochigi_staff
     assert actuals_import([write], user=tochigi_staff, reason="again")["unchanged"] == 1
     assert actual.history.count() == 2  # type: ignore[attr-defined]
+
+
+def test_the_month_screens_warnings_are_listed_but_do_not_stop_the_import(tmp_path: Path) -> None:
+    data = edited(template_bytes(), {("lifestyle_checkup_rate", layout.VALUE_ROW): {1: 20, 2: 15}})
+    report = import_workbook(data, "a.xlsx", user=None, dry_run=True)
+    assert report.ok
+    line = row_of(load_workbook(io.BytesIO(data))[layout.FIGURES_SHEET], "lifestyle_checkup_rate", layout.VALUE_ROW)
+    warning = FALLS_BELOW_PREVIOUS.format(previous="20")
+    assert report.warning_lines == [f"シート「月次実績」{line}行目・H列: {warning}"]  # May: column H
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(data)
+    out = StringIO()
+    call_command("import_workbook", str(path), stdout=out)
+    assert f"確認: シート「月次実績」{line}行目・H列: {warning}" in out.getvalue()
+    assert monthly(plan_of("tochigi", 2023), "lifestyle_checkup_rate", MAY).value == 15  # type: ignore[union-attr]
+
+
+def test_a_figure_far_outside_the_branchs_past_range_is_listed() -> None:
+    plan = plan_of("tochigi", 2023)
+    earlier = plan_of("tochigi", 2022).targets.get(kpi__code="mail_application_rate")
+    for month, value in ((4, "90"), (5, "91"), (6, "92")):
+        actual_record(
+            target=earlier, period="monthly", month=datetime.date(2022, month, 1), value=Decimal(value), reason="seed"
+        )
+    data = edited(template_bytes(), {("mail_application_rate", layout.VALUE_ROW): {1: 30}})
+    report = import_workbook(data, "a.xlsx", user=None)
+    assert report.ok and [m for _p, m in report.warnings] == [OUTSIDE_RANGE.format(low="90", high="92")]
+    assert monthly(plan, "mail_application_rate", APRIL).value == 30  # type: ignore[union-attr]

@@ -14,8 +14,9 @@
   「ファイル取込」 and the file name in each history row's reason.
 - Unlike the month screen, one count beside a value is accepted: branches publish a rate with its count alone
   (Gifu: 59.5% and 182,616件), kpitrack stores it so, and the published workbook must read back.
-- The browser entry's warnings (a cumulative figure below last month, a figure far outside the branch's range)
-  are not asked about here: an import has no place for a reason.
+- The browser entry's warnings (a cumulative figure below last month, a figure far outside the branch's past
+  range: ``entry.falls_below_previous``, ``entry.outside_past_range``) are listed (``ImportReport.warnings``) but
+  do not stop the import: a workbook has no place for a reason. Check only (dry run) shows them first.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ HAS_PROBLEMS = "取り込めない値があります（{count}件）。すべて
 IMPORTED = "「{filename}」を取り込みました（新規 {created}件・更新 {updated}件・変更なし {unchanged}件）。"
 PREVIEW = "確認のみ: 取り込むと 新規 {created}件・更新 {updated}件・変更なし {unchanged}件 です。まだ保存していません。"
 WRONG_PLAN = "このブックは{book}のものです。{page}の画面からは取り込めません（{page}のテンプレートに入力）。"
+FALLS_BELOW_PREVIOUS = "累計の値が前月（{previous}）を下回っています。値を確かめてください。"
+OUTSIDE_RANGE = "これまでの値（{low}〜{high}）から大きく外れています。値を確かめてください。"
 NOTHING_TO_IMPORT = "取り込む値がありません（空欄のセルは取り込みません）。"
 
 PLACES = {"value": figures.DECIMAL_PLACES, "numerator": 2, "denominator": 2}
@@ -60,6 +63,7 @@ class ImportReport:
     fiscal_year: int
     branches: list[str]
     problems: list[tuple[Place, str]] = field(default_factory=list)
+    warnings: list[tuple[Place, str]] = field(default_factory=list)  # shown, not refused
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -85,10 +89,15 @@ class ImportReport:
     @property
     def problem_lines(self) -> list[str]:
         """「シート「月次実績」12行目・H列: …」, in sheet, row and column order."""
-        return [
-            f"{place}: {message}" if place.row else message
-            for place, message in sorted(self.problems, key=lambda p: p[0])
-        ]
+        return _lines(self.problems)
+
+    @property
+    def warning_lines(self) -> list[str]:
+        return _lines(self.warnings)
+
+
+def _lines(items: list[tuple[Place, str]]) -> list[str]:
+    return [f"{place}: {message}" if place.row else message for place, message in sorted(items, key=lambda p: p[0])]
 
 
 class _Refused(Exception):
@@ -284,6 +293,7 @@ def _checked_writes(
                 (place, NOT_IN_PLAN.format(code=code, branch=plan.branch, year=fiscal.reiwa_label(read.fiscal_year)))
             )
     writes: list[ActualWrite] = []
+    places: dict[tuple[int, str, Any], Place] = {}
     for (branch, code, period, month), cells in read.cells.items():
         target = targets.get((branch, code))
         if target is None:
@@ -300,4 +310,61 @@ def _checked_writes(
             report.problems.append((place, MONTH_LOCKED_MESSAGE.format(month=fiscal.month_label(month))))
             continue
         writes.append(write)
+        if not unchanged:
+            places[(target.pk, period, month)] = cells.get("value", next(iter(cells.values()))).place
+    _warn(writes, saved, places, report)
     return writes
+
+
+def _show(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _warn(
+    writes: list[ActualWrite],
+    saved: dict[tuple[int, str, Any], KpiActual],
+    places: dict[tuple[int, str, Any], Place],
+    report: ImportReport,
+) -> None:
+    """The month screen's warnings for each changed monthly figure, against the figures after the import."""
+    monthly = KpiActual.Period.MONTHLY
+    changed = [w for w in writes if (w.target.pk, w.period, w.month) in places and w.period == monthly]
+    changed = [w for w in changed if w.value is not None and w.target.kpi.is_numeric]
+    if not changed:
+        return
+    after: dict[int, dict[datetime.date, Decimal]] = {}
+    for (target_id, period, month), actual in saved.items():
+        if period == monthly and actual.value is not None:
+            after.setdefault(target_id, {})[month] = actual.value
+    for write in writes:
+        if write.period == monthly and write.value is not None:
+            after.setdefault(write.target.pk, {})[write.month] = write.value  # type: ignore[index]
+    targets = {w.target.pk: w.target for w in changed}
+    past: dict[tuple[int, int], list[Decimal]] = {}
+    history = KpiActual.objects.filter(
+        target__plan__branch_id__in={t.plan.branch_id for t in targets.values()},
+        target__kpi_id__in={t.kpi_id for t in targets.values()},
+        target__plan__fiscal_year_id__lt=report.fiscal_year,
+        period=monthly,
+        value__isnull=False,
+    ).order_by("month")
+    for branch_id, kpi_id, value in history.values_list("target__plan__branch_id", "target__kpi_id", "value"):
+        past.setdefault((branch_id, kpi_id), []).append(value)
+    for write in changed:
+        target, month, value = write.target, write.month, write.value
+        assert month is not None and value is not None
+        figures_of_year = after.get(target.pk, {})
+        earlier = [v for m, v in sorted(figures_of_year.items()) if m < month]
+        place = places[(target.pk, write.period, month)]
+        previous = figures_of_year.get(_month_before(month))
+        if entry.falls_below_previous(target.kpi.measure_basis, value, previous):
+            report.warnings.append((place, FALLS_BELOW_PREVIOUS.format(previous=_show(previous))))  # type: ignore[arg-type]
+        range_of = [*past.get((target.plan.branch_id, target.kpi_id), []), *earlier]
+        if entry.outside_past_range(value, range_of):
+            low, high = min(range_of), max(range_of)
+            report.warnings.append((place, OUTSIDE_RANGE.format(low=_show(low), high=_show(high))))
+
+
+def _month_before(month: datetime.date) -> datetime.date:
+    return month.replace(year=month.year - 1, month=12) if month.month == 1 else month.replace(month=month.month - 1)

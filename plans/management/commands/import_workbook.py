@@ -36,6 +36,8 @@ class Command(BaseCommand):
             report = import_workbook(data, path.name, user=user, dry_run=options["dry_run"])
         except WorkbookRefused as exc:
             raise CommandError(str(exc)) from exc
+        for line in report.warning_lines:
+            self.stdout.write(f"確認: {line}")
         if not report.ok:
             for line in report.problem_lines:
                 self.stderr.write(line)

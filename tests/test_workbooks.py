@@ -27,6 +27,7 @@ from plans.selectors import plan_results
 from plans.services import MONTH_LOCKED_MESSAGE, ActualWrite, MonthLocked, actual_record, actuals_import
 from plans.workbooks import layout, reader, styles
 from plans.workbooks.importer import (
+    COUNTS_NOT_KEPT,
     FALLS_BELOW_PREVIOUS,
     HAS_PROBLEMS,
     NOT_IN_PLAN,
@@ -602,3 +603,22 @@ def test_a_figure_far_outside_the_branchs_past_range_is_listed() -> None:
     report = import_workbook(data, "a.xlsx", user=None)
     assert report.ok and [m for _p, m in report.warnings] == [OUTSIDE_RANGE.format(low="90", high="92")]
     assert monthly(plan, "mail_application_rate", APRIL).value == 30  # type: ignore[union-attr]
+
+
+def test_a_computed_float_is_read_as_excel_shows_it() -> None:
+    data = edited(template_bytes(), {("mail_application_rate", layout.VALUE_ROW): {1: 939 / 1000 * 100}})
+    assert 939 / 1000 * 100 != 93.9  # the float Excel keeps inside
+    assert import_workbook(data, "a.xlsx", user=None).ok
+    assert monthly(plan_of("tochigi", 2023), "mail_application_rate", APRIL).value == Decimal("93.9")  # type: ignore[union-attr]
+
+
+def test_counts_on_a_kpi_that_is_not_a_rate_are_refused_not_ignored() -> None:
+    book = load_workbook(io.BytesIO(template_bytes()))
+    sheet = book[layout.FIGURES_SHEET]
+    line = row_of(sheet, "health_declaration_offices", layout.VALUE_ROW)
+    sheet.cell(row=line, column=6, value=layout.NUMERATOR_ROW)
+    sheet.cell(row=line, column=layout.FIRST_MONTH_COLUMN, value=12)
+    out = io.BytesIO()
+    book.save(out)
+    report = import_workbook(out.getvalue(), "a.xlsx", user=None)
+    assert set(problems_of(report)) == {COUNTS_NOT_KEPT}  # April and the year end now on a 分子 row

@@ -51,6 +51,7 @@ PREVIEW = "確認のみ: 取り込むと 新規 {created}件・更新 {updated}�
 WRONG_PLAN = "このブックは{book}のものです。{page}の画面からは取り込めません（{page}のテンプレートに入力）。"
 FALLS_BELOW_PREVIOUS = "累計の値が前月（{previous}）を下回っています。値を確かめてください。"
 OUTSIDE_RANGE = "これまでの値（{low}〜{high}）から大きく外れています。値を確かめてください。"
+COUNTS_NOT_KEPT = "このKPIは率ではないため、分子・分母は入力できません。実績値の行に入力してください。"
 NOTHING_TO_IMPORT = "取り込む値がありません（空欄のセルは取り込みません）。"
 
 PLACES = {"value": figures.DECIMAL_PLACES, "numerator": 2, "denominator": 2}
@@ -111,18 +112,12 @@ def _number(raw: RawCell, places: int) -> Decimal:
         raise figures.FigureError(NOT_A_FIGURE_CELL.format(text=value))
     if isinstance(value, int | float | Decimal):
         try:
-            text = repr(value) if isinstance(value, float) else str(value)
+            # A float as Excel shows it: 15 significant digits (=939/1000*100 is 93.89999999999999 inside)
+            text = format(value, ".15g") if isinstance(value, float) else str(value)
             return figures.parse_figure(f"{Decimal(text):f}", decimal_places=places)
         except InvalidOperation as exc:
             raise figures.FigureError(NOT_A_FIGURE_CELL.format(text=value)) from exc
     return figures.parse_figure(str(value), decimal_places=places)
-
-
-def _text(raw: RawCell) -> str:
-    value = raw.value
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
 
 
 def _figures(
@@ -155,6 +150,7 @@ def _figures(
         if raw is None:
             continue
         if not is_rate(kpi):
+            problems.append((raw.place, COUNTS_NOT_KEPT))
             continue
         try:
             new[name] = _number(raw, PLACES[name])

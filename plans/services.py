@@ -436,7 +436,8 @@ def actuals_import(
     return {"created": len(created), "updated": len(updated), "unchanged": len(writes) - len(created) - len(updated)}
 
 
-def _adapter(field: models.Field) -> Callable[[Any], Any]:  # type: ignore[type-arg]
+def _adapter(field: models.Field) -> Callable[[Any], Any] | None:  # type: ignore[type-arg]
+    """How the backend wants a value of ``field`` (None: as it is)."""
     ops = connection.ops
     if isinstance(field, models.DateTimeField):  # every row of an import has the same timestamps: adapt them once
         return functools.lru_cache(maxsize=4)(ops.adapt_datetimefield_value)
@@ -444,7 +445,7 @@ def _adapter(field: models.Field) -> Callable[[Any], Any]:  # type: ignore[type-
         return ops.adapt_datefield_value
     if isinstance(field, models.DecimalField):
         return lambda value: ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
-    return lambda value: value
+    return None
 
 
 def _insert_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
@@ -453,13 +454,20 @@ def _insert_rows(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if f.attname in rows[0]]
-    adapters = [_adapter(f) for f in fields]
+    names = [f.attname for f in fields]
+    adapted = [(index, adapter) for index, f in enumerate(fields) if (adapter := _adapter(f)) is not None]
     quote = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
     )
+    params = []
+    for row in rows:
+        values = [row[name] for name in names]
+        for index, adapter in adapted:
+            values[index] = adapter(values[index])
+        params.append(values)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [[a(row[f.attname]) for f, a in zip(fields, adapters, strict=True)] for row in rows])
+        cursor.executemany(sql, params)
 
 
 def _insert_created(

@@ -99,7 +99,7 @@ def test_the_upload_lists_problems_by_sheet_row_and_column_and_writes_nothing(to
     response = client_for(tochigi_staff).post(BASE + "workbook/import/", {"workbook": upload(data), "import": "1"})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "シート「月次実績」" in page and "・H列: " in page
+    assert "シート「月次実績」" in page and "行目・H列</td>" in page
     assert figures.NOT_A_NUMBER.format(text="九十") in page
     assert KpiActual.objects.count() == count
 

@@ -93,6 +93,11 @@ class ImportReport:
         return _lines(self.problems)
 
     @property
+    def problem_rows(self) -> list[tuple[str, str]]:
+        """(place, message) for a table: 「シート「月次実績」12行目・H列」, the message."""
+        return [(str(place) if place.row else "", message) for place, message in sorted(self.problems)]
+
+    @property
     def warning_lines(self) -> list[str]:
         return _lines(self.warnings)
 

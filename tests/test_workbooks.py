@@ -622,3 +622,16 @@ def test_counts_on_a_kpi_that_is_not_a_rate_are_refused_not_ignored() -> None:
     book.save(out)
     report = import_workbook(out.getvalue(), "a.xlsx", user=None)
     assert set(problems_of(report)) == {COUNTS_NOT_KEPT}  # April and the year end now on a 分子 row
+
+
+def test_a_kpi_row_given_twice_is_refused_not_silently_overwritten() -> None:
+    book = load_workbook(io.BytesIO(template_bytes()))
+    sheet = book[layout.FIGURES_SHEET]
+    line = row_of(sheet, "mail_application_rate", layout.VALUE_ROW)
+    copy = row_of(sheet, "mail_application_rate", layout.NUMERATOR_ROW)
+    sheet.cell(row=copy, column=6, value=layout.VALUE_ROW)
+    out = io.BytesIO()
+    book.save(out)
+    report = import_workbook(out.getvalue(), "a.xlsx", user=None)
+    what = "mail_application_rate 実績値"
+    assert problems_of(report) == [reader.DUPLICATE_ROW.format(what=what, first=line, row=copy)]

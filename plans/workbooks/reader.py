@@ -45,6 +45,7 @@ MISSING_SHEET = (
 )
 HEADINGS_CHANGED = "シート「{sheet}」の見出し（{row}行）が変更されています。見出しの行と列は変えずに入力してください。"
 FORMULA_NO_VALUE = "数式の計算結果が保存されていません。Excelで開いて保存し直すか、値を直接入力してください。"
+DUPLICATE_ROW = "「{what}」の行が2つあります（{first}行目と{row}行目）。1つにまとめてください。"
 UNKNOWN_ROW = "「{label}」は項目として読めません（{labels}のいずれか）。"
 
 ENCRYPTED_STREAM = "EncryptionInfo".encode("utf-16-le")
@@ -178,6 +179,7 @@ def _figures_sheet(book: Workbook, read: ReadBook, branch: str) -> None:
     months = fiscal.months_of(read.fiscal_year)
     expected = [*layout.FIGURES_FIXED, *(f"{m.month}月" for m in months), layout.YEAR_END_HEADER]
     sheet = layout.FIGURES_SHEET
+    seen: dict[tuple[str, str], int] = {}
     for number, row in _rows(book, sheet, layout.FIGURES_HEADER_ROW, expected):
         code, label = (row[0] if row else None), (row[5] if len(row) > 5 else None)
         if _blank(code):
@@ -188,6 +190,13 @@ def _figures_sheet(book: Workbook, read: ReadBook, branch: str) -> None:
             labels = "・".join(layout.ROW_FIELDS)
             read.problems.append((Place(sheet, number, 6), UNKNOWN_ROW.format(label=label, labels=labels)))
             continue
+        if (code, label) in seen:
+            what = f"{code} {label}"
+            read.problems.append(
+                (Place(sheet, number, 1), DUPLICATE_ROW.format(what=what, first=seen[(code, label)], row=number))
+            )
+            continue
+        seen[(code, label)] = number
         name = layout.ROW_FIELDS[label]
         period = "interim" if label == layout.INTERIM_ROW else "monthly"
         for offset, month in enumerate([*months, None]):
@@ -204,11 +213,17 @@ def _kpi_sheets(book: Workbook, read: ReadBook, sheets: list[tuple[str, str]]) -
     months = fiscal.months_of(read.fiscal_year)
     expected = [*layout.KPI_SHEET_FIXED, *(f"{m.month}月" for m in months), layout.YEAR_END_HEADER]
     for sheet, kpi_code in sheets:
+        seen: dict[str, int] = {}
         for number, row in _rows(book, sheet, layout.KPI_SHEET_HEADER_ROW, expected):
             code = row[0] if row else None
             if _blank(code):
                 continue
             branch = str(code).strip()
+            if branch in seen:
+                problem = DUPLICATE_ROW.format(what=branch, first=seen[branch], row=number)
+                read.problems.append((Place(sheet, number, 1), problem))
+                continue
+            seen[branch] = number
             for offset, month in enumerate([*months, None]):
                 column = layout.KPI_FIRST_MONTH_COLUMN + offset
                 value = row[column - 1] if len(row) >= column else None

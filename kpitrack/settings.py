@@ -307,3 +307,9 @@ SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000")
 REPORT_DEADLINE_DAY = envint("REPORT_DEADLINE_DAY", "10")
 if not 1 <= REPORT_DEADLINE_DAY <= 31:
     raise ImproperlyConfigured(f"REPORT_DEADLINE_DAY must be a day of the month (1–31), not {REPORT_DEADLINE_DAY}")
+
+# The largest Excel workbook (bytes) `import_workbook` and the upload page accept (10 MB by default; a national
+# year's workbook is about 150 KB).
+WORKBOOK_IMPORT_MAX_BYTES = envint("WORKBOOK_IMPORT_MAX_BYTES", str(10 * 1024 * 1024))
+if WORKBOOK_IMPORT_MAX_BYTES < 1:
+    raise ImproperlyConfigured(f"WORKBOOK_IMPORT_MAX_BYTES must be a positive number, not {WORKBOOK_IMPORT_MAX_BYTES}")

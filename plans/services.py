@@ -20,7 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from plans import fiscal, workflow
+from plans import fiscal, versions, workflow
 from plans.models import KpiActual, KpiTarget, MonthReport
 
 CONFLICT_MESSAGE = (
@@ -213,6 +213,7 @@ def _update(
     # The conditional UPDATE above sends no post_save: write its history row (type ~) through simple-history.
     _stamp(existing, user, reason)
     KpiActual.history.bulk_history_create([existing], update=True)  # type: ignore[attr-defined]
+    versions.bump_plan(existing.target.plan_id)  # the UPDATE sent no post_save either (plans.signals)
     _after_write(report, user)
     return existing, "updated"
 

@@ -25,6 +25,7 @@ from plans.progress import half_of
 from plans.results import KpiResult, mark_counts
 from plans.rules import Mark
 from plans.tables import KpiResultTable
+from plans.views.cache import branch_scope, national_scope, revalidated
 from plans.views.common import plan_or_404
 
 # Reasons for 403/404, raised as the Japanese msgid: the error page translates them (kpitrack/errors.py).
@@ -110,6 +111,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@revalidated(branch_scope)
 def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse:
     """One branch's KPIs for a fiscal year: figures, marks, projections; filters, sorting, exports."""
     plan = plan_or_404(request.user, code, year)
@@ -142,6 +144,7 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
 
 @require_GET
 @login_required
+@revalidated(branch_scope)
 def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
     """One KPI of one branch: its monthly progress this year and its trend across years."""
     plan = plan_or_404(request.user, code, year)
@@ -220,6 +223,7 @@ def matrix_rows(matrix: selectors.NationalMatrix, year: int) -> list[dict[str, A
 
 @require_GET
 @login_required
+@revalidated(national_scope)
 def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
     """Branches × KPIs coloured by mark: the scorecard of every branch for a fiscal year."""
     access.require_all_branches(request.user)
@@ -248,6 +252,7 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
 
 @require_GET
 @login_required
+@revalidated(national_scope)
 def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse:
     """One KPI across every branch: target, actual and mark, ranked, with the national average."""
     access.require_all_branches(request.user)

@@ -1,0 +1,90 @@
+"""Data versions: the counters a dashboard's validator (ETag) and cache keys are built from.
+
+What a dashboard shows changes only by a write, and every write bumps the version of the scope it changes IN
+ITS OWN TRANSACTION (a rolled-back write leaves the version as it was; a committed one is seen by every app
+server at once, because the version is read from the database on each request). Three kinds of scope:
+
+- the catalog ``bump()``: KPIs, lineage, areas, branches, fiscal years, which plans exist. Every page depends
+  on it, so ``bump()`` with no argument invalidates every page: the safe call for a bulk write of anything.
+- a fiscal year for every branch ``bump(fiscal_year=Y)``: national averages of year Y.
+- one branch's plan for a year ``bump(fiscal_year=Y, branch_id=B)``, or ``bump_plans([plan ids])``: its
+  targets, actuals, measures, progress, budget lines, month reports.
+
+``plans.signals`` bumps on every ``save()`` / ``delete()`` of the models the dashboards read (so the admin,
+the services, the importers and the seed are covered). A write that sends no signal — ``bulk_create``,
+``QuerySet.update()``, raw SQL — must call ``bump_plans(plan_ids)`` (or ``bump()``) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from plans.models import DataVersion, KpiTarget, Plan
+
+#: The catalog's scope: (fiscal year 0, branch 0).
+CATALOG = (0, 0)
+
+
+def _bump_scope(fiscal_year: int, branch_id: int) -> None:
+    scope = DataVersion.objects.filter(fiscal_year=fiscal_year, branch_id=branch_id)
+    if scope.update(version=F("version") + 1):
+        return
+    try:
+        with transaction.atomic():
+            DataVersion.objects.create(fiscal_year=fiscal_year, branch_id=branch_id, version=1)
+    except IntegrityError:  # created by a concurrent write meanwhile
+        scope.update(version=F("version") + 1)
+
+
+def bump(fiscal_year: int | None = None, branch_id: int | None = None) -> None:
+    """Bump one scope: the catalog (no argument: every page), year ``fiscal_year`` for every branch, or
+    ``branch_id``'s plan for ``fiscal_year``. Call it inside the write's transaction."""
+    if not fiscal_year:
+        _bump_scope(*CATALOG)
+    else:
+        _bump_scope(fiscal_year, branch_id or 0)
+
+
+def bump_plans(plan_ids: Iterable[int]) -> None:
+    """Bump the scope of each plan in ``plan_ids`` (one query to find them, one update per plan). For a write
+    that sends no signals (``bulk_create``, ``QuerySet.update()``) of targets, actuals, measures, progress, …"""
+    ids = set(plan_ids)
+    if not ids:
+        return
+    for fiscal_year, branch_id in set(Plan.objects.filter(pk__in=ids).values_list("fiscal_year_id", "branch_id")):
+        bump(fiscal_year, branch_id)
+
+
+def bump_plan(plan_id: int) -> None:
+    """``bump_plans([plan_id])``."""
+    bump_plans([plan_id])
+
+
+def bump_targets(target_ids: Iterable[int]) -> None:
+    """Bump the plan of each KPI target in ``target_ids`` (e.g. after a bulk write of actuals)."""
+    ids = set(target_ids)
+    if ids:
+        bump_plans(KpiTarget.objects.filter(pk__in=ids).order_by().values_list("plan_id", flat=True).distinct())
+
+
+def _token(rows: Iterable[tuple[int, int, int]]) -> str:
+    text = ";".join(f"{y}.{b}.{v}" for y, b, v in sorted(rows))
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def current(fiscal_year: int, branch_id: int | None = None) -> str:
+    """The data version a page depends on, as a short token (1 query); it changes with every write the page shows.
+
+    With ``branch_id`` (a branch's pages: dashboard, plan, KPI page, which read the branch's other years too):
+    the catalog, every year-wide scope and every scope of the branch. Without (the national pages, which read
+    year ``fiscal_year`` and last year's figures as baselines): the catalog and every scope of those two years.
+    """
+    if branch_id is not None:
+        where = Q(branch_id__in=(0, branch_id))
+    else:
+        where = Q(fiscal_year__in=(0, fiscal_year - 1, fiscal_year))
+    return _token(DataVersion.objects.filter(where).order_by().values_list("fiscal_year", "branch_id", "version"))

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags, quote_etag
@@ -66,6 +67,7 @@ def viewer(request: HttpRequest) -> str:
 def page_etag(request: HttpRequest, page: str, data_version: str) -> str:
     """The quoted ETag of ``page`` for this request, given the data version it depends on."""
     session = request.session.session_key or ""
+    get_token(request)  # the secret the page's CSRF tokens come from: made now when the browser has none yet
     parts = (
         RELEASE,
         page,

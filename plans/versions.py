@@ -21,8 +21,9 @@ import hashlib
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 
+from branches.models import Branch
 from plans.models import DataVersion, KpiTarget, Plan
 
 #: The catalog's scope: (fiscal year 0, branch 0).
@@ -71,20 +72,37 @@ def bump_targets(target_ids: Iterable[int]) -> None:
         bump_plans(KpiTarget.objects.filter(pk__in=ids).order_by().values_list("plan_id", flat=True).distinct())
 
 
-def _token(rows: Iterable[tuple[int, int, int]]) -> str:
-    text = ";".join(f"{y}.{b}.{v}" for y, b, v in sorted(rows))
+Scopes = dict[tuple[int, int], int]
+
+
+def token(scopes: Scopes) -> str:
+    """A short digest of ``scopes`` ((fiscal year, branch id) → version)."""
+    text = ";".join(f"{y}.{b}.{v}" for (y, b), v in sorted(scopes.items()))
     return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
 
-def current(fiscal_year: int, branch_id: int | None = None) -> str:
-    """The data version a page depends on, as a short token (1 query); it changes with every write the page shows.
+def _where(fiscal_year: int, branch: int | Subquery | None) -> Q:
+    if branch is not None:
+        return Q(branch_id=0) | Q(branch_id=branch)
+    return Q(fiscal_year__in=(0, fiscal_year - 1, fiscal_year))
 
-    With ``branch_id`` (a branch's pages: dashboard, plan, KPI page, which read the branch's other years too):
-    the catalog, every year-wide scope and every scope of the branch. Without (the national pages, which read
-    year ``fiscal_year`` and last year's figures as baselines): the catalog and every scope of those two years.
+
+def scopes(fiscal_year: int, branch_id: int | None = None, *, branch_code: str | None = None) -> Scopes:
+    """The versions a page depends on (1 query), (fiscal year, branch id) → version; a scope never bumped is
+    absent (version 0).
+
+    For a branch's pages (``branch_id`` or ``branch_code``: dashboard, plan, KPI page, which read the branch's
+    other years too): the catalog, every year-wide scope and every scope of the branch. Otherwise (the national
+    pages, which read year ``fiscal_year`` and last year's figures as baselines): the catalog and every scope of
+    those two years.
     """
-    if branch_id is not None:
-        where = Q(branch_id__in=(0, branch_id))
-    else:
-        where = Q(fiscal_year__in=(0, fiscal_year - 1, fiscal_year))
-    return _token(DataVersion.objects.filter(where).order_by().values_list("fiscal_year", "branch_id", "version"))
+    branch: int | Subquery | None = branch_id
+    if branch_code is not None:
+        branch = Subquery(Branch.objects.filter(code=branch_code).values("pk")[:1])
+    rows = DataVersion.objects.filter(_where(fiscal_year, branch)).order_by()
+    return {(y, b): v for y, b, v in rows.values_list("fiscal_year", "branch_id", "version")}
+
+
+def current(fiscal_year: int, branch_id: int | None = None) -> str:
+    """``token(scopes(fiscal_year, branch_id))``: changes with every write the page shows (1 query)."""
+    return token(scopes(fiscal_year, branch_id))

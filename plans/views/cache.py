@@ -27,14 +27,13 @@ from django.utils.http import parse_etags, quote_etag
 from django.utils.translation import get_language
 
 from branches import access
-from branches.models import Branch
 from plans import versions
 
 CACHE_CONTROL = "private, no-cache"
 
-#: What a page depends on: (fiscal year, branch id) for a branch's pages, (fiscal year, None) for the
-#: national ones, or None for "no validator" (the view then runs as usual, e.g. an unknown branch → 404).
-Scope = tuple[int, int | None] | None
+#: What a page depends on: (fiscal year, branch code) for a branch's pages, (fiscal year, None) for the national
+#: ones, or None for "no validator" (the view then runs as usual).
+Scope = tuple[int, str | None] | None
 View = Callable[..., HttpResponse]
 
 
@@ -87,8 +86,7 @@ def has_pending_messages(request: HttpRequest) -> bool:
 
 
 def branch_scope(request: HttpRequest, code: str, year: int, **kwargs: Any) -> Scope:
-    branch_id = Branch.objects.filter(code=code).values_list("pk", flat=True).first()
-    return (year, branch_id) if branch_id is not None else None
+    return (year, code)  # an unknown code reads the shared scopes only: the view answers 404, without an ETag
 
 
 def national_scope(request: HttpRequest, year: int, **kwargs: Any) -> Scope:
@@ -98,8 +96,9 @@ def national_scope(request: HttpRequest, year: int, **kwargs: Any) -> Scope:
 def revalidated(scope: Callable[..., Scope]) -> Callable[[View], View]:
     """Answer a GET whose If-None-Match holds the page's current ETag with 304 before the view runs (no
     selector, no rendering); otherwise run the view and send its 200 with the ETag. Every response of the
-    view gets ``Cache-Control: private, no-cache``. ``request.data_version`` is the version the ETag was built
-    from, for the view's cache keys. Put it inside ``login_required`` (an anonymous user is redirected first)."""
+    view gets ``Cache-Control: private, no-cache``. ``request.data_scopes`` are the versions the ETag was built
+    from (``plans.versions.scopes``), for the view's cache keys. Put it inside ``login_required`` (an anonymous
+    user is redirected first)."""
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
@@ -107,9 +106,10 @@ def revalidated(scope: Callable[..., Scope]) -> Callable[[View], View]:
             etag = None
             where = scope(request, *args, **kwargs) if request.method in ("GET", "HEAD") else None
             if where is not None and not has_pending_messages(request):
-                year, branch_id = where
-                request.data_version = versions.current(year, branch_id)  # type: ignore[attr-defined]
-                etag = page_etag(request, view.__name__, request.data_version)  # type: ignore[attr-defined]
+                year, code = where
+                scopes = versions.scopes(year, branch_code=code) if code else versions.scopes(year)
+                request.data_scopes = scopes  # type: ignore[attr-defined]
+                etag = page_etag(request, view.__name__, versions.token(scopes))
                 if etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")):
                     response: HttpResponse = HttpResponseNotModified()
                     response["ETag"] = etag

@@ -803,8 +803,9 @@ class ShortfallNote(models.Model):
 
 
 class DataVersion(models.Model):
-    """A counter per scope of the data a dashboard shows, bumped in the transaction of every write
-    (``plans.versions``): a page's validator (ETag) and cache keys are built from the counters it depends on.
+    """A version per scope of the data a dashboard shows, replaced by a new random stamp in the transaction of
+    every write (``plans.versions``): a page's validator (ETag) and cache keys are built from the versions it
+    depends on.
 
     ``fiscal_year`` 0 with ``branch_id`` 0 is the catalog (KPIs, lineage, areas, branches, which plans exist);
     ``fiscal_year`` Y with ``branch_id`` 0 is what year Y shows for every branch (national averages);

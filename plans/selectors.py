@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -141,30 +142,55 @@ class NationalMatrix:
     totals: dict[Mark | None, int]
 
 
-def national_matrix(fiscal_year: FiscalYear, *, every_branch: bool = False) -> NationalMatrix:
-    """Branches × KPIs for ``fiscal_year``: every target's result (2 queries).
+def matrix_columns(fiscal_year: FiscalYear | int) -> list[Kpi]:
+    """The KPIs any branch has a target for in ``fiscal_year``: the matrix's columns, in catalog order (1 query)."""
+    year = fiscal_year.year if isinstance(fiscal_year, FiscalYear) else fiscal_year
+    return list(Kpi.objects.filter(targets__plan__fiscal_year_id=year).distinct().order_by("order", "code"))
 
-    Rows are the branches with a plan that year, in JIS order; ``every_branch`` lists all 47.
+
+def _share_kpis(targets: Iterable[KpiTarget], kpis: dict[int, Kpi]) -> list[KpiTarget]:
+    """Give each target the one shared instance of its KPI (read once) instead of a copy per row."""
+    rows = list(targets)
+    for target in rows:
+        target._state.fields_cache["kpi"] = kpis[target.kpi_id]
+    return rows
+
+
+def national_matrix(
+    fiscal_year: FiscalYear,
+    *,
+    every_branch: bool = False,
+    branch_ids: Collection[int] | None = None,
+    kpis: list[Kpi] | None = None,
+) -> NationalMatrix:
+    """Branches × KPIs for ``fiscal_year``: every target's result (3 queries; 2 given ``kpis``).
+
+    Rows are the branches with a plan that year, in JIS order; ``every_branch`` lists all 47. ``branch_ids``
+    reads only those branches' rows (the view caches each branch's row and reads the ones that changed);
+    ``kpis`` are the columns (``matrix_columns``), read here when not given.
     """
+    columns = matrix_columns(fiscal_year) if kpis is None else kpis
     targets = (
         KpiTarget.objects.filter(plan__fiscal_year=fiscal_year)
         .with_figures()
+        .select_related(None)
         .annotate(plan_branch=F("plan__branch"))
-        .order_by("kpi__order", "kpi__code")
+        .order_by()
     )
-    kpis: dict[int, Kpi] = {}
+    branches = Branch.objects.all()
+    if branch_ids is not None:
+        targets = targets.filter(plan__branch_id__in=branch_ids)
+        branches = branches.filter(pk__in=branch_ids)
     cells: dict[tuple[int, int], KpiResult] = {}
-    for target in targets:
-        kpis.setdefault(target.kpi_id, target.kpi)
+    for target in _share_kpis(targets, {kpi.pk: kpi for kpi in columns}):
         cells[(target.plan_branch, target.kpi_id)] = result_for(target)  # type: ignore[attr-defined]
-    kpi_list = list(kpis.values())
     rows = []
-    for branch in Branch.objects.all():
-        row = MatrixRow(branch=branch, cells=[cells.get((branch.pk, kpi.pk)) for kpi in kpi_list])
+    for branch in branches:
+        row = MatrixRow(branch=branch, cells=[cells.get((branch.pk, kpi.pk)) for kpi in columns])
         if row.has_plan or every_branch:
             row.counts = dict(mark_counts(c for c in row.cells if c is not None))
             rows.append(row)
-    return NationalMatrix(fiscal_year=fiscal_year, kpis=kpi_list, rows=rows, totals=dict(mark_counts(cells.values())))
+    return NationalMatrix(fiscal_year=fiscal_year, kpis=columns, rows=rows, totals=dict(mark_counts(cells.values())))
 
 
 # -- one KPI across branches -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Data versions: the counters a dashboard's validator (ETag) and cache keys are built from.
+"""Data versions: the stamps a dashboard's validator (ETag) and cache keys are built from.
 
 What a dashboard shows changes only by a write, and every write bumps the version of the scope it changes IN
 ITS OWN TRANSACTION (a rolled-back write leaves the version as it was; a committed one is seen by every app
@@ -18,10 +18,11 @@ the services, the importers and the seed are covered). A write that sends no sig
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import Q, Subquery
 
 from branches.models import Branch
 from plans.models import DataVersion, KpiTarget, Plan
@@ -30,15 +31,21 @@ from plans.models import DataVersion, KpiTarget, Plan
 CATALOG = (0, 0)
 
 
+def _stamp() -> int:
+    """A new version: random, not a counter, so a database restored or reset to earlier data (a backup, a test's
+    rollback) can never meet a cache entry made for other data under the same number."""
+    return secrets.randbits(62) + 1
+
+
 def _bump_scope(fiscal_year: int, branch_id: int) -> None:
     scope = DataVersion.objects.filter(fiscal_year=fiscal_year, branch_id=branch_id)
-    if scope.update(version=F("version") + 1):
+    if scope.update(version=_stamp()):
         return
     try:
         with transaction.atomic():
-            DataVersion.objects.create(fiscal_year=fiscal_year, branch_id=branch_id, version=1)
+            DataVersion.objects.create(fiscal_year=fiscal_year, branch_id=branch_id, version=_stamp())
     except IntegrityError:  # created by a concurrent write meanwhile
-        scope.update(version=F("version") + 1)
+        scope.update(version=_stamp())
 
 
 def bump(fiscal_year: int | None = None, branch_id: int | None = None) -> None:
@@ -50,14 +57,26 @@ def bump(fiscal_year: int | None = None, branch_id: int | None = None) -> None:
         _bump_scope(fiscal_year, branch_id or 0)
 
 
-def bump_plans(plan_ids: Iterable[int]) -> None:
-    """Bump the scope of each plan in ``plan_ids`` (one query to find them, one update per plan). For a write
-    that sends no signals (``bulk_create``, ``QuerySet.update()``) of targets, actuals, measures, progress, …"""
-    ids = set(plan_ids)
-    if not ids:
+def bump_scopes(scopes: Iterable[tuple[int, int]]) -> None:
+    """Bump each (fiscal year, branch id) of ``scopes`` in two queries however many (for bulk writes)."""
+    wanted = set(scopes)
+    if not wanted:
         return
-    for fiscal_year, branch_id in set(Plan.objects.filter(pk__in=ids).values_list("fiscal_year_id", "branch_id")):
-        bump(fiscal_year, branch_id)
+    DataVersion.objects.bulk_create(
+        [DataVersion(fiscal_year=y, branch_id=b, version=_stamp()) for y, b in sorted(wanted)], ignore_conflicts=True
+    )
+    where = Q()
+    for fiscal_year, branch_id in wanted:
+        where |= Q(fiscal_year=fiscal_year, branch_id=branch_id)
+    DataVersion.objects.filter(where).update(version=_stamp())
+
+
+def bump_plans(plan_ids: Iterable[int]) -> None:
+    """Bump the scope of each plan in ``plan_ids`` (3 queries however many). For a write that sends no signals
+    (``bulk_create``, ``QuerySet.update()``) of targets, actuals, measures, progress, budget lines, reports."""
+    ids = set(plan_ids)
+    if ids:
+        bump_scopes(Plan.objects.filter(pk__in=ids).values_list("fiscal_year_id", "branch_id"))
 
 
 def bump_plan(plan_id: int) -> None:

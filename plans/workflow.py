@@ -438,7 +438,7 @@ def send_reminders(
             [MonthReport(plan=c.plan, month=c.month, last_reminded_on=today) for c in cells if c.report is None],
             ignore_conflicts=True,
         )
-        versions.bump_plans(c.plan.pk for c in cells)  # the report status shows 最後に督促した日
+        versions.bump_scopes((c.plan.fiscal_year_id, c.plan.branch_id) for c in cells)  # shows 最後に督促した日
     for reminder, message in to_send:
         logger.info(
             "reminder sent: branch=%s months=%s to=%s by=%s",

@@ -7,6 +7,7 @@ given: each must answer 200 with the new figure (never 304 with the old page).
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import caches
 from django.http import HttpResponse
 from django.test import Client
 
@@ -22,6 +24,7 @@ from plans import selectors, services, workflow
 from plans.imports.draft import Draft, DraftTarget
 from plans.imports.save import save_draft
 from plans.models import Kpi, KpiActual, KpiTarget, MeasureProgress, MonthReport, NationalAverage, Plan
+from plans.results import export_row
 from plans.seed import load_seed
 from tests.conftest import client_for
 from tests.factories import member
@@ -267,3 +270,48 @@ def test_a_national_average_and_a_catalog_edit_show_at_once(hq):
     target_.save()
     assert_fresh(hq, {p: t for p, t in tags.items() if "tochigi/2024" not in p}, "速度試験のKPI名")
 
+
+
+# -- the cached fragments never disagree with the selectors -----------------------------------------------
+
+
+def _part(html: str, start: str, end: str) -> str:
+    return html[html.index(start) : html.index(end, html.index(start))]
+
+
+def test_a_cached_matrix_after_a_save_is_the_matrix_rendered_from_scratch(hq):
+    hq.get("/national/2023/")  # every row cached
+    actual = year_end()
+    services.actual_record(target=actual.target, period=actual.period, month=None, value=Decimal("41.0"))
+    cached = _part(hq.get("/national/2023/").content.decode(), "<tbody>", "</tbody>")
+    caches["default"].clear()
+    fresh = _part(hq.get("/national/2023/").content.decode(), "<tbody>", "</tbody>")
+    assert cached == fresh
+    assert "41.0" in cached
+
+
+def test_the_matrix_cells_agree_with_export_results(hq):
+    """Each cell's mark is the mark export_results gives for that branch and KPI (the documented interface)."""
+    html = hq.get("/national/2023/").content.decode()
+    for plan in Plan.objects.filter(fiscal_year_id=2023).select_related("branch"):
+        for row in (export_row(result) for result in selectors.plan_results(plan)):
+            link = f'href="/branches/{plan.branch.code}/2023/kpi/{row["kpi"]}/"'
+            cell = re.search(link + r' title="[^"]*">([^<]*)</a>', html)
+            assert cell is not None, (plan.branch.code, row["kpi"])
+            if row["mark"] is not None:
+                assert cell.group(1) == row["mark"], (plan.branch.code, row["kpi"])
+
+
+def test_a_cached_kpi_table_is_the_table_rendered_from_scratch(tochigi_staff):
+    client = client_for(tochigi_staff)
+    page = "/branches/tochigi/2023/?sort=-mark"
+    client.get(page)
+    actual = year_end()
+    services.actual_record(target=actual.target, period=actual.period, month=None, value=Decimal("41.0"))
+    cached = _part(client.get(page).content.decode(), '<div class="table-wrap">', "</table>")
+    caches["default"].clear()
+    fresh = _part(client.get(page).content.decode(), '<div class="table-wrap">', "</table>")
+    assert cached == fresh
+    assert "41.0" in cached
+    exported = {row["kpi"]: row for row in (export_row(r) for r in selectors.plan_results(actual.target.plan))}
+    assert exported[KPI]["actual"] == 41.0

@@ -250,8 +250,13 @@ def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
     again). A mid-year figure at any other month is listed unranked with its month (newest month first),
     then branches without a figure, in JIS order. Which way is best follows the KPI's direction.
     """
-    targets = list(
-        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year, kpi=kpi).with_figures().select_related("plan__branch")
+    targets = _share_kpis(
+        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year, kpi=kpi)
+        .with_figures()
+        .select_related(None)
+        .select_related("plan__branch")
+        .order_by(),
+        {kpi.pk: kpi},
     )
     results = [(result_for(t), t.plan.branch) for t in targets]
     sign = 1 if kpi.direction == Kpi.Direction.LOWER else -1

@@ -7,6 +7,7 @@ and returns plain data for a thin view to render.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -15,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.translation import gettext_noop
 
 from branches.models import Branch
@@ -44,14 +45,20 @@ def _mid_year_actuals() -> Prefetch:
 
 def plan_results(plan: Plan) -> list[KpiResult]:
     """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries)."""
-    targets = (
-        KpiTarget.objects.filter(plan=plan)
-        .with_figures()
-        .select_related("measure", "measure__area")
-        .prefetch_related(_mid_year_actuals())
-        .order_by("measure__area_id", "order", "id")
-    )
+    targets = _plan_targets().filter(plan=plan).prefetch_related(_mid_year_actuals())
     return [result_for(t, t.mid_year_actuals) for t in targets]
+
+
+@functools.cache
+def _with_figures() -> QuerySet[KpiTarget]:
+    """``KpiTarget.objects.with_figures()``, built once per process: building its nine subqueries costs more than
+    running them for a plan. Each selector filters a clone; this QuerySet itself is never evaluated."""
+    return KpiTarget.objects.with_figures()
+
+
+@functools.cache
+def _plan_targets() -> QuerySet[KpiTarget]:
+    return _with_figures().select_related("measure", "measure__area").order_by("measure__area_id", "order", "id")
 
 
 def plan_years(branch: Branch) -> list[int]:
@@ -87,8 +94,8 @@ class KpiHistory:
 def kpi_history(plan: Plan, kpi_code: str) -> KpiHistory | None:
     """``kpi_code`` in ``plan``'s branch across years, or None when ``plan`` has no such KPI (3 queries)."""
     targets = list(
-        KpiTarget.objects.filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code)
-        .with_figures()
+        _with_figures()
+        .filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code)
         .select_related("measure")
         .order_by("plan__fiscal_year_id")
     )
@@ -156,6 +163,11 @@ def _share_kpis(targets: Iterable[KpiTarget], kpis: dict[int, Kpi]) -> list[KpiT
     return rows
 
 
+@functools.cache
+def _matrix_targets() -> QuerySet[KpiTarget]:
+    return _with_figures().select_related(None).annotate(plan_branch=F("plan__branch")).order_by()
+
+
 def national_matrix(
     fiscal_year: FiscalYear,
     *,
@@ -170,13 +182,7 @@ def national_matrix(
     ``kpis`` are the columns (``matrix_columns``), read here when not given.
     """
     columns = matrix_columns(fiscal_year) if kpis is None else kpis
-    targets = (
-        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year)
-        .with_figures()
-        .select_related(None)
-        .annotate(plan_branch=F("plan__branch"))
-        .order_by()
-    )
+    targets = _matrix_targets().filter(plan__fiscal_year=fiscal_year)
     branches = Branch.objects.all()
     if branch_ids is not None:
         targets = targets.filter(plan__branch_id__in=branch_ids)
@@ -251,8 +257,8 @@ def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
     then branches without a figure, in JIS order. Which way is best follows the KPI's direction.
     """
     targets = _share_kpis(
-        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year, kpi=kpi)
-        .with_figures()
+        _with_figures()
+        .filter(plan__fiscal_year=fiscal_year, kpi=kpi)
         .select_related(None)
         .select_related("plan__branch")
         .order_by(),

@@ -821,7 +821,11 @@ class DataVersion(models.Model):
         verbose_name = _("データの版")
         verbose_name_plural = _("データの版")
         constraints = [
-            models.UniqueConstraint(fields=["fiscal_year", "branch_id"], name="one_data_version_per_scope"),
+            models.UniqueConstraint(
+                fields=["fiscal_year", "branch_id"],
+                name="one_data_version_per_scope",
+                violation_error_message="この年度・支部のデータの版はすでにあります。",
+            ),
         ]
 
     def __str__(self) -> str:

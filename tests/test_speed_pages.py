@@ -315,3 +315,15 @@ def test_a_cached_kpi_table_is_the_table_rendered_from_scratch(tochigi_staff):
     assert "41.0" in cached
     exported = {row["kpi"]: row for row in (export_row(r) for r in selectors.plan_results(actual.target.plan))}
     assert exported[KPI]["actual"] == 41.0
+
+
+def test_no_cached_fragment_holds_a_csrf_token_or_the_users_name(hq, hq_manager):
+    hq.get("/national/2023/")
+    hq.get("/branches/tochigi/2023/")
+    store = caches["default"]
+    entries = [store.get(key.split(":", 2)[-1]) for key in list(store._cache)]  # type: ignore[attr-defined]
+    fragments = [e["html"] if "html" in e else e["table_html"] for e in entries if isinstance(e, dict)]
+    assert len(fragments) == 47 + 1  # every branch's matrix row and Tochigi's KPI table
+    for fragment in fragments:
+        assert "csrfmiddlewaretoken" not in fragment
+        assert hq_manager.get_username() not in fragment

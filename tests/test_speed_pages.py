@@ -119,6 +119,19 @@ def test_the_etag_differs_by_user_language_and_query_string(hq, hq_manager):
     assert hq.get(page, HTTP_IF_NONE_MATCH=tag).status_code == 200
 
 
+def test_a_renamed_user_or_one_made_staff_is_not_answered_from_the_old_page(hq, hq_manager):
+    page = "/national/2023/"
+    tag = hq.get(page)["ETag"]
+    hq_manager.first_name = "本部太郎"
+    hq_manager.save()
+    response = hq.get(page, HTTP_IF_NONE_MATCH=tag)
+    assert response.status_code == 200
+    assert "本部太郎" in response.content.decode()
+    hq_manager.is_staff = True
+    hq_manager.save()
+    assert hq.get(page, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 200
+
+
 def test_a_changed_membership_is_not_answered_from_the_old_page(hq, hq_manager):
     page = "/branches/tochigi/2023/"
     tag = hq.get(page)["ETag"]

@@ -56,11 +56,14 @@ RELEASE = _release()
 
 
 def viewer(request: HttpRequest) -> str:
-    """Who is looking, and with which permissions (the membership is read once per request and cached)."""
+    """Who is looking, as the page header shows them, and with which permissions (the membership is read once
+    per request and cached)."""
     user = request.user
     membership = access.membership_of(user)
     role = (membership.role, membership.branch_id) if membership else None
-    return f"{user.pk}|{user.is_active}|{getattr(user, 'is_superuser', False)}|{role}"
+    flags = (user.is_active, getattr(user, "is_staff", False), getattr(user, "is_superuser", False))
+    name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return f"{user.pk}|{user.get_username()}|{name}|{flags}|{role}"
 
 
 def page_etag(request: HttpRequest, page: str, data_version: str) -> str:

@@ -138,6 +138,17 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The dashboards cache rendered fragments keyed by the data versions (plans.versions): per process by default,
+# shared when CACHE_BACKEND/CACHE_LOCATION name e.g. django.core.cache.backends.redis.RedisCache / redis://….
+_cache_backend = os.getenv("CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache").strip()
+CACHES = {
+    "default": {
+        "BACKEND": _cache_backend,
+        "LOCATION": os.getenv("CACHE_LOCATION", "kpitrack"),
+        **({"OPTIONS": {"MAX_ENTRIES": envint("CACHE_MAX_ENTRIES", "5000")}} if "locmem" in _cache_backend else {}),
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

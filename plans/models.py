@@ -800,3 +800,33 @@ class ShortfallNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.kpi.name} {fiscal.month_label(self.month)}"
+
+
+class DataVersion(models.Model):
+    """A version per scope of the data a dashboard shows, replaced by a new random stamp in the transaction of
+    every write (``plans.versions``): a page's validator (ETag) and cache keys are built from the versions it
+    depends on.
+
+    ``fiscal_year`` 0 with ``branch_id`` 0 is the catalog (KPIs, lineage, areas, branches, which plans exist);
+    ``fiscal_year`` Y with ``branch_id`` 0 is what year Y shows for every branch (national averages);
+    ``fiscal_year`` Y with ``branch_id`` B is branch B's plan for year Y (targets, actuals, measures, progress,
+    budget, month reports). No foreign keys: a version outlives what it counted.
+    """
+
+    fiscal_year = models.PositiveSmallIntegerField(_("年度（0 = 共通）"))
+    branch_id = models.PositiveIntegerField(_("支部ID（0 = 全支部共通）"))
+    version = models.PositiveBigIntegerField(_("版"), default=0)
+
+    class Meta:
+        verbose_name = _("データの版")
+        verbose_name_plural = _("データの版")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "branch_id"],
+                name="one_data_version_per_scope",
+                violation_error_message="この年度・支部のデータの版はすでにあります。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}/{self.branch_id}: {self.version}"

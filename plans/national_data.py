@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from branches.models import Branch
-from plans import rules
+from plans import rules, versions
 from plans.models import (
     Area,
     FiscalYear,
@@ -189,6 +189,7 @@ def generate_national_data(*, first_year: int, years: int, seed: int = 2024) -> 
         if (kpi_id, year) not in existing_averages
     ]
     NationalAverage.objects.bulk_create(averages, batch_size=BATCH)
+    versions.bump()  # bulk_create sends no signal: every page (plans.versions)
     return GeneratedCounts(
         plans=len(plans),
         targets=len(saved),
@@ -204,4 +205,5 @@ def remove_national_data() -> int:
     KpiActual.objects.filter(target__plan__in=plans).delete()
     count = plans.count()
     plans.delete()
+    versions.bump()
     return count

@@ -24,7 +24,7 @@ from django.db import models, transaction
 
 from branches.models import Branch
 from branches.prefectures import PREFECTURES
-from plans import figures, fiscal, rules
+from plans import figures, fiscal, rules, versions
 from plans.models import (
     Area,
     BudgetLine,
@@ -687,6 +687,7 @@ def load_seed(directory: Path = SEED_DIR) -> SeedReport:
     data = read_seed(directory)
     report = SeedReport()
     with transaction.atomic():
+        versions.bump()  # every page; the rows below bump their own scopes too (plans.signals)
         created = Branch.objects.sync_prefectures()
         if created:
             report.created[str(Branch._meta.verbose_name)] += created

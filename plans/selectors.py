@@ -7,14 +7,16 @@ and returns plain data for a thin view to render.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.translation import gettext_noop
 
 from branches.models import Branch
@@ -43,14 +45,20 @@ def _mid_year_actuals() -> Prefetch:
 
 def plan_results(plan: Plan) -> list[KpiResult]:
     """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries)."""
-    targets = (
-        KpiTarget.objects.filter(plan=plan)
-        .with_figures()
-        .select_related("measure", "measure__area")
-        .prefetch_related(_mid_year_actuals())
-        .order_by("measure__area_id", "order", "id")
-    )
+    targets = _plan_targets().filter(plan=plan).prefetch_related(_mid_year_actuals())
     return [result_for(t, t.mid_year_actuals) for t in targets]
+
+
+@functools.cache
+def _with_figures() -> QuerySet[KpiTarget]:
+    """``KpiTarget.objects.with_figures()``, built once per process: building its nine subqueries costs more than
+    running them for a plan. Each selector filters a clone; this QuerySet itself is never evaluated."""
+    return KpiTarget.objects.with_figures()
+
+
+@functools.cache
+def _plan_targets() -> QuerySet[KpiTarget]:
+    return _with_figures().select_related("measure", "measure__area").order_by("measure__area_id", "order", "id")
 
 
 def plan_years(branch: Branch) -> list[int]:
@@ -86,8 +94,8 @@ class KpiHistory:
 def kpi_history(plan: Plan, kpi_code: str) -> KpiHistory | None:
     """``kpi_code`` in ``plan``'s branch across years, or None when ``plan`` has no such KPI (3 queries)."""
     targets = list(
-        KpiTarget.objects.filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code)
-        .with_figures()
+        _with_figures()
+        .filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code)
         .select_related("measure")
         .order_by("plan__fiscal_year_id")
     )
@@ -141,30 +149,54 @@ class NationalMatrix:
     totals: dict[Mark | None, int]
 
 
-def national_matrix(fiscal_year: FiscalYear, *, every_branch: bool = False) -> NationalMatrix:
-    """Branches × KPIs for ``fiscal_year``: every target's result (2 queries).
+def matrix_columns(fiscal_year: FiscalYear | int) -> list[Kpi]:
+    """The KPIs any branch has a target for in ``fiscal_year``: the matrix's columns, in catalog order (1 query)."""
+    year = fiscal_year.year if isinstance(fiscal_year, FiscalYear) else fiscal_year
+    return list(Kpi.objects.filter(targets__plan__fiscal_year_id=year).distinct().order_by("order", "code"))
 
-    Rows are the branches with a plan that year, in JIS order; ``every_branch`` lists all 47.
+
+def _share_kpis(targets: Iterable[KpiTarget], kpis: dict[int, Kpi]) -> list[KpiTarget]:
+    """Give each target the one shared instance of its KPI (read once) instead of a copy per row."""
+    rows = list(targets)
+    for target in rows:
+        target._state.fields_cache["kpi"] = kpis[target.kpi_id]
+    return rows
+
+
+@functools.cache
+def _matrix_targets() -> QuerySet[KpiTarget]:
+    return _with_figures().select_related(None).annotate(plan_branch=F("plan__branch")).order_by()
+
+
+def national_matrix(
+    fiscal_year: FiscalYear,
+    *,
+    every_branch: bool = False,
+    branch_ids: Collection[int] | None = None,
+    kpis: list[Kpi] | None = None,
+) -> NationalMatrix:
+    """Branches × KPIs for ``fiscal_year``: every target's result (3 queries; 2 given ``kpis``).
+
+    Rows are the branches with a plan that year, in JIS order; ``every_branch`` lists all 47. ``branch_ids``
+    reads only those branches' rows (the view caches each branch's row and reads the ones that changed);
+    ``kpis`` are the columns (``matrix_columns``), read here when not given.
     """
-    targets = (
-        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year)
-        .with_figures()
-        .annotate(plan_branch=F("plan__branch"))
-        .order_by("kpi__order", "kpi__code")
-    )
-    kpis: dict[int, Kpi] = {}
+    columns = matrix_columns(fiscal_year) if kpis is None else kpis
+    targets = _matrix_targets().filter(plan__fiscal_year=fiscal_year)
+    branches = Branch.objects.all()
+    if branch_ids is not None:
+        targets = targets.filter(plan__branch_id__in=branch_ids)
+        branches = branches.filter(pk__in=branch_ids)
     cells: dict[tuple[int, int], KpiResult] = {}
-    for target in targets:
-        kpis.setdefault(target.kpi_id, target.kpi)
+    for target in _share_kpis(targets, {kpi.pk: kpi for kpi in columns}):
         cells[(target.plan_branch, target.kpi_id)] = result_for(target)  # type: ignore[attr-defined]
-    kpi_list = list(kpis.values())
     rows = []
-    for branch in Branch.objects.all():
-        row = MatrixRow(branch=branch, cells=[cells.get((branch.pk, kpi.pk)) for kpi in kpi_list])
+    for branch in branches:
+        row = MatrixRow(branch=branch, cells=[cells.get((branch.pk, kpi.pk)) for kpi in columns])
         if row.has_plan or every_branch:
             row.counts = dict(mark_counts(c for c in row.cells if c is not None))
             rows.append(row)
-    return NationalMatrix(fiscal_year=fiscal_year, kpis=kpi_list, rows=rows, totals=dict(mark_counts(cells.values())))
+    return NationalMatrix(fiscal_year=fiscal_year, kpis=columns, rows=rows, totals=dict(mark_counts(cells.values())))
 
 
 # -- one KPI across branches -------------------------------------------------------------------------
@@ -224,8 +256,13 @@ def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
     again). A mid-year figure at any other month is listed unranked with its month (newest month first),
     then branches without a figure, in JIS order. Which way is best follows the KPI's direction.
     """
-    targets = list(
-        KpiTarget.objects.filter(plan__fiscal_year=fiscal_year, kpi=kpi).with_figures().select_related("plan__branch")
+    targets = _share_kpis(
+        _with_figures()
+        .filter(plan__fiscal_year=fiscal_year, kpi=kpi)
+        .select_related(None)
+        .select_related("plan__branch")
+        .order_by(),
+        {kpi.pk: kpi},
     )
     results = [(result_for(t), t.plan.branch) for t in targets]
     sign = 1 if kpi.direction == Kpi.Direction.LOWER else -1

@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from plans import figures, fiscal, workflow
+from plans import figures, fiscal, versions, workflow
 from plans.models import KpiActual, KpiTarget, MonthReport
 
 CONFLICT_MESSAGE = (
@@ -217,6 +217,7 @@ def _update(
     # The conditional UPDATE above sends no post_save: write its history row (type ~) through simple-history.
     _stamp(existing, user, reason)
     KpiActual.history.bulk_history_create([existing], update=True)  # type: ignore[attr-defined]
+    versions.bump_plan(existing.target.plan_id)  # the UPDATE sent no post_save either (plans.signals)
     _after_write(report, user)
     return existing, "updated"
 
@@ -372,8 +373,8 @@ def actuals_import(
     figure fields are written: a row's note and is_cumulative are kept. Whatever is raised, nothing is written.
     Returns ``{"created": n, "updated": n, "unchanged": n}``.
 
-    NOTE for the lead: this is a second write path beside ``actual_record``; wire the data-version bump
-    (``plans.versions.bump``) here too when it lands.
+    Bulk writes send no signals: the plans written are bumped here (``versions.bump_targets``), in the same
+    transaction, so every dashboard showing them is stale at once.
     """
     today = today or timezone.localdate()
     plan_ids = {w.target.plan_id for w in writes}
@@ -433,6 +434,7 @@ def actuals_import(
     )
     for report in touched.values():
         _after_write(report, user)
+    versions.bump_targets([row["target_id"] for row in created] + [actual.target_id for actual in updated])
     return {"created": len(created), "updated": len(updated), "unchanged": len(writes) - len(created) - len(updated)}
 
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from branches.access import Permission, User, has_permission
 from branches.models import Branch, Membership
-from plans import fiscal, selectors
+from plans import fiscal, selectors, versions
 from plans.models import MonthReport, Plan, ShortfallNote
 from plans.rules import Mark
 
@@ -438,6 +438,7 @@ def send_reminders(
             [MonthReport(plan=c.plan, month=c.month, last_reminded_on=today) for c in cells if c.report is None],
             ignore_conflicts=True,
         )
+        versions.bump_scopes((c.plan.fiscal_year_id, c.plan.branch_id) for c in cells)  # shows 最後に督促した日
     for reminder, message in to_send:
         logger.info(
             "reminder sent: branch=%s months=%s to=%s by=%s",

@@ -35,7 +35,7 @@ TOKYO = "/branches/tokyo/2024/plan/"
 GIFU = "/branches/gifu/2024/plan/"
 
 #: Session, user, membership, branch, plan, measures, progress, targets (+ mid-year actuals), budget, years.
-PLAN_PAGE_QUERIES = 10  # the plan is read in one query with its branch (plans.views.common.plan_or_404)
+PLAN_PAGE_QUERIES = 11  # the plan is read in one query with its branch (plan_or_404); + the data versions (ETag)
 
 
 @pytest.fixture

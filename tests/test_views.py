@@ -70,10 +70,10 @@ TOCHIGI_2023_MARKS = {
 MARK_RANK = {"◎": 3, "○": 2, "△": 1, "－": 0}
 
 # Pinned query counts for the manager (session + user + membership included).
-DASHBOARD_QUERIES = 9  # 8 + published_columns (previous years, next year, changes: one query)
-DETAIL_QUERIES = 7
-MATRIX_QUERIES = 7
-NATIONAL_KPI_QUERIES = 6
+DASHBOARD_QUERIES = 10  # 8 + published_columns (one query) + the data versions of the ETag (issue 12)
+DETAIL_QUERIES = 8  # + the data versions of the ETag (issue 12)
+MATRIX_QUERIES = 10  # + data versions (ETag), the columns, the branch list: a cached row needs no more (issue 12)
+NATIONAL_KPI_QUERIES = 7  # + the data versions of the ETag (issue 12)
 
 
 # -- helpers ----------------------------------------------------------------------------------------

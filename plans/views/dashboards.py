@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import caches
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from branches import access
-from plans import charts, fiscal, rules, selectors
+from branches.models import Branch
+from plans import charts, fiscal, rules, selectors, versions
 from plans.exports import dashboard_export
 from plans.formatting import format_figure
 from plans.forms import ResultFilterForm, is_at_risk
@@ -25,6 +30,8 @@ from plans.progress import half_of
 from plans.results import KpiResult, mark_counts
 from plans.rules import Mark
 from plans.tables import KpiResultTable
+from plans.views import cache
+from plans.views.cache import branch_scope, national_scope, revalidated
 from plans.views.common import plan_or_404
 
 # Reasons for 403/404, raised as the Japanese msgid: the error page translates them (kpitrack/errors.py).
@@ -109,30 +116,57 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("branch_dashboard", code=branch.code, year=years[-1])
 
 
+def kpi_table(request: HttpRequest, plan: Plan, form: ResultFilterForm) -> dict[str, Any]:
+    """The KPI table and what is counted from the same results: ``table_html``, ``summary``, ``total``, ``shown``
+    and ``projected``. Kept in the cache while the branch's data versions are unchanged (the key holds them, the
+    language and the query string: the filters and the sort order); the table holds no CSRF token and nothing
+    that depends on the user. An export (``_export``) is never cached: see ``branch_dashboard``."""
+    scopes = getattr(request, "data_scopes", None)
+    key = None
+    if scopes is not None:
+        query = request.GET.urlencode()
+        key = f"kpi-table:{cache.RELEASE}:{get_language()}:{plan.pk}:{versions.token(scopes)}:{query}"
+        found = caches[MATRIX_CACHE].get(key)
+        if found is not None:
+            return found
+    results = selectors.plan_results(plan)
+    shown = form.apply(results)
+    table = KpiResultTable(
+        shown, branch_code=plan.branch.code, year=plan.fiscal_year_id, published=selectors.published_columns(plan)
+    )
+    RequestConfig(request, paginate=False).configure(table)
+    part = {
+        "table_html": table.as_html(request),
+        "summary": mark_summary(mark_counts(results)),
+        "total": len(results),
+        "shown": len(shown),
+        "projected": projected_summary(results),
+    }
+    if key is not None:
+        caches[MATRIX_CACHE].set(key, part, timeout=None)
+    return part
+
+
 @require_GET
 @login_required
+@revalidated(branch_scope)
 def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse:
     """One branch's KPIs for a fiscal year: figures, marks, projections; filters, sorting, exports."""
     plan = plan_or_404(request.user, code, year)
-    results = selectors.plan_results(plan)
     form = ResultFilterForm(request.GET or None)
-    shown = form.apply(results)
-    published = selectors.published_columns(plan)
-    table = KpiResultTable(shown, branch_code=code, year=year, published=published)
-    RequestConfig(request, paginate=False).configure(table)
-    if "_export" in request.GET:  # rows as filtered and sorted above; a bad format is a 400 (ExportFormatError)
+    if "_export" in request.GET:  # rows as filtered and sorted on the page; a bad format is a 400 (ExportFormatError)
+        published = selectors.published_columns(plan)
+        rows = form.apply(selectors.plan_results(plan))
+        table = KpiResultTable(rows, branch_code=code, year=year, published=published)
+        RequestConfig(request, paginate=False).configure(table)
         return dashboard_export(plan, [row.record for row in table.rows], request.GET["_export"], published)
     sees_all = access.sees_all_branches(request.user)
     context = {
         "plan": plan,
         "branch": plan.branch,
         "fiscal_year": plan.fiscal_year,
-        "table": table,
         "form": form,
-        "summary": mark_summary(mark_counts(results)),
-        "total": len(results),
-        "shown": len(shown),
-        "projected": projected_summary(results),
+        **kpi_table(request, plan, form),
         "branches": selectors.branches_with_plan(year) if sees_all else [plan.branch],
         "sees_all": sees_all,
         **year_links(year, selectors.plan_years(plan.branch)),
@@ -143,6 +177,7 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
 
 @require_GET
 @login_required
+@revalidated(branch_scope)
 def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
     """One KPI of one branch: its monthly progress this year and its trend across years."""
     plan = plan_or_404(request.user, code, year)
@@ -219,26 +254,76 @@ def matrix_rows(matrix: selectors.NationalMatrix, year: int) -> list[dict[str, A
     ]
 
 
+#: The cache the matrix keeps each branch's rendered row in (settings.CACHES; per process by default).
+MATRIX_CACHE = "default"
+
+
+def _row_key(year: int, branch_id: int, columns: str, scopes: versions.Scopes) -> str:
+    """A branch's row depends on the catalog, the year-wide scopes and the branch's plans of this year and last
+    (last year's year-end is the baseline), the columns, the language and the code that renders it."""
+    depends = [(0, 0), (year, 0), (year - 1, 0), (year, branch_id), (year - 1, branch_id)]
+    counters = ".".join(str(scopes.get(scope, 0)) for scope in depends)
+    return f"matrix-row:{cache.RELEASE}:{get_language()}:{year}:{branch_id}:{columns}:{counters}"
+
+
+def cached_matrix_rows(
+    fiscal_year: FiscalYear, scopes: versions.Scopes | None
+) -> tuple[list[Kpi], list[dict[str, Any]]]:
+    """The columns, and every branch's matrix row (47, JIS order): ``html``, ``has_plan``, ``at_risk``, and
+    ``marks`` / ``projected`` for the summary. A row is taken from the cache while its branch's data versions are
+    unchanged, else read and rendered again: after a save, one branch's row (without ``scopes``: every row)."""
+    year = fiscal_year.year
+    columns = selectors.matrix_columns(fiscal_year)
+    column_key = hashlib.blake2b(",".join(str(k.pk) for k in columns).encode(), digest_size=6).hexdigest()
+    branch_ids = list(Branch.objects.order_by("jis_code").values_list("pk", flat=True))
+    store = caches[MATRIX_CACHE]
+    keys = {pk: _row_key(year, pk, column_key, scopes) for pk in branch_ids} if scopes is not None else {}
+    found = store.get_many(list(keys.values())) if keys else {}
+    missing = [pk for pk in branch_ids if keys.get(pk) not in found]
+    fresh: dict[int, dict[str, Any]] = {}
+    if missing:
+        matrix = selectors.national_matrix(fiscal_year, every_branch=True, branch_ids=missing, kpis=columns)
+        template = get_template("plans/_matrix_row.html")
+        for row, shown in zip(matrix.rows, matrix_rows(matrix, year), strict=True):
+            results = [c for c in row.cells if c is not None]
+            fresh[row.branch.pk] = {
+                "html": template.render({"row": shown, "fiscal_year": fiscal_year}),
+                "has_plan": shown["has_plan"],
+                "at_risk": shown["at_risk"],
+                "marks": dict(row.counts),
+                "projected": projected_summary(results),
+            }
+        if keys:
+            store.set_many({keys[pk]: entry for pk, entry in fresh.items()}, timeout=None)
+    return columns, [fresh[pk] if pk in fresh else found[keys[pk]] for pk in branch_ids]
+
+
 @require_GET
 @login_required
+@revalidated(national_scope)
 def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
     """Branches × KPIs coloured by mark: the scorecard of every branch for a fiscal year."""
     access.require_all_branches(request.user)
     fiscal_year = get_object_or_404(FiscalYear, year=year)
     show_all = request.GET.get("all") == "1"
     at_risk_only = request.GET.get("at_risk") == "1"
-    matrix = selectors.national_matrix(fiscal_year, every_branch=show_all and not at_risk_only)
-    rows = matrix_rows(matrix, year)
+    columns, every_row = cached_matrix_rows(fiscal_year, getattr(request, "data_scopes", None))
+    with_plan = [row for row in every_row if row["has_plan"]]
+    rows = every_row if show_all and not at_risk_only else with_plan
     if at_risk_only:
         rows = [row for row in rows if row["at_risk"]]
-    every_result = [c for row in matrix.rows for c in row.cells if c is not None]
+    totals: Counter[Mark | None] = Counter()
+    projected: Counter[str] = Counter({"on_track": 0, "at_risk": 0, "unjudgeable": 0})
+    for row in with_plan:
+        totals.update(row["marks"])
+        projected.update(row["projected"])
     context = {
         "fiscal_year": fiscal_year,
-        "kpis": matrix.kpis,
+        "kpis": columns,
         "marks": list(Mark),
         "rows": rows,
-        "summary": mark_summary(matrix.totals),
-        "projected": projected_summary(every_result),
+        "summary": mark_summary(totals),
+        "projected": dict(projected),
         "branch_count": len(rows),
         "show_all": show_all,
         "at_risk_only": at_risk_only,
@@ -249,6 +334,7 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
 
 @require_GET
 @login_required
+@revalidated(national_scope)
 def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse:
     """One KPI across every branch: target, actual and mark, ranked, with the national average."""
     access.require_all_branches(request.user)

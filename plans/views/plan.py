@@ -13,6 +13,7 @@ from branches import access
 from plans import selectors
 from plans.formatting import format_figure
 from plans.selectors import BudgetTotal
+from plans.views.cache import branch_scope, revalidated
 from plans.views.common import plan_or_404
 
 YEN = "円"
@@ -32,6 +33,7 @@ def budget_figures(total: BudgetTotal) -> dict[str, Any]:
 
 @require_GET
 @login_required
+@revalidated(branch_scope)
 def plan_page(request: HttpRequest, code: str, year: int) -> HttpResponse:
     """Areas → measures → KPIs with figures and marks, each measure's newest progress, and the budget table."""
     plan = plan_or_404(request.user, code, year)

@@ -25,6 +25,7 @@ from branches import access
 from branches.models import Branch
 from plans import fiscal, workflow
 from plans.models import FiscalYear, MonthReport, Plan
+from plans.views.cache import national_scope, revalidated
 
 NO_SUCH_TRANSITION = gettext_noop("この操作はありません。")
 NO_SUCH_MONTH = gettext_noop("月は YYYY-MM の形で指定してください。")
@@ -123,6 +124,7 @@ def month_transition(request: HttpRequest, code: str, year: int, month: str, tra
 
 @require_GET
 @login_required
+@revalidated(national_scope)
 def report_status(request: HttpRequest, year: int) -> HttpResponse:
     """Branches × months of the fiscal year so far: each month's status, late ones flagged, and the list of late
     branch-months with the reminder button. Headquarters only."""

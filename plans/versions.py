@@ -1,0 +1,127 @@
+"""Data versions: the stamps a dashboard's validator (ETag) and cache keys are built from.
+
+What a dashboard shows changes only by a write, and every write bumps the version of the scope it changes IN
+ITS OWN TRANSACTION (a rolled-back write leaves the version as it was; a committed one is seen by every app
+server at once, because the version is read from the database on each request). Three kinds of scope:
+
+- the catalog ``bump()``: KPIs, lineage, areas, branches, fiscal years, which plans exist. Every page depends
+  on it, so ``bump()`` with no argument invalidates every page: the safe call for a bulk write of anything.
+- a fiscal year for every branch ``bump(fiscal_year=Y)``: national averages of year Y.
+- one branch's plan for a year ``bump(fiscal_year=Y, branch_id=B)``, or ``bump_plans([plan ids])``: its
+  targets, actuals, measures, progress, budget lines, month reports.
+
+``plans.signals`` bumps on every ``save()`` / ``delete()`` of the models the dashboards read (so the admin,
+the services, the importers and the seed are covered). A write that sends no signal — ``bulk_create``,
+``QuerySet.update()``, raw SQL — must call ``bump_plans(plan_ids)`` (or ``bump()``) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Subquery
+
+from branches.models import Branch
+from plans.models import DataVersion, KpiTarget, Plan
+
+#: The catalog's scope: (fiscal year 0, branch 0).
+CATALOG = (0, 0)
+
+
+def _stamp() -> int:
+    """A new version: random, not a counter, so a database restored or reset to earlier data (a backup, a test's
+    rollback) can never meet a cache entry made for other data under the same number."""
+    return secrets.randbits(62) + 1
+
+
+def _bump_scope(fiscal_year: int, branch_id: int) -> None:
+    scope = DataVersion.objects.filter(fiscal_year=fiscal_year, branch_id=branch_id)
+    if scope.update(version=_stamp()):
+        return
+    try:
+        with transaction.atomic():
+            DataVersion.objects.create(fiscal_year=fiscal_year, branch_id=branch_id, version=_stamp())
+    except IntegrityError:  # created by a concurrent write meanwhile
+        scope.update(version=_stamp())
+
+
+def bump(fiscal_year: int | None = None, branch_id: int | None = None) -> None:
+    """Bump one scope: the catalog (no argument: every page), year ``fiscal_year`` for every branch, or
+    ``branch_id``'s plan for ``fiscal_year``. Call it inside the write's transaction."""
+    if not fiscal_year:
+        _bump_scope(*CATALOG)
+    else:
+        _bump_scope(fiscal_year, branch_id or 0)
+
+
+def bump_scopes(scopes: Iterable[tuple[int, int]]) -> None:
+    """Bump each (fiscal year, branch id) of ``scopes`` in two queries however many (for bulk writes)."""
+    wanted = set(scopes)
+    if not wanted:
+        return
+    DataVersion.objects.bulk_create(
+        [DataVersion(fiscal_year=y, branch_id=b, version=_stamp()) for y, b in sorted(wanted)], ignore_conflicts=True
+    )
+    where = Q()
+    for fiscal_year, branch_id in wanted:
+        where |= Q(fiscal_year=fiscal_year, branch_id=branch_id)
+    DataVersion.objects.filter(where).update(version=_stamp())
+
+
+def bump_plans(plan_ids: Iterable[int]) -> None:
+    """Bump the scope of each plan in ``plan_ids`` (3 queries however many). For a write that sends no signals
+    (``bulk_create``, ``QuerySet.update()``) of targets, actuals, measures, progress, budget lines, reports."""
+    ids = set(plan_ids)
+    if ids:
+        bump_scopes(Plan.objects.filter(pk__in=ids).values_list("fiscal_year_id", "branch_id"))
+
+
+def bump_plan(plan_id: int) -> None:
+    """``bump_plans([plan_id])``."""
+    bump_plans([plan_id])
+
+
+def bump_targets(target_ids: Iterable[int]) -> None:
+    """Bump the plan of each KPI target in ``target_ids`` (e.g. after a bulk write of actuals)."""
+    ids = set(target_ids)
+    if ids:
+        bump_plans(KpiTarget.objects.filter(pk__in=ids).order_by().values_list("plan_id", flat=True).distinct())
+
+
+Scopes = dict[tuple[int, int], int]
+
+
+def token(scopes: Scopes) -> str:
+    """A short digest of ``scopes`` ((fiscal year, branch id) → version)."""
+    text = ";".join(f"{y}.{b}.{v}" for (y, b), v in sorted(scopes.items()))
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def _where(fiscal_year: int, branch: int | Subquery | None) -> Q:
+    if branch is not None:
+        return Q(branch_id=0) | Q(branch_id=branch)
+    return Q(fiscal_year__in=(0, fiscal_year - 1, fiscal_year))
+
+
+def scopes(fiscal_year: int, branch_id: int | None = None, *, branch_code: str | None = None) -> Scopes:
+    """The versions a page depends on (1 query), (fiscal year, branch id) → version; a scope never bumped is
+    absent (version 0).
+
+    For a branch's pages (``branch_id`` or ``branch_code``: dashboard, plan, KPI page, which read the branch's
+    other years too): the catalog, every year-wide scope and every scope of the branch. Otherwise (the national
+    pages, which read year ``fiscal_year`` and last year's figures as baselines): the catalog and every scope of
+    those two years.
+    """
+    branch: int | Subquery | None = branch_id
+    if branch_code is not None:
+        branch = Subquery(Branch.objects.filter(code=branch_code).values("pk")[:1])
+    rows = DataVersion.objects.filter(_where(fiscal_year, branch)).order_by()
+    return {(y, b): v for y, b, v in rows.values_list("fiscal_year", "branch_id", "version")}
+
+
+def current(fiscal_year: int, branch_id: int | None = None) -> str:
+    """``token(scopes(fiscal_year, branch_id))``: changes with every write the page shows (1 query)."""
+    return token(scopes(fiscal_year, branch_id))

@@ -1,0 +1,130 @@
+"""Validators for the dashboards: a repeat visit with nothing changed is answered 304 without rendering.
+
+A page's ETag is built from what it shows and whom it is shown to: the data versions it depends on
+(``plans.versions.current``, read from the database on each request, so every app server agrees), the page and
+its query string, the user and their permissions, the language, the session and CSRF secret (the page holds
+the CSRF token of the logout and language forms), the day (「今月」 links and late flags move with the date) and
+the release. A page is never answered 304 while a flash message waits to be shown. Dashboards are sent
+``Cache-Control: private, no-cache``: kept in the user's own browser only and always revalidated.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags, quote_etag
+from django.utils.translation import get_language
+
+from branches import access
+from plans import versions
+
+CACHE_CONTROL = "private, no-cache"
+
+#: What a page depends on: (fiscal year, branch code) for a branch's pages, (fiscal year, None) for the national
+#: ones, or None for "no validator" (the view then runs as usual).
+Scope = tuple[int, str | None] | None
+View = Callable[..., HttpResponse]
+
+
+def _release() -> str:
+    """The code and templates being served: ``RELEASE_ID`` when set, else a digest of the files' sizes and
+    modification times (the same checkout on several servers gives the same value)."""
+    if os.getenv("RELEASE_ID"):
+        return os.environ["RELEASE_ID"]
+    base = Path(settings.BASE_DIR)
+    digest = hashlib.blake2b(digest_size=8)
+    for folder in ("plans", "branches", "kpitrack", "templates", "static", "locale"):
+        for path in sorted((base / folder).rglob("*")):
+            if path.suffix in {".py", ".html", ".js", ".css", ".mo"} and path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.relative_to(base)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+RELEASE = _release()
+
+
+def viewer(request: HttpRequest) -> str:
+    """Who is looking, as the page header shows them, and with which permissions (the membership is read once
+    per request and cached)."""
+    user = request.user
+    membership = access.membership_of(user)
+    role = (membership.role, membership.branch_id) if membership else None
+    flags = (user.is_active, getattr(user, "is_staff", False), getattr(user, "is_superuser", False))
+    name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return f"{user.pk}|{user.get_username()}|{name}|{flags}|{role}"
+
+
+def page_etag(request: HttpRequest, page: str, data_version: str) -> str:
+    """The quoted ETag of ``page`` for this request, given the data version it depends on."""
+    session = request.session.session_key or ""
+    get_token(request)  # the secret the page's CSRF tokens come from: made now when the browser has none yet
+    parts = (
+        RELEASE,
+        page,
+        data_version,
+        viewer(request),
+        get_language() or "",
+        request.get_full_path(),
+        hashlib.sha256(f"{session}|{request.META.get('CSRF_COOKIE', '')}".encode()).hexdigest(),
+        timezone.localdate().isoformat(),
+    )
+    return quote_etag(hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest())
+
+
+def has_pending_messages(request: HttpRequest) -> bool:
+    """Whether a flash message waits to be shown (reading the count does not consume them)."""
+    return bool(len(messages.get_messages(request)))  # type: ignore[arg-type]
+
+
+def branch_scope(request: HttpRequest, code: str, year: int, **kwargs: Any) -> Scope:
+    return (year, code)  # an unknown code reads the shared scopes only: the view answers 404, without an ETag
+
+
+def national_scope(request: HttpRequest, year: int, **kwargs: Any) -> Scope:
+    return (year, None)
+
+
+def revalidated(scope: Callable[..., Scope]) -> Callable[[View], View]:
+    """Answer a GET whose If-None-Match holds the page's current ETag with 304 before the view runs (no
+    selector, no rendering); otherwise run the view and send its 200 with the ETag. Every response of the
+    view gets ``Cache-Control: private, no-cache``. ``request.data_scopes`` are the versions the ETag was built
+    from (``plans.versions.scopes``), for the view's cache keys. Put it inside ``login_required`` (an anonymous
+    user is redirected first)."""
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            etag = None
+            where = scope(request, *args, **kwargs) if request.method in ("GET", "HEAD") else None
+            if where is not None and not has_pending_messages(request):
+                year, code = where
+                scopes = versions.scopes(year, branch_code=code) if code else versions.scopes(year)
+                request.data_scopes = scopes  # type: ignore[attr-defined]
+                etag = page_etag(request, view.__name__, versions.token(scopes))
+                if etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")):
+                    response: HttpResponse = HttpResponseNotModified()
+                    response["ETag"] = etag
+                    response["Cache-Control"] = CACHE_CONTROL
+                    patch_vary_headers(response, ("Cookie",))
+                    return response
+            response = view(request, *args, **kwargs)
+            if etag is not None and response.status_code == 200 and not response.has_header("ETag"):
+                response["ETag"] = etag
+            response["Cache-Control"] = CACHE_CONTROL
+            return response
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,342 @@
+"""Validators on the dashboards: a repeat visit is 304 without a selector; every write shows at once.
+
+Each write test fetches the pages, writes through one door, then fetches the same pages with the ETags it was
+given: each must answer 200 with the new figure (never 304 with the old page).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import caches
+from django.http import HttpResponse
+from django.test import Client
+
+from branches.models import Branch, Membership
+from plans import selectors, services, workflow
+from plans.imports.draft import Draft, DraftTarget
+from plans.imports.save import save_draft
+from plans.models import Kpi, KpiActual, KpiTarget, MeasureProgress, MonthReport, NationalAverage, Plan
+from plans.results import export_row
+from plans.seed import load_seed
+from tests.conftest import client_for
+from tests.factories import member
+
+pytestmark = pytest.mark.django_db
+
+KPI = "lifestyle_checkup_rate"  # Tochigi FY2023: year-end 72.2 (seed)
+PAGES = [
+    "/branches/tochigi/2023/",
+    "/branches/tochigi/2023/plan/",
+    f"/branches/tochigi/2023/kpi/{KPI}/",
+    "/national/2023/",
+    f"/national/2023/kpi/{KPI}/",
+    "/branches/tochigi/2024/",  # last year's actual is a column of the published table
+]
+NATIONAL = ["/national/2023/", f"/national/2023/kpi/{KPI}/", "/national/2023/status/"]
+
+
+@pytest.fixture
+def hq(hq_manager: AbstractBaseUser) -> Client:
+    return client_for(hq_manager)
+
+
+def target() -> KpiTarget:
+    return KpiTarget.objects.select_related("plan", "kpi").get(
+        plan__branch__code="tochigi", plan__fiscal_year_id=2023, kpi__code=KPI
+    )
+
+
+def year_end() -> KpiActual:
+    return KpiActual.objects.get(target=target(), period=KpiActual.Period.YEAR_END)
+
+
+Tags = dict[str, tuple[str, str]]
+
+
+def etags(client: Client, pages: list[str]) -> Tags:
+    """Each page's ETag and HTML, after checking that a repeat visit is answered 304."""
+    tags = {}
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert response["Cache-Control"] == "private, no-cache"
+        tags[page] = (response["ETag"], response.content.decode())
+        assert client.get(page, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304, page
+    return tags
+
+
+def assert_fresh(client: Client, tags: Tags, shown: str | None, *, gone: str | None = None) -> None:
+    """Each page, asked with the ETag it gave before the write, answers 200 showing ``shown`` (one more time
+    than before when it showed it already) and ``gone`` fewer times than before."""
+    for page, (tag, before) in tags.items():
+        response = client.get(page, HTTP_IF_NONE_MATCH=tag)
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        if shown is not None:
+            assert html.count(shown) > before.count(shown), (page, shown)
+        if gone is not None:
+            assert html.count(gone) < before.count(gone), (page, gone)
+
+
+# -- the 304 path ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", [*PAGES, "/national/2023/status/"])
+def test_it_answers_a_repeat_visit_304_without_running_a_selector(hq, page, monkeypatch, django_assert_num_queries):
+    tag = hq.get(page)["ETag"]
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a selector ran on the 304 path")
+
+    for name in ("plan_results", "national_matrix", "kpi_ranking", "kpi_history", "plan_outline", "published_columns"):
+        monkeypatch.setattr(selectors, name, refuse)
+    monkeypatch.setattr(workflow, "report_status", refuse)
+    # session, user, membership, data versions: the same few queries whatever the page's size
+    with django_assert_num_queries(4):
+        response = hq.get(page, HTTP_IF_NONE_MATCH=tag)
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == tag
+    assert response["Cache-Control"] == "private, no-cache"
+
+
+def test_the_etag_differs_by_user_language_and_query_string(hq, hq_manager):
+    page = "/national/2023/"
+    tag = hq.get(page)["ETag"]
+    other = client_for(member("hq-other", hq=True))
+    assert other.get(page, HTTP_IF_NONE_MATCH=tag).status_code == 200
+    assert hq.get(page + "?all=1", HTTP_IF_NONE_MATCH=tag).status_code == 200
+    assert hq.get(page, HTTP_IF_NONE_MATCH=tag, HTTP_ACCEPT_LANGUAGE="en").status_code in (200, 304)
+    hq.cookies["django_language"] = "en"
+    assert hq.get(page, HTTP_IF_NONE_MATCH=tag).status_code == 200
+
+
+def test_a_renamed_user_or_one_made_staff_is_not_answered_from_the_old_page(hq, hq_manager):
+    page = "/national/2023/"
+    tag = hq.get(page)["ETag"]
+    hq_manager.first_name = "本部太郎"
+    hq_manager.save()
+    response = hq.get(page, HTTP_IF_NONE_MATCH=tag)
+    assert response.status_code == 200
+    assert "本部太郎" in response.content.decode()
+    hq_manager.is_staff = True
+    hq_manager.save()
+    assert hq.get(page, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 200
+
+
+def test_a_changed_membership_is_not_answered_from_the_old_page(hq, hq_manager):
+    page = "/branches/tochigi/2023/"
+    tag = hq.get(page)["ETag"]
+    gifu = Branch.objects.get(code="gifu")
+    Membership.objects.filter(user=hq_manager).update(role=Membership.Role.STAFF, branch=gifu)
+    assert hq.get(page, HTTP_IF_NONE_MATCH=tag).status_code == 403
+
+
+def test_a_page_with_a_waiting_message_is_rendered_not_304(hq, rf):
+    page = "/national/2023/status/"
+    tag = hq.get(page)["ETag"]
+    storage = CookieStorage(rf.get(page))
+    storage.add(messages.INFO, "督促メールを送りました")
+    carrier = HttpResponse()
+    storage.update(carrier)
+    hq.cookies["messages"] = carrier.cookies["messages"].value
+    response = hq.get(page, HTTP_IF_NONE_MATCH=tag)
+    assert response.status_code == 200
+    assert "督促メールを送りました" in response.content.decode()
+
+
+def test_errors_and_redirects_carry_no_etag(tochigi_staff):
+    client = client_for(tochigi_staff)
+    response = client.get("/branches/gifu/2023/")
+    assert response.status_code == 403
+    assert not response.has_header("ETag")
+    assert Client().get("/branches/tochigi/2023/").status_code == 302
+
+
+# -- every kind of write shows at once --------------------------------------------------------------
+
+
+def test_a_service_update_shows_on_every_page(hq):
+    tags = etags(hq, PAGES)
+    actual = year_end()
+    services.actual_record(
+        target=actual.target, period=actual.period, month=None, value=Decimal("81.9"), expected_version=actual.version
+    )
+    assert_fresh(hq, tags, "81.9", gone="72.2")
+
+
+def test_a_delete_and_a_restore_show_on_every_page(hq, hq_manager):
+    actual = year_end()
+    tags = etags(hq, PAGES)
+    services.actual_delete(actual=actual, user=hq_manager, reason="誤入力", expected_version=actual.version)
+    assert_fresh(hq, {p: t for p, t in tags.items() if "/kpi/" not in p}, None, gone="72.2")
+    assert hq.get(f"/branches/tochigi/2023/kpi/{KPI}/", HTTP_IF_NONE_MATCH=tags[PAGES[2]][0]).status_code == 200
+    tags = etags(hq, PAGES)
+    row = KpiActual.history.filter(target_id=actual.target_id).exclude(history_type="-").first()  # type: ignore[attr-defined]
+    services.actual_restore(
+        target=actual.target, history_id=row.history_id, user=hq_manager, expected_version=0, reason="戻す"
+    )
+    assert_fresh(hq, tags, "72.2")
+
+
+def test_an_admin_edit_shows_on_every_page(hq):
+    admin = client_for(_superuser())
+    actual = year_end()
+    tags = etags(hq, PAGES)
+    data = {
+        "value": "64.4",
+        "text_value": "",
+        "numerator": "",
+        "denominator": "",
+        "note": actual.note,
+        "is_cumulative": "on",
+        "expected_version": str(actual.version),
+        "reason": "支部資料の訂正",
+    }
+    response = admin.post(f"/admin/plans/kpiactual/{actual.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert_fresh(hq, tags, "64.4", gone="72.2")
+
+
+def _superuser() -> AbstractBaseUser:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("speed-admin", "a@example.com", "pw")
+
+
+def test_load_seed_shows_on_every_page(hq):
+    actual = year_end()
+    services.actual_record(target=actual.target, period=actual.period, month=None, value=Decimal("81.9"))
+    tags = etags(hq, PAGES)
+    load_seed()
+    assert_fresh(hq, tags, "72.2", gone="81.9")
+
+
+def test_a_browser_entry_post_shows_on_the_branch_pages(tochigi_staff):
+    from plans import entry
+
+    plan = Plan.objects.create(branch=Branch.objects.get(code="tochigi"), fiscal_year_id=2025)
+    rate = KpiTarget(plan=plan, kpi=Kpi.objects.get(code=KPI), order=1)
+    rate.apply_target_text("50.0%以上")
+    rate.save()
+    client = client_for(tochigi_staff)
+    pages = ["/branches/tochigi/2025/", f"/branches/tochigi/2025/kpi/{KPI}/", "/branches/tochigi/2025/plan/"]
+    tags = etags(client, pages)
+    june = datetime.date(2025, 6, 1)
+    data = {}
+    for row in entry.month_sheet(plan, june).rows:
+        data[f"{row.prefix}-version"] = str(row.version)
+        for name, value in row.typed.items():
+            data[f"{row.prefix}-{name}"] = value
+    data[f"t{rate.pk}-value"] = "63.4"
+    response = client.post("/branches/tochigi/2025/entry/2025-06/", data)
+    assert response.status_code == 302
+    assert_fresh(client, tags, "63.4")
+
+
+def test_an_imported_plan_shows_on_the_national_matrix(hq):
+    tags = etags(hq, ["/national/2023/"])
+    draft_target = DraftTarget(kpi=KPI, name="特定健診", target_text="", rule=None)
+    save_draft(Draft(branch="hokkaido", fiscal_year=2023, targets=[draft_target]))
+    assert_fresh(hq, tags, "北海道")
+
+
+def test_a_progress_save_shows_on_the_plan_page(tochigi_staff):
+    client = client_for(tochigi_staff)
+    progress = MeasureProgress.objects.filter(measure__plan__branch__code="tochigi", measure__plan__fiscal_year_id=2023)
+    row = progress.order_by("-as_of").first()
+    tags = etags(client, ["/branches/tochigi/2023/plan/"])
+    row.status = "速度の試験で書き換えた実施状況"
+    row.save()
+    assert_fresh(client, tags, "速度の試験で書き換えた実施状況")
+
+
+def test_a_month_transition_shows_on_the_report_status(hq, tochigi_staff):
+    plan = Plan.objects.get(branch__code="tochigi", fiscal_year_id=2024)
+    report = MonthReport.objects.create(plan=plan, month=datetime.date(2024, 4, 1))
+    tags = etags(hq, ["/national/2024/status/"])
+    workflow.month_transition(report=report, name="submit", user=tochigi_staff, expected_version=report.version)
+    assert_fresh(hq, tags, str(MonthReport.Status.SUBMITTED.label))
+
+
+def test_a_national_average_and_a_catalog_edit_show_at_once(hq):
+    tags = etags(hq, [f"/national/2023/kpi/{KPI}/", "/branches/tochigi/2023/"])
+    NationalAverage.objects.filter(kpi__code=KPI, fiscal_year_id=2023, as_of__isnull=True).update(value=Decimal("57.7"))
+    average = NationalAverage.objects.get(kpi__code=KPI, fiscal_year_id=2023, as_of__isnull=True)
+    average.value = Decimal("55.5")
+    average.save()
+    assert_fresh(hq, tags, "55.5")
+    tags = etags(hq, PAGES)
+    kpi = Kpi.objects.get(code=KPI)
+    kpi.name = "速度試験のKPI名"
+    kpi.save()
+    target_ = target()
+    target_.name_as_written = ""
+    target_.save()
+    assert_fresh(hq, {p: t for p, t in tags.items() if "tochigi/2024" not in p}, "速度試験のKPI名")
+
+
+
+# -- the cached fragments never disagree with the selectors -----------------------------------------------
+
+
+def _part(html: str, start: str, end: str) -> str:
+    return html[html.index(start) : html.index(end, html.index(start))]
+
+
+def test_a_cached_matrix_after_a_save_is_the_matrix_rendered_from_scratch(hq):
+    hq.get("/national/2023/")  # every row cached
+    actual = year_end()
+    services.actual_record(target=actual.target, period=actual.period, month=None, value=Decimal("41.0"))
+    cached = _part(hq.get("/national/2023/").content.decode(), "<tbody>", "</tbody>")
+    caches["default"].clear()
+    fresh = _part(hq.get("/national/2023/").content.decode(), "<tbody>", "</tbody>")
+    assert cached == fresh
+    assert "41.0" in cached
+
+
+def test_the_matrix_cells_agree_with_export_results(hq):
+    """Each cell's mark is the mark export_results gives for that branch and KPI (the documented interface)."""
+    html = hq.get("/national/2023/").content.decode()
+    for plan in Plan.objects.filter(fiscal_year_id=2023).select_related("branch"):
+        for row in (export_row(result) for result in selectors.plan_results(plan)):
+            link = f'href="/branches/{plan.branch.code}/2023/kpi/{row["kpi"]}/"'
+            cell = re.search(link + r' title="[^"]*">([^<]*)</a>', html)
+            assert cell is not None, (plan.branch.code, row["kpi"])
+            if row["mark"] is not None:
+                assert cell.group(1) == row["mark"], (plan.branch.code, row["kpi"])
+
+
+def test_a_cached_kpi_table_is_the_table_rendered_from_scratch(tochigi_staff):
+    client = client_for(tochigi_staff)
+    page = "/branches/tochigi/2023/?sort=-mark"
+    client.get(page)
+    actual = year_end()
+    services.actual_record(target=actual.target, period=actual.period, month=None, value=Decimal("41.0"))
+    cached = _part(client.get(page).content.decode(), '<div class="table-wrap">', "</table>")
+    caches["default"].clear()
+    fresh = _part(client.get(page).content.decode(), '<div class="table-wrap">', "</table>")
+    assert cached == fresh
+    assert "41.0" in cached
+    exported = {row["kpi"]: row for row in (export_row(r) for r in selectors.plan_results(actual.target.plan))}
+    assert exported[KPI]["actual"] == 41.0
+
+
+def test_no_cached_fragment_holds_a_csrf_token_or_the_users_name(hq, hq_manager):
+    hq.get("/national/2023/")
+    hq.get("/branches/tochigi/2023/")
+    store = caches["default"]
+    entries = [store.get(key.split(":", 2)[-1]) for key in list(store._cache)]  # type: ignore[attr-defined]
+    fragments = [e["html"] if "html" in e else e["table_html"] for e in entries if isinstance(e, dict)]
+    assert len(fragments) == 47 + 1  # every branch's matrix row and Tochigi's KPI table
+    for fragment in fragments:
+        assert "csrfmiddlewaretoken" not in fragment
+        assert hq_manager.get_username() not in fragment

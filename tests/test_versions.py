@@ -1,0 +1,96 @@
+"""Data versions: bumped in the write's transaction, one scope per plan, the catalog for everything."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from plans import national_data, services, versions
+from plans.models import DataVersion, KpiActual, KpiTarget, NationalAverage, Plan
+
+pytestmark = pytest.mark.django_db
+
+
+def tochigi_2023() -> Plan:
+    return Plan.objects.get(branch__code="tochigi", fiscal_year_id=2023)
+
+
+def test_bump_counts_up_one_scope_and_current_changes_with_it():
+    plan = tochigi_2023()
+    before = versions.current(2023, plan.branch_id)
+    national = versions.current(2023)
+    other_branch = versions.current(2023, Plan.objects.get(branch__code="gifu", fiscal_year_id=2023).branch_id)
+    versions.bump(2023, plan.branch_id)
+    assert versions.current(2023, plan.branch_id) != before
+    assert versions.current(2023) != national  # the national pages read every branch of the year
+    assert versions.current(2023, Plan.objects.get(branch__code="gifu", fiscal_year_id=2023).branch_id) == other_branch
+
+
+def test_next_years_pages_depend_on_this_year_as_a_baseline():
+    plan = tochigi_2023()
+    national_2024 = versions.current(2024)
+    national_2025 = versions.current(2025)
+    versions.bump(2023, plan.branch_id)
+    assert versions.current(2024) != national_2024
+    assert versions.current(2025) == national_2025
+
+
+def test_bump_without_arguments_changes_every_page():
+    plan = tochigi_2023()
+    pages = [(2023, None), (2023, plan.branch_id), (2030, 999)]
+    before = [versions.current(year, branch) for year, branch in pages]
+    versions.bump()
+    after = [versions.current(year, branch) for year, branch in pages]
+    assert all(old != new for old, new in zip(before, after, strict=True))
+
+
+def test_a_rolled_back_write_leaves_the_version_as_it_was():
+    plan = tochigi_2023()
+    before = versions.current(2023, plan.branch_id)
+    actual = KpiActual.objects.filter(target__plan=plan, period="year_end", value__isnull=False).first()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.actual_record(target=actual.target, period="year_end", month=None, value=Decimal("1.5"))
+        assert versions.current(2023, plan.branch_id) != before
+        raise RuntimeError("rolled back")
+    assert versions.current(2023, plan.branch_id) == before
+
+
+def test_the_update_path_of_actual_record_bumps_though_it_sends_no_signal():
+    plan = tochigi_2023()
+    actual = KpiActual.objects.filter(target__plan=plan, period="year_end", value__isnull=False).first()
+    before = DataVersion.objects.get(fiscal_year=2023, branch_id=plan.branch_id).version
+    _, outcome = services.actual_record(target=actual.target, period="year_end", month=None, value=Decimal("1.5"))
+    assert outcome == "updated"
+    assert DataVersion.objects.get(fiscal_year=2023, branch_id=plan.branch_id).version != before
+
+
+def test_signals_bump_the_scope_of_each_kind_of_row():
+    plan = tochigi_2023()
+    target = KpiTarget.objects.filter(plan=plan).first()
+    mine = versions.current(2023, plan.branch_id)
+    target.note = "備考を書き換え"
+    target.save()
+    assert versions.current(2023, plan.branch_id) != mine
+    year_wide = DataVersion.objects.filter(fiscal_year=2023, branch_id=0).values_list("version", flat=True).first() or 0
+    average = NationalAverage.objects.filter(fiscal_year_id=2023).first()
+    average.value += 1
+    average.save()
+    assert DataVersion.objects.get(fiscal_year=2023, branch_id=0).version != year_wide
+
+
+def test_bump_targets_and_bump_plans_find_each_plans_scope_once():
+    plan = tochigi_2023()
+    before = DataVersion.objects.get(fiscal_year=2023, branch_id=plan.branch_id).version
+    versions.bump_targets(KpiTarget.objects.filter(plan=plan).values_list("pk", flat=True))
+    bumped = DataVersion.objects.get(fiscal_year=2023, branch_id=plan.branch_id).version
+    assert bumped != before
+    versions.bump_plans([])
+    assert DataVersion.objects.get(fiscal_year=2023, branch_id=plan.branch_id).version == bumped
+
+
+def test_generated_national_data_bumps_every_page():
+    token = versions.current(2023)
+    national_data.generate_national_data(first_year=2023, years=1)
+    assert versions.current(2023) != token

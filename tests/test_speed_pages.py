@@ -340,3 +340,24 @@ def test_no_cached_fragment_holds_a_csrf_token_or_the_users_name(hq, hq_manager)
     for fragment in fragments:
         assert "csrfmiddlewaretoken" not in fragment
         assert hq_manager.get_username() not in fragment
+
+
+def test_a_workbook_import_shows_on_every_page(hq, hq_manager):
+    from plans.workbooks.importer import import_workbook
+    from plans.workbooks.published import published_workbook, workbook_bytes
+
+    plan = target().plan
+    data = workbook_bytes(published_workbook(plan, selectors.plan_results(plan)))
+    KpiActual.objects.filter(target__plan=plan).delete()
+    tags = etags(hq, PAGES)
+    import_workbook(data, "tochigi.xlsx", user=_superuser())  # bulk inserts: no signal, the import bumps its plan
+    assert_fresh(hq, tags, "72.2")
+
+
+def test_a_target_edited_in_the_plan_editor_shows_on_the_branch_pages(hq, hq_manager):
+    from plans import planning
+
+    edited = target()
+    tags = etags(hq, PAGES[:3])
+    planning.target_update(edited, "93.7%以上", user=_superuser(), expected_text=edited.target_text, reason="訂正")
+    assert_fresh(hq, tags, "93.7")

@@ -48,6 +48,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kpitrack.settings")
 
 PASSWORD = "kpitrack-load-test"  # the throw-away database's load users only
 REASON = "負荷試験"
+LOGIN_TIMEOUT = 180  # every user logs in at once before the run; on a busy machine the queue is long
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION = re.compile(r'name="t(\d+)-version" value="(\d+)"')
 VALUE_INPUT = re.compile(r'name="t(\d+)-value"')
@@ -99,7 +100,9 @@ class Session:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str, float]:
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None, timeout: float = 30
+    ) -> tuple[int, str, str, float]:
         headers = {"Host": f"{self.host}:{self.port}", "Accept-Language": "ja"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -107,7 +110,7 @@ class Session:
         if form is not None:
             body = urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         started = time.perf_counter()
         try:
             connection.request(method, path, body=body, headers=headers)
@@ -122,12 +125,13 @@ class Session:
         return response.status, response.headers.get("Location", ""), text, elapsed
 
     def log_in(self, username: str) -> None:
-        status, _, page, _ = self.request("GET", "/accounts/login/")
+        """Through the login page, before the timed run (password hashing is slow on purpose: a long timeout)."""
+        status, _, page, _ = self.request("GET", "/accounts/login/", timeout=LOGIN_TIMEOUT)
         token = CSRF.search(page)
         if status != 200 or token is None:
             raise RuntimeError(f"login page answered {status}")
         form = {"csrfmiddlewaretoken": token.group(1), "username": username, "password": PASSWORD, "next": "/"}
-        status, location, _, _ = self.request("POST", "/accounts/login/", form)
+        status, location, _, _ = self.request("POST", "/accounts/login/", form, timeout=LOGIN_TIMEOUT)
         if status != 302 or "/accounts/login/" in location:
             raise RuntimeError(f"{username} could not log in ({status})")
 
@@ -277,9 +281,13 @@ class Clock:
         self.started = threading.Event()
         self.stop_at = 0.0
 
-    def begin(self, session: Session, username: str) -> bool:
+    def begin(self, session: Session, username: str, warm_up: list[str]) -> bool:
+        """Log in and read each page kind once (imports, template compilation, connections: not measured), then
+        wait for the start."""
         try:
             session.log_in(username)
+            for path in warm_up:
+                session.request("GET", path, timeout=LOGIN_TIMEOUT)
         except (RuntimeError, OSError, http.client.HTTPException) as exc:
             print(f"loadtest: {exc}", file=sys.stderr)
             self.ready.wait()
@@ -297,7 +305,8 @@ def branch_user(
 ) -> None:
     rng = random.Random(seed)
     session = Session(base)
-    if not clock.begin(session, username):
+    warm_up = [f"/branches/{plan.code}/{args.year}/", f"/branches/{plan.code}/{args.year}/kpi/{plan.kpis[0]}/"]
+    if not clock.begin(session, username, warm_up + [f"/branches/{plan.code}/{args.year}/entry/{args.month}/"]):
         tally.error("login", username)
         return
     while clock.running():
@@ -316,7 +325,7 @@ def hq_user(
 ) -> None:
     rng = random.Random(seed)
     session = Session(base)
-    if not clock.begin(session, username):
+    if not clock.begin(session, username, [f"/national/{args.year}/", f"/national/{args.year}/kpi/{kpis[0]}/"]):
         tally.error("login", username)
         return
     while clock.running():
@@ -324,6 +333,21 @@ def hq_user(
             measured(tally, session, "national_matrix", f"/national/{args.year}/")
         else:
             measured(tally, session, "national_kpi", f"/national/{args.year}/kpi/{rng.choice(kpis)}/")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time used so far by these processes and their live children (gunicorn's workers, PostgreSQL's backends)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        pid, parent = int(stat.parent.name), int(fields[1])
+        if pid in pids or parent in pids:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -378,6 +402,9 @@ def main() -> int:
     parser.add_argument("--matrix-share", type=float, default=0.3, help="share of HQ reads that are the matrix")
     parser.add_argument("--hot-cells", type=int, default=2, help="KPIs of the month the saves spread over")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--watch", action="append", default=[], metavar="NAME=PID", help="report the CPU of a process and its children"
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
     args = parser.parse_args()
     if args.duration <= 0 or args.duration > 600:
@@ -409,12 +436,15 @@ def main() -> int:
     for thread in threads:
         thread.start()
     clock.ready.wait()  # every user has logged in (or failed to)
+    watched = {name: int(pid) for name, _, pid in (item.partition("=") for item in args.watch)}
+    cpu_before = {name: cpu_seconds([pid]) for name, pid in watched.items()}  # after the logins: not measured
     started = time.monotonic()
     clock.stop_at = started + args.duration
     clock.started.set()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
+    cpu_used = {name: cpu_seconds([watched[name]]) - before for name, before in cpu_before.items()}
 
     times: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -466,6 +496,13 @@ def main() -> int:
         f"{len({(a.target_id, a.month) for a in acks})} cells; stale reads after a save: {len(stale)}; "
         f"database check: {'nothing lost' if not problems else f'{len(problems)} problems'}"
     )
+    total_requests = rows[-1]["requests"]
+    cpu_ms = {name: round(used * 1000 / max(total_requests, 1), 1) for name, used in cpu_used.items()}
+    if cpu_used:
+        print(
+            "CPU per request (ms; does not depend on how busy a shared machine is): "
+            + ", ".join(f"{name} {ms}" for name, ms in cpu_ms.items())
+        )
     for line in samples[:10] + stale[:10] + problems[:20]:
         print(f"  {line}")
     out = Path(args.out)
@@ -482,6 +519,7 @@ def main() -> int:
                 "conflicts": conflicts,
                 "stale_reads": stale,
                 "problems": problems,
+                "cpu_ms_per_request": cpu_ms,
                 "error_samples": samples,
             },
             ensure_ascii=False,

@@ -8,7 +8,8 @@
 # `postgres` user when root) → migrate → the seed and the national data set (47 branches × LOAD_YEARS years) →
 # gunicorn serving kpitrack.wsgi with DEBUG off → bench/load/loadtest.py (load users, timed mix, report,
 # database check). Exits with the load test's status: non-zero on any error, stale read or lost save.
-# Environment: LOAD_SECONDS (60), LOAD_WORKERS (2), LOAD_PORT (a free one), LOAD_PGPORT (55449), LOAD_YEARS (10).
+# Environment: LOAD_SECONDS (60), LOAD_WORKERS (2), LOAD_PORT (a free one), LOAD_PGPORT (55449), LOAD_YEARS (10),
+# LOAD_OUT (bench/results/load.json).
 # Arguments after `--` go to loadtest.py (see its --help).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,8 +75,11 @@ echo "load test: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') o
 server=$!
 sleep 1
 if ! kill -0 "$server" 2>/dev/null; then echo "load test: gunicorn did not start:" >&2; cat "$data/gunicorn.log" >&2; exit 1; fi
+postmaster="$(head -n 1 "$data/db/postmaster.pid")"
 status=0
-.venv/bin/python bench/load/loadtest.py --base "http://127.0.0.1:$port" --duration "$seconds" "$@" || status=$?
+out="${LOAD_OUT:-bench/results/load.json}"
+.venv/bin/python bench/load/loadtest.py --base "http://127.0.0.1:$port" --duration "$seconds" "$@" --out "$out" \
+  --watch "gunicorn=$server" --watch "postgresql=$postmaster" || status=$?
 if [ -s "$data/gunicorn.log" ] && [ "$status" != 0 ]; then
   echo "--- gunicorn log (last 40 lines) ---"; tail -n 40 "$data/gunicorn.log"
 fi

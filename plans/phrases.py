@@ -1,9 +1,9 @@
 """How kpitrack reads a target phrase, for people: the one reading every page shows while a phrase is typed.
 
 ``read_phrase`` wraps ``plans.rules.parse_target`` for the plan import's review, the plan edit page and their one
-JSON endpoint (``plan_parse_target``): the rule and its figures in words, or the Japanese reason the phrase cannot be
-read. It touches no database and no request; what it reads is what the write paths (``KpiTarget.apply_target_text``
-through ``plans.planning`` and ``plans.imports.save``) store.
+JSON endpoint (``plans.views.phrases.parse_target``, url name ``parse_target``): the rule and its figures in words,
+or the Japanese reason the phrase cannot be read. It touches no database and no request; what it reads is what the
+write paths (``KpiTarget.apply_target_text`` through ``plans.planning`` and ``plans.imports.save``) store.
 """
 
 from __future__ import annotations

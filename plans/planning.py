@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from branches import access
-from plans import fiscal, rules
+from plans import fiscal, phrases, rules
 from plans.models import FiscalYear, Kpi, KpiActual, KpiChange, KpiTarget, Measure, Plan
 
 User = AbstractBaseUser | AnonymousUser
@@ -63,7 +63,6 @@ REPLACES_REQUIRED = "「他のKPIから変更」では、変更前のKPIを選�
 REPLACES_ITSELF = "変更前のKPIに、そのKPI自身は選べません。"
 REPLACES_ONLY_IF_REPLACED = "変更前のKPIは、変更の種類が「他のKPIから変更」のときだけ選んでください。"
 DEFINITION_NEEDS_NOTE = "「基準・算出方法の変更」では、何が変わったかを注記に書いてください（例: ※算出方法変更）。"
-TEXT_TOO_LONG = "目標は{limit}文字以内で入力してください（{length}文字）。"
 REASON_TOO_LONG = "変更の理由は{limit}文字以内で入力してください（{length}文字）。"
 
 # -- change reasons (kept in the history) -------------------------------------------------------------------------
@@ -273,14 +272,6 @@ def plan_start_next_year(plan: Plan, *, user: User, reason: str = "") -> NextYea
 # -- targets ------------------------------------------------------------------------------------------------------
 
 
-def parse_phrase(text: str, *, fiscal_year: int | None) -> rules.TargetRule:
-    """The rule read from a phrase typed for a plan of ``fiscal_year``; ``rules.TargetParseError`` when unreadable.
-
-    「※KPIは削除」 is refused as a target: a KPI deleted for the year is recorded as 削除, not as a phrase.
-    """
-    return rules.parse_target(text, fiscal_year=fiscal_year)
-
-
 def _apply(target: KpiTarget, text: str) -> None:
     try:
         target.apply_target_text(text)
@@ -342,12 +333,11 @@ def targets_update(edits: Iterable[TargetEdit], *, user: User, reason: str = "")
     too long, changed meanwhile) nothing is saved, each refused edit says why, and 0 is returned. Else the number
     of phrases saved."""
     edits = list(edits)
-    limit = KpiTarget._meta.get_field("target_text").max_length or 200
     for edit in edits:
         if not edit.touched:
             continue
-        if len(edit.text.strip()) > limit:
-            edit.error = TEXT_TOO_LONG.format(limit=limit, length=len(edit.text.strip()))
+        if len(edit.text.strip()) > phrases.PHRASE_LIMIT:
+            edit.error = phrases.PHRASE_TOO_LONG.format(limit=phrases.PHRASE_LIMIT, length=len(edit.text.strip()))
             continue
         try:
             edit.saved = target_update(edit.target, edit.text, user=user, expected_text=edit.seen, reason=reason)

@@ -1,7 +1,18 @@
 from django.urls import path, register_converter
 
 from kpitrack.converters import FiscalYearConverter
-from plans.views import dashboards, entry, history, plan, plan_edit, plan_import, progress, workbooks, workflow
+from plans.views import (
+    dashboards,
+    entry,
+    history,
+    phrases,
+    plan,
+    plan_edit,
+    plan_import,
+    progress,
+    workbooks,
+    workflow,
+)
 
 register_converter(FiscalYearConverter, "fiscal_year")  # four digits: a huge year is a 404, not a 500
 
@@ -16,7 +27,6 @@ urlpatterns = [
     path(BRANCH_YEAR + "plan/import/", plan_import.plan_import_upload, name="plan_import_upload"),
     path(BRANCH_YEAR + "plan/import/review/", plan_import.plan_import_review, name="plan_import_review"),
     path(BRANCH_YEAR + "plan/edit/", plan_edit.plan_edit, name="plan_edit"),
-    path(BRANCH_YEAR + "plan/parse-target/", plan_edit.parse_target, name="plan_parse_target"),
     path(BRANCH_YEAR + "plan/next-year/", plan_edit.plan_next_year, name="plan_next_year"),
     path(BRANCH_YEAR + "plan/targets/add/", plan_edit.target_add, name="plan_target_add"),
     path(BRANCH_YEAR + "plan/targets/<int:pk>/remove/", plan_edit.target_remove, name="plan_target_remove"),
@@ -26,7 +36,7 @@ urlpatterns = [
     path(BRANCH_YEAR + "progress/<slug:half>/", progress.progress_entry, name="progress_entry"),
     path(BRANCH_YEAR + "entry/<str:month>/", entry.month_entry, name="month_entry"),
     path(BRANCH_YEAR + "entry/<str:month>/<slug:transition>/", workflow.month_transition, name="month_transition"),
-    path("plans/parse-target/", plan_import.parse_target_preview, name="plan_import_parse_target"),
+    path("plans/parse-target/", phrases.parse_target, name="parse_target"),
     path(BRANCH_YEAR + "workbook.xlsx", workbooks.published_download, name="workbook_published"),
     path(BRANCH_YEAR + "workbook/template.xlsx", workbooks.template_download, name="workbook_template"),
     path(BRANCH_YEAR + "workbook/import/", workbooks.workbook_upload, name="workbook_upload"),

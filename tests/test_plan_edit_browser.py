@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import BranchFactory, FiscalYearFactory, KpiTargetFactory, PlanFactory, member
+from tests.test_entry_browser import SCREENSHOTS
 
 CHROMIUM = os.environ.get("KPITRACK_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -68,6 +69,8 @@ def test_typing_a_phrase_shows_the_parsed_rule_and_the_error(_seed_again, live_s
             page.wait_for_function("el => el.classList.contains('parse-error')", arg=output.element_handle())
             error = output.text_content()
             changed = page.locator(f"tr#t{target.pk}").get_attribute("class")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "plan-edit-1366.png"), full_page=True)
             browser.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

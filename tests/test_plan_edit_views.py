@@ -59,9 +59,8 @@ def test_a_superuser_sees_the_edit_page(plan: Plan, target: KpiTarget) -> None:
 
 
 @pytest.mark.parametrize("persona", ["gifu_staff", "hq_manager", "outsider"])
-@pytest.mark.parametrize("name", ["plan_edit", "plan_parse_target"])
-def test_others_get_403(request: pytest.FixtureRequest, persona: str, name: str, plan: Plan) -> None:
-    response = client_for(request.getfixturevalue(persona)).get(url(name, plan))
+def test_others_get_403(request: pytest.FixtureRequest, persona: str, plan: Plan) -> None:
+    response = client_for(request.getfixturevalue(persona)).get(url("plan_edit", plan))
     assert response.status_code == 403
 
 
@@ -80,7 +79,7 @@ def test_others_cannot_post_actions(request: pytest.FixtureRequest, persona: str
 
 
 def test_anonymous_users_are_sent_to_log_in(plan: Plan) -> None:
-    response = client_for(None).get(url("plan_parse_target", plan), {"text": "実施"})
+    response = client_for(None).get(url("plan_edit", plan))
     assert response.status_code == 302
 
 
@@ -94,49 +93,10 @@ def test_remove_answers_405_to_get(tochigi_staff: AbstractBaseUser, target: KpiT
     assert response.status_code == 405
 
 
-def test_parse_answers_405_to_post(tochigi_staff: AbstractBaseUser, plan: Plan) -> None:
-    assert client_for(tochigi_staff).post(url("plan_parse_target", plan), {"text": "実施"}).status_code == 405
-
-
 def test_an_unknown_branch_or_plan_is_404(tochigi_staff: AbstractBaseUser, plan: Plan) -> None:
     client = client_for(tochigi_staff)
     assert client.get(reverse("plan_edit", kwargs={"code": "atlantis", "year": YEAR})).status_code == 404
     assert client.get(reverse("plan_edit", kwargs={"code": "tochigi", "year": 2099})).status_code == 404
-
-
-# -- the live parse -------------------------------------------------------------------------------------------------
-
-
-def test_the_parse_endpoint_reads_a_phrase(tochigi_staff: AbstractBaseUser, plan: Plan) -> None:
-    response = client_for(tochigi_staff).get(url("plan_parse_target", plan), {"text": "対前年度（93.3％）以上"})
-
-    assert response.status_code == 200
-    assert response.json() == {
-        "ok": True,
-        "kind": "yoy_min",
-        "label": "対前年度以上",
-        "summary": "対前年度以上・基準値 93.3%",
-        "value": None,
-        "baseline": "93.3",
-        "unit": "%",
-    }
-
-
-def test_the_parse_endpoint_gives_the_japanese_error(tochigi_staff: AbstractBaseUser, plan: Plan) -> None:
-    data = client_for(tochigi_staff).get(url("plan_parse_target", plan), {"text": "たくさん"}).json()
-
-    assert data["ok"] is False
-    assert data["error"].startswith("目標「たくさん」を読み取れません")
-
-
-def test_the_parse_endpoint_refuses_an_overlong_phrase(tochigi_staff: AbstractBaseUser, plan: Plan) -> None:
-    data = client_for(tochigi_staff).get(url("plan_parse_target", plan), {"text": "1" * 201}).json()
-    assert data == {"ok": False, "error": plan_edit.TEXT_TOO_LONG.format(limit=200, length=201)}
-
-
-def test_the_parse_endpoint_reads_an_empty_phrase_as_no_target(tochigi_staff: AbstractBaseUser, plan: Plan) -> None:
-    data = client_for(tochigi_staff).get(url("plan_parse_target", plan)).json()
-    assert (data["kind"], data["summary"]) == ("none", plan_edit.PARSE_NONE)
 
 
 # -- saving phrases -------------------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ from tests.factories import BranchFactory, member
 from tests.test_entry_browser import SCREENSHOTS, _seed_again, browser_page  # noqa: F401 (fixtures)
 from tests.test_plan_import_views import PLAN_TEXT, YEAR
 
+#: A predicate, not an expression: the page's CSP (script-src 'self') refuses Playwright's eval of a string.
+SHOWS = "([id, text]) => document.getElementById(id).textContent.includes(text)"
+
 
 @pytest.mark.django_db(transaction=True)
 def test_a_phrase_is_read_as_it_is_typed_and_the_corrected_draft_is_saved(browser_page, live_server):  # noqa: F811
@@ -36,14 +39,14 @@ def test_a_phrase_is_read_as_it_is_typed_and_the_corrected_draft_is_saved(browse
 
     assert "目標値 2100" in page.text_content("#parse-0")
     page.fill("[name=line-0-target_text]", "2,000事業所以上とする 1,600事業所以上")
-    page.wait_for_function(f"document.getElementById('parse-0').textContent.includes('{REASON_TWO_TARGETS}')")
+    page.wait_for_function(SHOWS, arg=["parse-0", REASON_TWO_TARGETS])
     page.fill("[name=line-0-target_text]", "2,500事業所以上")
-    page.wait_for_function("document.getElementById('parse-0').textContent.includes('2500')")
+    page.wait_for_function(SHOWS, arg=["parse-0", "2500"])
     assert "固定値以上" in page.text_content("#parse-0")
     page.select_option("[name=line-2-kpi]", "insured_guidance_rate")
     assert page.is_hidden("tbody:nth-of-type(3) .flag-unmatched")
     page.fill("[name=line-2-target_text]", "20.0％以上")
-    page.wait_for_function("document.getElementById('parse-2').textContent.includes('20.0')")
+    page.wait_for_function(SHOWS, arg=["parse-2", "20.0"])
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "plan-import-review-1366.png"), full_page=True)
     assert not Plan.objects.filter(branch=tochigi, fiscal_year=YEAR).exists()

@@ -149,7 +149,7 @@ def test_it_lets_only_the_branchs_staff_manager_and_superusers_import(
 
 @pytest.mark.django_db
 def test_anonymous_users_are_sent_to_the_login_page(tochigi: Branch) -> None:
-    for url in (upload_url(), review_url(), reverse("plan_import_parse_target")):
+    for url in (upload_url(), review_url()):
         response = Client().get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
@@ -158,7 +158,6 @@ def test_anonymous_users_are_sent_to_the_login_page(tochigi: Branch) -> None:
 def test_other_methods_are_refused(staff_client: Client) -> None:
     assert staff_client.put(upload_url()).status_code == 405
     assert staff_client.delete(review_url()).status_code == 405
-    assert staff_client.post(reverse("plan_import_parse_target")).status_code == 405
 
 
 @pytest.mark.django_db
@@ -468,28 +467,6 @@ def test_nothing_or_both_given_is_refused(staff_client: Client) -> None:
     refused_with(staff_client.post(upload_url(), {"text": "  "}), forms_import.ERROR_NOTHING_GIVEN, staff_client)
     both = staff_client.post(upload_url(), {"text": PLAN_TEXT, "document": SimpleUploadedFile("a.pdf", b"%PDF-1.4")})
     refused_with(both, forms_import.ERROR_BOTH_GIVEN, staff_client)
-
-
-# --------------------------------------------------------------------------------------------------
-# The parse-target endpoint (live preview while typing)
-# --------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_the_parse_endpoint_reads_a_phrase_or_gives_the_reason(staff_client: Client) -> None:
-    url = reverse("plan_import_parse_target")
-
-    read = staff_client.get(url, {"text": "対前年度（96.1％）以上とする", "year": "2025"}).json()
-    refused = staff_client.get(url, {"text": "① 65.0％以上 60.0％以上", "year": "2025"}).json()
-
-    assert read == {"kind": "yoy_min", "label": "対前年度以上", "target": "", "baseline": "96.1", "error": None}
-    assert refused["kind"] is None and refused["error"]
-    assert staff_client.get(url, {"text": "1%以上", "year": "20x5"}).status_code == 400
-
-
-@pytest.mark.django_db
-def test_the_parse_endpoint_is_for_plan_managers_only(hq_manager: AbstractBaseUser) -> None:
-    assert client_for(hq_manager).get(reverse("plan_import_parse_target"), {"text": "1%以上"}).status_code == 403
 
 
 @pytest.mark.django_db

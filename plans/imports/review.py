@@ -2,24 +2,23 @@
 
 The review keeps only what the admin can change (each line's catalog KPI, target phrase, whether it is dropped,
 and the measures); a line's rule is always read again from its phrase, so what is shown and what is saved are
-read by the same ``parse_target``. ``Review.to_draft`` gives the ``Draft`` that ``save.save_draft`` writes.
+read by the same ``plans.phrases.read_phrase``. ``Review.to_draft`` gives the ``Draft`` that ``save.save_draft`` writes.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from plans.imports.draft import Draft, DraftMeasure, DraftTarget
 from plans.imports.matcher import name_key
-from plans.rules import TargetParseError, parse_target
+from plans.phrases import PhraseReading, read_phrase
 
 # Messages shown above the review when the draft cannot be saved yet (module constants: tests assert them).
 ERROR_UNMATCHED = "{row}行目「{name}」: カタログのKPIを選ぶか、この行を除外してください。"
 ERROR_UNKNOWN_KPI = "{row}行目「{name}」: KPIコード「{code}」はカタログにありません。"
 ERROR_DUPLICATE_KPI = "{row}行目「{name}」: KPI「{kpi}」は{first}行目でも選ばれています。どちらかを除外してください。"
-ERROR_TARGET = "{row}行目「{name}」: 目標「{text}」を読み取れません: {reason}"
+ERROR_TARGET = "{row}行目「{name}」: {error}"  # error: ``PhraseReading.error``, naming the phrase
 ERROR_MEASURE_TITLE = "施策{row}: 施策名を入力してください（不要な施策は除外してください）。"
 ERROR_MEASURE_TOO_LONG = "施策{row}: {field}は{limit}文字以内にしてください。"
 ERROR_NOTHING_TO_SAVE = "保存するKPIがありません。少なくとも1行は残してください。"
@@ -43,27 +42,6 @@ class ReviewMeasure:
     number: str
     title: str
     dropped: bool = False
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """A target phrase as ``parse_target`` reads it: a rule or the reason it cannot."""
-
-    kind: str | None = None
-    target: Decimal | None = None
-    baseline: Decimal | None = None
-    error: str | None = None
-
-
-def parse_phrase(text: str, fiscal_year: int | None) -> Parsed:
-    """The rule of a target phrase; an empty phrase is no rule and no error (the target is filled in later)."""
-    if not text.strip():
-        return Parsed()
-    try:
-        rule = parse_target(text, fiscal_year=fiscal_year)
-    except TargetParseError as error:  # KpiDeleted included: a deleted KPI has no target to save
-        return Parsed(error=error.reason)
-    return Parsed(kind=rule.kind.value, target=rule.value, baseline=rule.baseline)
 
 
 @dataclass
@@ -122,8 +100,8 @@ class Review:
 
     # -- reading and checking ----------------------------------------------------------------------
 
-    def parsed(self, line: ReviewLine) -> Parsed:
-        return parse_phrase(line.target_text, self.fiscal_year)
+    def reading(self, line: ReviewLine) -> PhraseReading:
+        return read_phrase(line.target_text, self.fiscal_year)
 
     def errors(self, catalog: set[str]) -> list[str]:
         """Why the review cannot be saved as it stands (empty when it can). ``catalog``: the KPI codes that exist."""
@@ -142,9 +120,9 @@ class Review:
                 )
             else:
                 first_row[line.kpi] = row
-            parsed = self.parsed(line)
-            if parsed.error is not None:
-                errors.append(ERROR_TARGET.format(row=row, name=line.name, text=line.target_text, reason=parsed.error))
+            reading = self.reading(line)
+            if reading.error is not None:
+                errors.append(ERROR_TARGET.format(row=row, name=line.name, error=reading.error))
         if not any(not line.dropped for line in self.lines):
             errors.append(ERROR_NOTHING_TO_SAVE)
         for row, measure in enumerate(self.measures, start=1):
@@ -164,15 +142,15 @@ class Review:
         for line in self.lines:
             if line.dropped:
                 continue
-            parsed = self.parsed(line)
+            reading = self.reading(line)
             targets.append(
                 DraftTarget(
                     kpi=line.kpi,
                     name=line.name,
                     target_text=line.target_text,
-                    rule=parsed.kind,
-                    target=parsed.target,
-                    baseline=parsed.baseline,
+                    rule=reading.kind,
+                    target=reading.value,
+                    baseline=reading.baseline,
                     previous_target_text=line.previous_target_text,
                 )
             )

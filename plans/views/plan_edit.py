@@ -1,6 +1,7 @@
 """The plan edit page: a branch's planning staff (and administrators) edit a year's plan in the browser.
 
-Thin over ``plans.planning`` (the one write path): target phrases with a live parse (``parse_target`` JSON),
+Thin over ``plans.planning`` (the one write path): target phrases with a live reading (``plans.phrases.read_phrase``,
+the ``parse_target`` JSON of ``plans.views.phrases``),
 KPIs added to or taken out of the plan, the lineage (新設・削除・変更) of the year, and next year's plan.
 Everything needs ``manage_plan`` on the branch (its staff and manager) or a superuser; others get 403.
 """
@@ -14,15 +15,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from branches import access
-from plans import fiscal, planning, rules
+from plans import fiscal, planning
 from plans.models import Kpi, KpiChange, KpiTarget, Measure, Plan
+from plans.phrases import PHRASE_LIMIT, PhraseReading, read_phrase
 from plans.views.common import plan_or_404
 
 SAVED = gettext_noop("目標を{count}件保存しました。")
@@ -44,15 +46,6 @@ NO_SUCH_KPI = gettext_noop("KPIを一覧から選んでください。")
 NO_SUCH_MEASURE = gettext_noop("施策を一覧から選んでください。")
 NO_SUCH_CHANGE = gettext_noop("変更の種類を一覧から選んでください。")
 NO_SUCH_TARGET = gettext_noop("この事業計画にその目標はありません。")
-TEXT_TOO_LONG = planning.TEXT_TOO_LONG
-
-PARSE_NONE = gettext_noop("設定なし（目標は空欄です）")
-PARSE_VALUE = gettext_noop("{label}・目標値 {value}{unit}")
-PARSE_BASELINE = gettext_noop("{label}・基準値 {value}{unit}")
-PARSE_NAMED_YEAR = gettext_noop("{label}・{year}年度の実績が基準")
-
-TEXT_LIMIT = KpiTarget._meta.get_field("target_text").max_length or 200
-
 
 # -- access ---------------------------------------------------------------------------------------------------------
 
@@ -71,61 +64,15 @@ def _target_or_404(plan: Plan, pk: Any) -> KpiTarget:
         raise Http404(NO_SUCH_TARGET) from exc
 
 
-# -- the live parse -------------------------------------------------------------------------------------------------
-
-
-def describe(rule: rules.TargetRule) -> str:
-    """The parsed rule in words: 「固定値以上・目標値 65.0%」, 「対前年度以上・基準値 93.3%」, 「実施」."""
-    label = str(KpiTarget.RuleChoice(rule.kind.value).label)
-    if rule.kind == rules.RuleKind.NONE:
-        return _(PARSE_NONE)
-    if rule.value is not None:
-        return _(PARSE_VALUE).format(label=label, value=rule.value, unit=rule.unit)
-    if rule.baseline is not None:
-        return _(PARSE_BASELINE).format(label=label, value=rule.baseline, unit=rule.unit)
-    if rule.baseline_year is not None:
-        return _(PARSE_NAMED_YEAR).format(label=label, year=fiscal.reiwa_label(rule.baseline_year).removesuffix("年度"))
-    return label
-
-
-def parse_result(text: str, fiscal_year: int) -> dict[str, Any]:
-    """What the parse endpoint answers for ``text`` in a plan of ``fiscal_year`` (also the page's first render)."""
-    if len(text) > TEXT_LIMIT:
-        return {"ok": False, "error": _(TEXT_TOO_LONG).format(limit=TEXT_LIMIT, length=len(text))}
-    try:
-        rule = planning.parse_phrase(text.strip(), fiscal_year=fiscal_year)
-    except rules.KpiDeleted:
-        return {"ok": False, "error": planning.TARGET_DELETED_PHRASE.format(kpi=_("このKPI"), typed=text.strip())}
-    except rules.TargetParseError as exc:
-        return {"ok": False, "error": str(exc)}
-    return {
-        "ok": True,
-        "kind": rule.kind.value,
-        "label": str(KpiTarget.RuleChoice(rule.kind.value).label),
-        "summary": describe(rule),
-        "value": None if rule.value is None else str(rule.value),
-        "baseline": None if rule.baseline is None else str(rule.baseline),
-        "unit": rule.unit,
-    }
-
-
-@require_GET
-@login_required
-def parse_target(request: HttpRequest, code: str, year: int) -> JsonResponse:
-    """GET ?text=…: the rule read from a target phrase, or the Japanese reason it cannot be read (JSON)."""
-    plan = _editable_plan(request, code, year)
-    return JsonResponse(parse_result(request.GET.get("text", ""), plan.fiscal_year_id))
-
-
 # -- the page -------------------------------------------------------------------------------------------------------
 
 
 @dataclass
 class Row:
-    """One target row of the edit page: the edit (phrase typed over the phrase seen), its parse and lineage."""
+    """One target row of the edit page: the edit (phrase typed over the phrase seen), its reading and lineage."""
 
     edit: planning.TargetEdit
-    parse: dict[str, Any]
+    reading: PhraseReading
     changes: list[KpiChange]
 
     @property
@@ -174,7 +121,7 @@ def _rows(plan: Plan, posted: dict[str, Any] | None = None) -> list[Row]:
         text = target.target_text if posted is None else posted.get(f"{prefix}-text", target.target_text)
         seen = target.target_text if posted is None else posted.get(f"{prefix}-seen", target.target_text)
         edit = planning.TargetEdit(target, text, seen)
-        rows.append(Row(edit, parse_result(text, plan.fiscal_year_id), changes.get(target.kpi_id, [])))
+        rows.append(Row(edit, read_phrase(text, plan.fiscal_year_id), changes.get(target.kpi_id, [])))
     return rows
 
 
@@ -196,7 +143,7 @@ def _render(request: HttpRequest, plan: Plan, rows: list[Row], status: int = 200
         .select_related("kpi", "replaces")
         .order_by("kpi__order", "pk"),
         "next_plan_exists": Plan.objects.filter(branch=plan.branch, fiscal_year_id=plan.fiscal_year_id + 1).exists(),
-        "text_limit": TEXT_LIMIT,
+        "text_limit": PHRASE_LIMIT,
     }
     return render(request, "plans/plan_edit.html", context, status=status)
 
@@ -242,7 +189,7 @@ def plan_edit(request: HttpRequest, code: str, year: int) -> HttpResponse:
                 row.seen = row.conflict.stored  # both phrases were shown: saving again is a choice made knowingly
             elif not row.edit.touched:  # untouched rows show what is saved now
                 row.text = row.seen = row.target.target_text
-                row.parse = parse_result(row.text, plan.fiscal_year_id)
+                row.reading = read_phrase(row.text, plan.fiscal_year_id)
         return _render(request, plan, rows)
     for row in asked:
         if row.edit.saved:
@@ -305,7 +252,7 @@ def target_add(request: HttpRequest, code: str, year: int) -> HttpResponse:
                 kpi,
                 user=request.user,
                 measure=measure,
-                text=request.POST.get("text", "")[: TEXT_LIMIT + 1],
+                text=request.POST.get("text", "")[: PHRASE_LIMIT + 1],
                 record_new=request.POST.get("record_new") == "1",
                 note=request.POST.get("note", ""),
                 reason=request.POST.get("reason", ""),

@@ -15,20 +15,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from branches import access
 from branches.models import Branch
 from plans import fiscal
 from plans.forms_import import ImportUploadForm, apply_corrections
 from plans.imports.build import draft_from_text
-from plans.imports.review import Parsed, Review, fold_lines, parse_phrase
+from plans.imports.review import Review, fold_lines
 from plans.imports.save import ERROR_PLAN_EXISTS, ImportRefused, save_draft
-from plans.models import Area, Kpi, KpiTarget, Plan
+from plans.models import Area, Kpi, Plan
 
 #: A draft older than this (seconds) is not saved: read the document again.
 DRAFT_MAX_AGE = 2 * 60 * 60
@@ -41,9 +40,6 @@ ERROR_NO_DRAFT = "確認する下書きがありません。事業計画のPDF�
 #: The history's reason for every row the import saves.
 IMPORT_REASON = "事業計画の読み込み（画面から、資料: {source}）"
 SAVED = "{branch}の{year}の事業計画を保存しました（施策 {measures}件、KPI {targets}件）。"
-CANNOT_PARSE_YEAR = "年度は西暦4桁で指定してください（例: 2025）。"
-
-RULE_LABELS = dict(KpiTarget.RuleChoice.choices)
 
 
 def _manageable_branch(user: access.User, code: str) -> Branch:
@@ -151,20 +147,6 @@ def plan_import_review(request: HttpRequest, code: str, year: int) -> HttpRespon
     return redirect("plan_page", code=branch.code, year=plan.fiscal_year_id)
 
 
-def _figure(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _parsed_context(parsed: Parsed) -> dict[str, str | None]:
-    return {
-        "kind": parsed.kind,
-        "label": str(RULE_LABELS.get(parsed.kind, "")) if parsed.kind else "",
-        "target": _figure(parsed.target),
-        "baseline": _figure(parsed.baseline),
-        "error": parsed.error,
-    }
-
-
 def _render_review(
     request: HttpRequest,
     branch: Branch,
@@ -190,7 +172,7 @@ def _render_review(
                 "number": index + 1,
                 "line": line,
                 "catalog_name": names.get(line.kpi or ""),
-                "parsed": _parsed_context(review.parsed(line)),
+                "reading": review.reading(line),
                 "source_line": at,
             }
         )
@@ -210,24 +192,10 @@ def _render_review(
         "confirm_refused": errors is not None,
         "unmatched": sum(1 for line in review.lines if line.kpi is None and not line.dropped),
         "flagged": sum(1 for line in review.lines if line.warnings and not line.dropped),
-        "parse_url": reverse("plan_import_parse_target"),
+        "parse_url": reverse("parse_target"),
         "upload_url": reverse("plan_import_upload", args=[branch.code, year]),
     }
     return render(request, "plans/plan_import_review.html", context, status=status)
 
 
 _FALLBACK_AREAS = [(number, name) for number, name, _ in Area.FIXED]
-
-
-@require_GET
-@login_required
-def parse_target_preview(request: HttpRequest) -> JsonResponse:
-    """``?text=…&year=YYYY`` → ``{"kind", "label", "target", "baseline", "error"}``: a target phrase as the import
-    and the plan would read it (for users who manage some branch's plan)."""
-    if not access.holds_anywhere(request.user, access.Permission.MANAGE_PLAN):
-        raise PermissionDenied(access.MANAGE_PLAN_DENIED)
-    raw_year = request.GET.get("year", "")
-    if raw_year and not (raw_year.isdigit() and len(raw_year) == 4):
-        return JsonResponse({"error": CANNOT_PARSE_YEAR}, status=400)
-    parsed = parse_phrase(request.GET.get("text", "")[:500], int(raw_year) if raw_year else None)
-    return JsonResponse(_parsed_context(parsed))

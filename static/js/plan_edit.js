@@ -5,7 +5,8 @@
   "use strict";
   var form = document.getElementById("plan-edit-form");
   if (!form || !window.fetch) { return; }
-  var url = form.dataset.parseUrl;
+  var url = form.dataset.parseUrl;  // the one parse-target endpoint, shared with the plan import's review
+  var year = form.dataset.year;
   var DELAY = 250;
 
   function show(output, text, state) {
@@ -26,7 +27,7 @@
       controller = window.AbortController ? new AbortController() : null;
       var value = input.value;
       show(output, form.dataset.reading, "pending");
-      fetch(url + "?text=" + encodeURIComponent(value), {
+      fetch(url + "?text=" + encodeURIComponent(value) + "&year=" + encodeURIComponent(year), {
         credentials: "same-origin",
         headers: { "Accept": "application/json" },
         signal: controller ? controller.signal : undefined

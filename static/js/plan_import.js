@@ -1,4 +1,5 @@
-// Plan import review: as a target phrase is typed, show how kpitrack reads it (the parse-target endpoint).
+// Plan import review: as a target phrase is typed, show how kpitrack reads it (the parse-target endpoint, shared
+// with the plan edit page).
 (function () {
   "use strict";
   var form = document.getElementById("import-form");
@@ -7,32 +8,18 @@
   var year = form.getAttribute("data-year");
   var timers = {};
 
+  // The answer's shape is plans.phrases.PhraseReading.as_json(): the summary when read, else the reason.
   function show(cell, result) {
     cell.textContent = "";
     var span = document.createElement("span");
-    if (result.error) {
+    if (!result.ok) {
       span.className = "parse-error";
-      span.textContent = result.error;
-      cell.appendChild(span);
-      return;
+      span.textContent = result.error || "";
+    } else {
+      span.className = result.kind ? "rule" : "empty";
+      span.textContent = result.summary;
     }
-    if (!result.kind) {
-      span.className = "empty";
-      span.textContent = cell.getAttribute("data-empty") || "";
-      cell.appendChild(span);
-      return;
-    }
-    span.className = "rule";
-    span.textContent = result.label;
     cell.appendChild(span);
-    [["target", "data-target-label"], ["baseline", "data-baseline-label"]].forEach(function (pair) {
-      if (result[pair[0]]) {
-        var figure = document.createElement("span");
-        figure.className = "figure";
-        figure.textContent = (cell.getAttribute(pair[1]) || "") + " " + result[pair[0]];
-        cell.appendChild(figure);
-      }
-    });
   }
 
   // A catalog KPI chosen for an unmatched line: the "no match" flag goes (the server checks again on save).

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import gettext
+import io
 import re
+import tokenize
 from pathlib import Path
 
 import polib
 import pytest
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation.template import templatize
 
 from tests.conftest import client_for
 
@@ -22,13 +26,12 @@ def _back_to_japanese():
     yield
     translation.activate(settings.LANGUAGE_CODE)
 
+
 CATALOG = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 JAPANESE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u3400-\u9fff]")  # kana and kanji; symbols such as － may stay
 # What a template may leave untranslated: tags and variables, and everything inside translate blocks.
-TRANSLATED = re.compile(
-    r"{%\s*blocktranslate.*?%}.*?{%\s*endblocktranslate\s*%}|{%.*?%}|{{.*?}}|{#.*?#}", re.S
-)
+TRANSLATED = re.compile(r"{%\s*blocktranslate.*?%}.*?{%\s*endblocktranslate\s*%}|{%.*?%}|{{.*?}}|{#.*?#}", re.S)
 
 
 def test_every_message_of_the_english_catalog_is_translated():
@@ -49,6 +52,50 @@ def test_the_compiled_catalog_matches_its_source():
     for entry in (e for e in po if e.msgid_plural):
         assert compiled.ngettext(entry.msgid, entry.msgid_plural, 1) == entry.msgstr_plural[0]
         assert compiled.ngettext(entry.msgid, entry.msgid_plural, 2) == entry.msgstr_plural[1]
+
+
+MARKERS = {"gettext", "gettext_lazy", "gettext_noop", "_", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
+SOURCES = ("kpitrack", "branches", "plans")
+
+
+def _calls(code: str) -> set[str]:
+    """The msgids of the gettext calls in Python source (the first string argument; pgettext's second)."""
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        if name not in MARKERS:
+            continue
+        arg = node.args[1] if name.startswith("pgettext") and len(node.args) > 1 else node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            found.add(arg.value)
+    return found
+
+
+def _template_msgids(path: Path) -> set[str]:
+    """The msgids of a template's translate / blocktranslate tags, as makemessages reads them (templatize)."""
+    code = "\n".join(line.lstrip() for line in templatize(path.read_text("utf-8")).splitlines())  # no indentation
+    found, tokens = set(), list(tokenize.generate_tokens(io.StringIO(code).readline))
+    for index, token in enumerate(tokens[:-2]):
+        if token.string in {"gettext", "ngettext", "pgettext", "npgettext"} and tokens[index + 1].string == "(":
+            strings = [t.string for t in tokens[index + 2 : index + 6] if t.type == tokenize.STRING]
+            if strings:
+                found.add(ast.literal_eval(strings[1] if token.string.startswith("p") else strings[0]))
+    return found
+
+
+def test_every_text_marked_for_translation_is_in_the_english_catalog():
+    """A text marked in a template or in Python but never put into locale/ would stay Japanese in English."""
+    marked = set()
+    for template in TEMPLATES.rglob("*.html"):
+        marked |= _template_msgids(template)
+    for package in SOURCES:
+        for source in (Path(settings.BASE_DIR) / package).rglob("*.py"):
+            if "migrations" not in source.parts:
+                marked |= _calls(source.read_text("utf-8"))
+    catalog = {entry.msgid for entry in polib.pofile(str(CATALOG / "django.po"))}
+    assert sorted(text for text in marked if JAPANESE.search(text) and text not in catalog) == []
 
 
 @pytest.mark.parametrize("template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")))

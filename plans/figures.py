@@ -20,9 +20,12 @@ Decisions:
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from plans import fiscal
 
 MAX_DIGITS = 16  # KpiActual.value, KpiTarget.target_value: max_digits=16, decimal_places=4
 DECIMAL_PLACES = 4
@@ -58,6 +61,8 @@ FIGURE_AS_TEXT = "「{text}」は数値です。実績（定性）ではなく�
 TEXT_FOR_NUMERIC = "このKPIの実績は数値です。実績値に数値を入力してください（「{text}」は数値ではありません）。"
 
 MONTH_NOT_FIRST_DAY = "対象月は月の1日の日付で入力してください（入力: {day}）。"
+NO_FIGURE = "実績値か実績（定性）のどちらかを入力してください。"
+MONTH_NOT_IN_YEAR = "{month}は{year}の月ではありません。"
 
 FIELD_LABELS = {"value": "実績値", "numerator": "分子", "denominator": "分母", "text_value": "実績（定性）"}
 
@@ -151,6 +156,18 @@ def figure_in_text(text: str) -> Decimal | None:
 
 
 # -- checking an actual -----------------------------------------------------------------------------
+
+
+def check_month(month: datetime.date | None, fiscal_year: int) -> list[FigureProblem]:
+    """The problem with an actual's month in a plan of ``fiscal_year``: not a first day, or outside the year."""
+    if month is None:
+        return []
+    if month.day != 1:
+        return [FigureProblem("month", MONTH_NOT_FIRST_DAY.format(day=f"{month:%Y-%m-%d}"))]
+    if not fiscal.in_year(month, fiscal_year):
+        label = MONTH_NOT_IN_YEAR.format(month=fiscal.month_label(month), year=fiscal.reiwa_label(fiscal_year))
+        return [FigureProblem("month", label)]
+    return []
 
 
 def check_actual(

@@ -530,7 +530,7 @@ class KpiActual(models.Model):
             models.CheckConstraint(
                 condition=Q(value__isnull=False) | ~Q(text_value=""),
                 name="actual_has_a_value",
-                violation_error_message="実績値か実績（定性）のどちらかを入力してください。",
+                violation_error_message=figures.NO_FIGURE,
                 violation_error_code="no_value",
             ),
             models.CheckConstraint(
@@ -568,12 +568,11 @@ class KpiActual(models.Model):
     def clean(self) -> None:
         """Every problem at once, keyed by field, so the admin shows each Japanese message beside its field."""
         errors: dict[str, list[str]] = {}
-        if self.month is not None and self.month.day != 1:
+        if self.month is not None and self.target_id:
+            for problem in figures.check_month(self.month, self.target.plan.fiscal_year_id):
+                errors.setdefault(problem.field, []).append(problem.message)
+        elif self.month is not None and self.month.day != 1:
             errors["month"] = [figures.MONTH_NOT_FIRST_DAY.format(day=f"{self.month:%Y-%m-%d}")]
-        elif self.month is not None and self.target_id:
-            fiscal_year = self.target.plan.fiscal_year
-            if not fiscal_year.contains(self.month):
-                errors["month"] = [f"{fiscal.month_label(self.month)}は{fiscal_year.label}の月ではありません。"]
         figures_read = all(f is None or isinstance(f, Decimal) for f in (self.value, self.numerator, self.denominator))
         if self.target_id and figures_read:  # a figure clean_fields() could not read has its message already
             kpi = self.target.kpi

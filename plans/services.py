@@ -336,20 +336,20 @@ class ActualWrite:
 def _check_write(write: ActualWrite) -> None:
     """What ``KpiActual.clean`` checks, without a query per row: the month and ``figures.check_actual``."""
     errors: dict[str, list[str]] = {}
-    year = write.target.plan.fiscal_year_id
-    if write.month is not None and (write.month.day != 1 or not fiscal.in_year(write.month, year)):
-        errors["month"] = [f"{fiscal.month_label(write.month)}は{fiscal.reiwa_label(year)}の月ではありません。"]
     if write.value is None and not write.text_value:
-        errors["value"] = ["実績値か実績（定性）のどちらかを入力してください。"]
+        errors["value"] = [figures.NO_FIGURE]
     kpi = write.target.kpi
-    for problem in figures.check_actual(
-        kind=kpi.kind,
-        unit=kpi.unit,
-        value=write.value,
-        numerator=write.numerator,
-        denominator=write.denominator,
-        text_value=write.text_value,
-    ):
+    for problem in [
+        *figures.check_month(write.month, write.target.plan.fiscal_year_id),
+        *figures.check_actual(
+            kind=kpi.kind,
+            unit=kpi.unit,
+            value=write.value,
+            numerator=write.numerator,
+            denominator=write.denominator,
+            text_value=write.text_value,
+        ),
+    ]:
         errors.setdefault(problem.field, []).append(problem.message)
     if errors:
         raise ValidationError(errors)

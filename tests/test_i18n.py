@@ -85,6 +85,24 @@ def _template_msgids(path: Path) -> set[str]:
     return found
 
 
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|{(\w*)}")
+
+
+def _placeholders(text: str) -> set[str]:
+    return {"".join(match) for match in PLACEHOLDER.findall(text)}
+
+
+def test_each_translation_keeps_the_placeholders_of_its_japanese_text():
+    """An English text that drops or invents a placeholder is a wrong translation (makemessages' fuzzy guesses are)."""
+    wrong = []
+    for entry in polib.pofile(str(CATALOG / "django.po")):
+        translations = entry.msgstr_plural.values() if entry.msgid_plural else [entry.msgstr]
+        if "count" in entry.msgid_plural:  # a plural's singular may leave the count out
+            continue
+        wrong += [(entry.msgid, text) for text in translations if _placeholders(text) != _placeholders(entry.msgid)]
+    assert wrong == []
+
+
 def test_every_text_marked_for_translation_is_in_the_english_catalog():
     """A text marked in a template or in Python but never put into locale/ would stay Japanese in English."""
     marked = set()

@@ -413,7 +413,7 @@ class PlanReader:
                 continue
             title = match["title"].strip()
             following = next((s.strip() for s in segments[index + 1 : index + 3] if s.strip()), "")
-            if len(following) <= _TITLE_TAIL and _TITLE_WORDS.fullmatch(following) and not _MEASURE.match(following):
+            if 2 <= len(following) <= _TITLE_TAIL and _TITLE_WORDS.fullmatch(following) and not _MEASURE.match(following):
                 title += following  # a title broken over two lines: 「…意識改革の」「徹底」
             elif _unclosed(title) and (tail := _closing_tail(following)):
                 title += tail  # 「…「顔の見える地域ネット」「ワーク」を通じた…」: the bracket closes on the next line
@@ -482,7 +482,7 @@ _VERTICAL_MIN = 4
 
 def area_of_heading(text: str) -> int | None:
     """The area (1, 2, 3) an area heading names, None when the text is not an area heading."""
-    folded = unicodedata.normalize("NFKC", text).strip()
+    folded = unicodedata.normalize("NFKC", text).strip().lstrip("#").strip()
     folded = re.sub(r"\s+", " ", folded)
     if len(folded) > _AREA_HEADING_MAX:
         return None

@@ -110,7 +110,8 @@ def test_each_fixture_measure_is_drafted_in_its_area_or_named_in_a_warning(branc
     for measure in draft.measures:
         if (measure.area, number_key(measure.number), title_key(measure.title)) not in fixture_keys:
             warnings.warn(f"{branch} {year}: drafted a measure the fixture has not: {measure}", stacklevel=1)
-    warnings.warn(f"{branch} {year}: measures {len(matched)}/{len(expected)} matched, {len(warned)} warned", stacklevel=1)
+    summary = f"{branch} {year}: measures {len(matched)}/{len(expected)} matched, {len(warned)} warned"
+    warnings.warn(summary, stacklevel=1)
 
     assert misplaced == []
     assert lost == []
@@ -250,7 +251,8 @@ def test_a_group_heading_is_not_a_measure_and_restarts_the_numbering() -> None:
 
 
 def test_an_area_heading_repeated_as_a_page_header_does_not_restart_the_numbering() -> None:
-    text = "１．基盤的保険者機能の盤石化\n（１）業務の効率化\n① 手順を見直す。\n１．基盤的保険者機能の盤石化\n２\n（２）広報の推進\n"
+    header = "１．基盤的保険者機能の盤石化"
+    text = f"{header}\n（１）業務の効率化\n① 手順を見直す。\n{header}\n２\n（２）広報の推進\n"
 
     draft = read(text)
 

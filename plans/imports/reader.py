@@ -413,7 +413,8 @@ class PlanReader:
                 continue
             title = match["title"].strip()
             following = next((s.strip() for s in segments[index + 1 : index + 3] if s.strip()), "")
-            if 2 <= len(following) <= _TITLE_TAIL and _TITLE_WORDS.fullmatch(following) and not _MEASURE.match(following):
+            short_tail = 2 <= len(following) <= _TITLE_TAIL and bool(_TITLE_WORDS.fullmatch(following))
+            if short_tail and not _MEASURE.match(following):
                 title += following  # a title broken over two lines: 「…意識改革の」「徹底」
             elif _unclosed(title) and (tail := _closing_tail(following)):
                 title += tail  # 「…「顔の見える地域ネット」「ワーク」を通じた…」: the bracket closes on the next line

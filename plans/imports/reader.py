@@ -28,6 +28,7 @@ WARN_COLUMNS = "KPI「{name}」の行に複数の年度の目標（{cells}）が
 WARN_SAME_AS_LEFT = "KPI「{name}」の目標が「同左」で、どの列と同じか判断できません。目標は空のままです。"
 WARN_CONFLICT = "KPI「{name}」に異なる目標が書かれています（「{first}」と「{second}」）。目標は空のままです。"
 WARN_NO_TARGETS = "KPIの目標が1つも見つかりませんでした。"
+WARN_EMPTY_COLUMN = "KPI「{name}」の行の今年度の列が空です。目標は空のままです。"
 WARN_LONE_FIGURE = (
     "KPI「{name}」の行には数値が1つしかなく、目標か実績か判断できません（目標欄が空の可能性があります）。"
     "目標は空のままです。"
@@ -365,6 +366,8 @@ class PlanReader:
             self._leave_empty(code, name, WARN_SAME_AS_LEFT.format(name=name))
         elif text:
             self._add(code, name, text, from_sentence=False, previous_target_text=previous or None)
+        else:
+            self._leave_empty(code, name, WARN_EMPTY_COLUMN.format(name=name))
         return True
 
     def _leave_empty(self, code: str, name: str, warning: str) -> None:

@@ -468,8 +468,8 @@ _SEGMENT = re.compile(r"\t|<br\s*/?>|</?(?:p|li|ul|ol|div|table|tr|td|th|h[1-6])
 _GROUPS = frozenset({"業務", "レセプト", "保健", "企画総務", "企画", "総務"})
 #: An area heading's number: 「１．」「Ⅲ．」「(2)」「第3」「分野１」「【分野1】」「①」「I)」; the words decide the area.
 _AREA_NUMBER = (
-    r"(?:[【\[]?(?:第|分野)?\s*(?:[0-9]{1,2}|[ⅠⅡⅢⅣⅤ]|I{1,3}|IV|V|[①-⑤])\s*(?:分野)?[\].．、:：)）】]?"
-    r"|\([0-9]{1,2}\)|[【\[]分野[0-9][\]】])?"
+    r"(?:[【\[]?(?:第|分野)?\s*(?P<number>[0-9]{1,2}|I{1,3}|IV|V)\s*(?:分野)?[\].、:)】]?"
+    r"|\((?P<paren>[0-9]{1,2})\))?"
 )
 _AREA_WORDS = (
     (1, r"基盤的保険者機能"),
@@ -492,7 +492,13 @@ def area_of_heading(text: str) -> int | None:
         return None
     if by_number := _AREA_BY_NUMBER.match(folded):
         return int(by_number.group(1))
-    return next((area for area, pattern in _AREA_HEADINGS if pattern.match(folded)), None)
+    for area, pattern in _AREA_HEADINGS:
+        if match := pattern.match(folded):
+            number = match["number"] or match["paren"]
+            if number and (int(number) if number.isdigit() else _ROMAN_VALUES.get(number)) != area:
+                return None  # 「（２）組織運営体制の見直し」 is a measure, not area 3's heading
+            return area
+    return None
 
 
 _AREA_HEADING_MAX = 45

@@ -205,3 +205,37 @@ def test_a_table_of_two_other_years_gives_no_target(tmp_path: Path) -> None:
     targets = {e["kpi"]: (e["rule"], e["target"]) for e in draft["targets"]}
     assert targets["lifestyle_checkup_rate"] == (None, None)
     assert any("生活習慣病予防健診実施率" in message for message in draft["warnings"])
+
+
+@pytest.mark.django_db
+def test_this_years_actual_column_is_never_read_as_its_target(tmp_path: Path) -> None:
+    pdf = tmp_path / "table.pdf"
+    rows = [
+        [(NAME_X, "２．戦略的保険者機能の一層の発揮")],
+        [(NAME_X, "KPI"), (220, "令和７年度 目標"), (340, "令和７年度 実績"), (460, "令和６年度 目標")],
+        [(NAME_X, "生活習慣病予防健診実施率"), (220, "60.3％以上"), (340, "61.0％以上"), (460, "59.0％以上")],
+    ]
+    draw_positioned_pdf(pdf, rows)
+
+    targets = {e["kpi"]: (e["rule"], e["target"]) for e in dry_run(pdf)["targets"]}
+
+    assert targets["lifestyle_checkup_rate"] == ("fixed_min", 60.3)
+
+
+@pytest.mark.django_db
+def test_a_year_heading_two_columns_gives_a_warning_and_no_target(tmp_path: Path) -> None:
+    """「令和7年度 | 令和7年度」 with 目標 and 実績 on the line below: the reader cannot tell which is the target."""
+    pdf = tmp_path / "table.pdf"
+    rows = [
+        [(NAME_X, "２．戦略的保険者機能の一層の発揮")],
+        [(NAME_X, "KPI"), (220, "令和７年度"), (340, "令和７年度"), (460, "令和６年度")],
+        [(220, "実績"), (340, "目標"), (460, "目標")],
+        [(NAME_X, "生活習慣病予防健診実施率"), (220, "58.2％以上"), (340, "60.3％以上"), (460, "59.0％以上")],
+    ]
+    draw_positioned_pdf(pdf, rows)
+
+    draft = dry_run(pdf)
+
+    targets = {e["kpi"]: (e["rule"], e["target"]) for e in draft["targets"]}
+    assert targets["lifestyle_checkup_rate"] == (None, None)
+    assert any("生活習慣病予防健診実施率" in message for message in draft["warnings"])

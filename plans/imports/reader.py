@@ -57,6 +57,8 @@ _CELL = re.compile(
 #: A table header naming a target column's year: 「令和6年度 KPI目標」「令和５年度\n目標」「令和7年度 KPI」.
 _TARGET_COLUMN = re.compile(r"令和([0-9]+|元)年度(?:KPI目標|KPI|目標)")
 _HEADER_LOOKBACK = 40
+#: A header cell naming a year's column that holds no target: 「令和5年度 実績」「令和5年度 全国平均」.
+_NOT_A_TARGET_COLUMN = re.compile(r"実績|実施状況|全国平均|平均|見込|評価|備考")
 #: The document's title: 「令和５年度 栃木支部事業計画…」「令和６年度東京支部基本方針」.
 _TITLE_YEAR = re.compile(r"令和([0-9]+|元)年度(?=.*(?:事業計画|基本方針))")
 _TITLE_LINES = 10
@@ -338,15 +340,20 @@ class PlanReader:
         kpi_column: int | None = None
         for back in range(index - 1, max(-1, index - _HEADER_LOOKBACK), -1):
             cells = lines[back].split("\t")
-            named = {
-                position: _reiwa_year(match.group(1))
+            years = {
+                position: (_reiwa_year(match.group(1)), normalize_text(cell))
                 for position, cell in enumerate(cells)
                 if (match := re.match(r"令和([0-9]+|元)年度", normalize_text(cell)))
             }
-            if named:
-                columns = named
+            if years:
+                # A year's actual, average or evaluation column is never a target column.
+                columns = {at: year for at, (year, text) in years.items() if not _NOT_A_TARGET_COLUMN.search(text)}
                 kpi_column = next((n for n, cell in enumerate(cells) if normalize_text(cell) == "KPI"), None)
                 break
+        this_year = [position for position, year in columns.items() if year == self.draft.fiscal_year]
+        if len(this_year) > 1:  # 「令和5年度 | 令和5年度」 over a target and an actual, named on the next line
+            self._leave_empty(code, name, WARN_COLUMNS.format(name=name, cells="・".join(lines[index].split())))
+            return True
         year_column = {year: position for position, year in columns.items()}
         if self.draft.fiscal_year not in year_column:
             return False

@@ -28,6 +28,10 @@ WARN_COLUMNS = "KPI「{name}」の行に複数の年度の目標（{cells}）が
 WARN_SAME_AS_LEFT = "KPI「{name}」の目標が「同左」で、どの列と同じか判断できません。目標は空のままです。"
 WARN_CONFLICT = "KPI「{name}」に異なる目標が書かれています（「{first}」と「{second}」）。目標は空のままです。"
 WARN_NO_TARGETS = "KPIの目標が1つも見つかりませんでした。"
+WARN_MEASURE_NO_AREA = (
+    "施策「{heading}」がどの分野（1 基盤的保険者機能・2 戦略的保険者機能・3 組織・運営体制）に属するか"
+    "資料から読み取れません。分野を確認して追加してください。"
+)
 WARN_EMPTY_COLUMN = "KPI「{name}」の行の今年度の列が空です。目標は空のままです。"
 WARN_LONE_FIGURE = (
     "KPI「{name}」の行には数値が1つしかなく、目標か実績か判断できません（目標欄が空の可能性があります）。"
@@ -459,10 +463,6 @@ class PlanReader:
             self.draft.warnings.append(WARN_MEASURE_NO_AREA.format(heading=heading_text))
 
 
-WARN_MEASURE_NO_AREA = (
-    "施策「{heading}」がどの分野（1 基盤的保険者機能・2 戦略的保険者機能・3 組織・運営体制）に属するか"
-    "資料から読み取れません。分野を確認して追加してください。"
-)
 _TITLE_TAIL = 8
 #: A group's heading, not a measure: 「企画総務グループ」「保健G」「業務グループの事業」.
 _GROUP_HEADING = re.compile(r"(?:グループ|[GＧ])(?:の事業)?$")

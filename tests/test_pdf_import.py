@@ -105,3 +105,137 @@ def test_a_broken_pdf_is_refused_with_its_name(tmp_path: Path) -> None:
 
     with pytest.raises(CommandError, match="broken.pdf"):
         dry_run(broken)
+
+
+# --------------------------------------------------------------------------------------------------
+# A KPI table with this year's column beside last year's, cells placed by position
+# --------------------------------------------------------------------------------------------------
+
+#: (x of each cell, the cells) per row; the header names two fiscal years in columns of their own.
+NAME_X, THIS_YEAR_X, LAST_YEAR_X = 40, 280, 420
+TABLE_ROWS: list[list[tuple[float, str]]] = [
+    [(NAME_X, "令和７年度 沖縄支部事業計画")],
+    [(NAME_X, "２．戦略的保険者機能の一層の発揮")],
+    [(NAME_X, "KPI"), (THIS_YEAR_X, "令和７年度 KPI"), (LAST_YEAR_X, "令和６年度 KPI")],
+    [(NAME_X, "生活習慣病予防健診実施率"), (THIS_YEAR_X, "60.3％以上"), (LAST_YEAR_X, "59.0％以上")],
+    [(NAME_X, "健康宣言事業所数"), (THIS_YEAR_X, "1,400事業所以上"), (LAST_YEAR_X, "1,310事業所以上")],
+    [(NAME_X, "ジェネリック医薬品使用割合"), (LAST_YEAR_X, "80.0％以上")],
+]
+
+
+def draw_positioned_pdf(path: Path, rows: list[list[tuple[float, str]]]) -> None:
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    page = canvas.Canvas(str(path), pagesize=A4)
+    page.setFont(FONT, 10)
+    y = A4[1] - 50
+    for row in rows:
+        for x, text in row:
+            page.drawString(x, y, text)
+        y -= 18
+    page.showPage()
+    page.save()
+
+
+def test_it_keeps_a_fiscal_years_tables_cells_apart_by_their_columns(tmp_path: Path) -> None:
+    pdf = tmp_path / "table.pdf"
+    draw_positioned_pdf(pdf, TABLE_ROWS)
+
+    lines = extract_text(pdf).splitlines()
+
+    assert lines[2] == "KPI\t令和７年度 KPI\t令和６年度 KPI"
+    assert lines[3] == "生活習慣病予防健診実施率\t60.3％以上\t59.0％以上"
+    assert lines[5] == "ジェネリック医薬品使用割合\t\t80.0％以上"  # this year's cell is blank, not last year's
+    assert lines[:2] == ["令和７年度 沖縄支部事業計画", "２．戦略的保険者機能の一層の発揮"]
+
+
+@pytest.mark.django_db
+def test_the_draft_takes_this_years_column_and_never_last_years(tmp_path: Path) -> None:
+    pdf = tmp_path / "table.pdf"
+    draw_positioned_pdf(pdf, TABLE_ROWS)
+
+    draft = dry_run(pdf)
+
+    targets = {e["kpi"]: (e["rule"], e["target"], e["previous_target_text"]) for e in draft["targets"]}
+    assert targets["lifestyle_checkup_rate"] == ("fixed_min", 60.3, "59.0％以上")
+    assert targets["health_declaration_offices"] == ("fixed_min", 1400, "1,310事業所以上")
+    assert targets["generic_drug_share"] == (None, None, None)  # only last year's cell: left to the admin
+    assert any("ジェネリック医薬品使用割合" in message for message in draft["warnings"])
+
+
+@pytest.mark.django_db
+def test_a_header_with_no_name_column_still_places_the_names_left_of_the_years(tmp_path: Path) -> None:
+    pdf = tmp_path / "table.pdf"
+    rows = [row if row[0][1] != "KPI" else row[1:] for row in TABLE_ROWS]
+    draw_positioned_pdf(pdf, rows)
+
+    assert extract_text(pdf).splitlines()[2] == "\t令和７年度 KPI\t令和６年度 KPI"
+    targets = {e["kpi"]: (e["rule"], e["target"]) for e in dry_run(pdf)["targets"]}
+    assert targets["lifestyle_checkup_rate"] == ("fixed_min", 60.3)
+
+
+@pytest.mark.django_db
+def test_a_cell_standing_under_no_year_column_gives_a_warning_and_no_target(tmp_path: Path) -> None:
+    """A figure between the two years' columns: the reader cannot tell whose it is."""
+    pdf = tmp_path / "table.pdf"
+    between = (THIS_YEAR_X + LAST_YEAR_X) / 2 + 10
+    row = [(NAME_X, "生活習慣病予防健診実施率"), (between, "60.3％以上"), (LAST_YEAR_X + 60, "59.0％以上")]
+    rows = [*TABLE_ROWS[:3], row]
+    draw_positioned_pdf(pdf, rows)
+
+    draft = dry_run(pdf)
+
+    targets = {e["kpi"]: (e["rule"], e["target"]) for e in draft["targets"]}
+    assert targets["lifestyle_checkup_rate"] == (None, None)
+    assert any("生活習慣病予防健診実施率" in message for message in draft["warnings"])
+
+
+@pytest.mark.django_db
+def test_a_table_of_two_other_years_gives_no_target(tmp_path: Path) -> None:
+    """Last year's plan beside the year before: read for this year, no column is this year's."""
+    pdf = tmp_path / "table.pdf"
+    rows = [
+        [(NAME_X, "２．戦略的保険者機能の一層の発揮")],
+        [(NAME_X, "KPI"), (THIS_YEAR_X, "令和６年度 KPI"), (LAST_YEAR_X, "令和５年度 KPI")],
+        [(NAME_X, "生活習慣病予防健診実施率"), (THIS_YEAR_X, "59.0％以上"), (LAST_YEAR_X, "58.0％以上")],
+    ]
+    draw_positioned_pdf(pdf, rows)
+
+    draft = dry_run(pdf)
+
+    targets = {e["kpi"]: (e["rule"], e["target"]) for e in draft["targets"]}
+    assert targets["lifestyle_checkup_rate"] == (None, None)
+    assert any("生活習慣病予防健診実施率" in message for message in draft["warnings"])
+
+
+@pytest.mark.django_db
+def test_this_years_actual_column_is_never_read_as_its_target(tmp_path: Path) -> None:
+    pdf = tmp_path / "table.pdf"
+    rows = [
+        [(NAME_X, "２．戦略的保険者機能の一層の発揮")],
+        [(NAME_X, "KPI"), (220, "令和７年度 目標"), (340, "令和７年度 実績"), (460, "令和６年度 目標")],
+        [(NAME_X, "生活習慣病予防健診実施率"), (220, "60.3％以上"), (340, "61.0％以上"), (460, "59.0％以上")],
+    ]
+    draw_positioned_pdf(pdf, rows)
+
+    targets = {e["kpi"]: (e["rule"], e["target"]) for e in dry_run(pdf)["targets"]}
+
+    assert targets["lifestyle_checkup_rate"] == ("fixed_min", 60.3)
+
+
+@pytest.mark.django_db
+def test_a_year_heading_two_columns_gives_a_warning_and_no_target(tmp_path: Path) -> None:
+    """「令和7年度 | 令和7年度」 with 目標 and 実績 on the line below: the reader cannot tell which is the target."""
+    pdf = tmp_path / "table.pdf"
+    rows = [
+        [(NAME_X, "２．戦略的保険者機能の一層の発揮")],
+        [(NAME_X, "KPI"), (220, "令和７年度"), (340, "令和７年度"), (460, "令和６年度")],
+        [(220, "実績"), (340, "目標"), (460, "目標")],
+        [(NAME_X, "生活習慣病予防健診実施率"), (220, "58.2％以上"), (340, "60.3％以上"), (460, "59.0％以上")],
+    ]
+    draw_positioned_pdf(pdf, rows)
+
+    draft = dry_run(pdf)
+
+    targets = {e["kpi"]: (e["rule"], e["target"]) for e in draft["targets"]}
+    assert targets["lifestyle_checkup_rate"] == (None, None)
+    assert any("生活習慣病予防健診実施率" in message for message in draft["warnings"])

@@ -28,6 +28,11 @@ WARN_COLUMNS = "KPI「{name}」の行に複数の年度の目標（{cells}）が
 WARN_SAME_AS_LEFT = "KPI「{name}」の目標が「同左」で、どの列と同じか判断できません。目標は空のままです。"
 WARN_CONFLICT = "KPI「{name}」に異なる目標が書かれています（「{first}」と「{second}」）。目標は空のままです。"
 WARN_NO_TARGETS = "KPIの目標が1つも見つかりませんでした。"
+WARN_MEASURE_NO_AREA = (
+    "施策「{heading}」がどの分野（1 基盤的保険者機能・2 戦略的保険者機能・3 組織・運営体制）に属するか"
+    "資料から読み取れません。分野を確認して追加してください。"
+)
+WARN_EMPTY_COLUMN = "KPI「{name}」の行の今年度の列が空です。目標は空のままです。"
 WARN_LONE_FIGURE = (
     "KPI「{name}」の行には数値が1つしかなく、目標か実績か判断できません（目標欄が空の可能性があります）。"
     "目標は空のままです。"
@@ -56,6 +61,8 @@ _CELL = re.compile(
 #: A table header naming a target column's year: 「令和6年度 KPI目標」「令和５年度\n目標」「令和7年度 KPI」.
 _TARGET_COLUMN = re.compile(r"令和([0-9]+|元)年度(?:KPI目標|KPI|目標)")
 _HEADER_LOOKBACK = 40
+#: A header cell naming a year's column that holds no target: 「令和5年度 実績」「令和5年度 全国平均」.
+_NOT_A_TARGET_COLUMN = re.compile(r"実績|実施状況|全国平均|平均|見込|評価|備考")
 #: The document's title: 「令和５年度 栃木支部事業計画…」「令和６年度東京支部基本方針」.
 _TITLE_YEAR = re.compile(r"令和([0-9]+|元)年度(?=.*(?:事業計画|基本方針))")
 _TITLE_LINES = 10
@@ -65,14 +72,9 @@ _ROW_LINES = 4
 _BARE_FIGURE = re.compile(rf"[0-9]+(?:\.[0-9]+)?(?:{_UNIT})?")
 _LONE_FIGURE = "\x00lone figure"
 
-_AREAS = (
-    (1, re.compile(r"^[1１]?[.．、\s]*基盤的保険者機能")),
-    (2, re.compile(r"^[2２]?[.．、\s]*戦略的保険者機能")),
-    (3, re.compile(r"^[3３]?[.．、\s]*(?:保険者機能の強化を支える)?組織[・･]?運営体制")),
-)
 _MEASURE = re.compile(
     r"^(?P<number>[(（][0-9０-９]{1,2}[)）]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+[.．)）]?|(?:I{1,3}|IV|V|VI{0,3})\)|[①-⑳]"
-    r"|[0-9０-９]{1,2}[.．]?(?=[\s\u3000]))"
+    r"|[0-9０-９]{1,2}(?:[.．](?![0-9０-９])|(?=[\s\u3000])))"
     r"\s*(?P<title>[^\s。、：:（(][^。]{1,38}?)\s*(?:[（(][^（()）]*[GＧ][)）])?$"
 )
 
@@ -342,15 +344,20 @@ class PlanReader:
         kpi_column: int | None = None
         for back in range(index - 1, max(-1, index - _HEADER_LOOKBACK), -1):
             cells = lines[back].split("\t")
-            named = {
-                position: _reiwa_year(match.group(1))
+            years = {
+                position: (_reiwa_year(match.group(1)), normalize_text(cell))
                 for position, cell in enumerate(cells)
                 if (match := re.match(r"令和([0-9]+|元)年度", normalize_text(cell)))
             }
-            if named:
-                columns = named
+            if years:
+                # A year's actual, average or evaluation column is never a target column.
+                columns = {at: year for at, (year, text) in years.items() if not _NOT_A_TARGET_COLUMN.search(text)}
                 kpi_column = next((n for n, cell in enumerate(cells) if normalize_text(cell) == "KPI"), None)
                 break
+        this_year = [position for position, year in columns.items() if year == self.draft.fiscal_year]
+        if len(this_year) > 1:  # 「令和5年度 | 令和5年度」 over a target and an actual, named on the next line
+            self._leave_empty(code, name, WARN_COLUMNS.format(name=name, cells="・".join(lines[index].split())))
+            return True
         year_column = {year: position for position, year in columns.items()}
         if self.draft.fiscal_year not in year_column:
             return False
@@ -370,6 +377,8 @@ class PlanReader:
             self._leave_empty(code, name, WARN_SAME_AS_LEFT.format(name=name))
         elif text:
             self._add(code, name, text, from_sentence=False, previous_target_text=previous or None)
+        else:
+            self._leave_empty(code, name, WARN_EMPTY_COLUMN.format(name=name))
         return True
 
     def _leave_empty(self, code: str, name: str, warning: str) -> None:
@@ -387,37 +396,52 @@ class PlanReader:
     def _read_measures(self, lines: list[str]) -> None:
         """Numbered headings inside the three areas, each numbering style counting 1, 2, 3 … in turn.
 
+        An area starts at its heading (「１．基盤的保険者機能関係」「Ⅲ．組織体制関係」「分野２」, or the same written
+        one character a line down a table cell); a page header repeating the current area changes nothing.
         Circled numbers (①) are a measure's own items unless they are the area's first numbering style; a KPI
-        table (「KPI設定項目一覧表」) ends the plan part until the next area heading.
+        table (「KPI設定項目一覧表」) ends the plan part until the next area heading. A heading found before any
+        area heading cannot be placed: it is listed in a warning, never given a guessed area.
         """
         area = 0
         expected: dict[str, int] = {}
         styles: list[str] = []
         seen: set[tuple[int, str]] = set()
-        segments = [segment for line in lines for segment in _SEGMENT.split(line)]
+        unplaced: list[str] = []
+        any_area = False
+        segments = _heading_segments(lines)
         for index, segment in enumerate(segments):
-            stripped = _HTML_TAG.sub("", segment).strip().lstrip("#").strip()
+            stripped = segment.strip().lstrip("#").strip()
             folded = unicodedata.normalize("NFKC", stripped)
-            heading = next((number for number, pattern in _AREAS if pattern.match(folded)), None)
+            heading = area_of_heading(stripped)
             if heading is not None:
-                area, expected, styles = heading, {}, []
+                if heading != area:  # the same area again is a page header: the numbering goes on
+                    area, expected, styles = heading, {}, []
+                any_area = True
                 continue
             if _KPI_TABLE.search(folded.replace(" ", "")):
                 area = 0
-            if not area:
+            if not area and any_area:
                 continue
             match = _MEASURE.match(stripped)
             if match is None or _KPI_MARK.search(stripped):
                 continue
             title = match["title"].strip()
-            following = _HTML_TAG.sub("", segments[index + 1]).strip() if index + 1 < len(segments) else ""
-            if len(following) <= _TITLE_TAIL and _TITLE_WORDS.fullmatch(following) and not _MEASURE.match(following):
+            following = next((s.strip() for s in segments[index + 1 : index + 3] if s.strip()), "")
+            short_tail = 2 <= len(following) <= _TITLE_TAIL and bool(_TITLE_WORDS.fullmatch(following))
+            if short_tail and not _MEASURE.match(following):
                 title += following  # a title broken over two lines: 「…意識改革の」「徹底」
+            elif _unclosed(title) and (tail := _closing_tail(following)):
+                title += tail  # 「…「顔の見える地域ネット」「ワーク」を通じた…」: the bracket closes on the next line
             if _NOT_A_TITLE.search(title) or not _is_title(title):
+                continue
+            if _GROUP_HEADING.search(title):
+                expected, styles = {}, []  # a group's part of the plan (「１. 企画総務グループ」) numbers anew
                 continue
             style, value = _numbering(match["number"])
             if style == "circled" and styles and styles[0] != "circled":
                 continue
+            if not area and value == 1 and styles and styles[0] == style:
+                expected, styles = {}, []  # outside the areas a list restarting at its first number is a new list
             if value != expected.get(style, 1):
                 continue
             if style in styles:
@@ -428,19 +452,112 @@ class PlanReader:
             else:
                 styles.append(style)
             expected[style] = value + 1
-            if (area, title) not in seen:
+            if not area:
+                heading_text = f"{match['number']}{title}"
+                if heading_text not in unplaced:
+                    unplaced.append(heading_text)
+            elif (area, title) not in seen:
                 seen.add((area, title))
                 self.draft.measures.append(DraftMeasure(area=area, number=match["number"], title=title))
+        for heading_text in unplaced:
+            self.draft.warnings.append(WARN_MEASURE_NO_AREA.format(heading=heading_text))
 
 
 _TITLE_TAIL = 8
+#: A group's heading, not a measure: 「企画総務グループ」「保健G」「業務グループの事業」.
+_GROUP_HEADING = re.compile(r"(?:グループ|[GＧ])(?:の事業)?$")
 _TITLE_WORDS = re.compile(r"[\w・ー（）()「」]+")
 _KPI_TABLE = re.compile(r"KPI設定項目|KPI\(案\)|KPI目標の進捗")
 _NOT_A_TITLE = re.compile(r"[0-9０-９]+\s*[%％件人円]|とする|した$|する$|[。、]")
 _HTML_TAG = re.compile(r"<[^>]+>")
 #: Table cells and HTML paragraphs hold a heading each: "<p>1. 基盤的…</p>\t<p>I) 健全な財政運営</p>".
-_SEGMENT = re.compile(r"\t|</p>|<li>|<br\s*/?>")
+_SEGMENT = re.compile(r"\t|<br\s*/?>|</?(?:p|li|ul|ol|div|table|tr|td|th|h[1-6])\b[^>]*>", re.IGNORECASE)
 _GROUPS = frozenset({"業務", "レセプト", "保健", "企画総務", "企画", "総務"})
+#: An area heading's number: 「１．」「Ⅲ．」「(2)」「第3」「分野１」「【分野1】」「①」「I)」; the words decide the area.
+_AREA_NUMBER = (
+    r"(?:[【\[]?(?:第|分野)?\s*(?P<number>[0-9]{1,2}|I{1,3}|IV|V)\s*(?:分野)?[\].、:)】]?"
+    r"|\((?P<paren>[0-9]{1,2})\))?"
+)
+_AREA_WORDS = (
+    (1, r"基盤的保険者機能"),
+    (2, r"戦略的保険者機能"),
+    (3, r"(?:保険者機能の強化を支える)?組織[・･]?(?:運営)?体制"),
+)
+_AREA_HEADINGS = tuple((area, re.compile(rf"^{_AREA_NUMBER}\s*{words}[^。、]{{0,30}}$")) for area, words in _AREA_WORDS)
+#: 「分野１」「【分野2】」 alone name the area by its number.
+_AREA_BY_NUMBER = re.compile(r"^[【\[]?分野\s*([1-3])[\]】]?$")
+#: A line of one or two characters: a letter of a heading written down a table cell.
+_VERTICAL_CELL = re.compile(r"^\S{1,2}$")
+_VERTICAL_MIN = 4
+
+
+def area_of_heading(text: str) -> int | None:
+    """The area (1, 2, 3) an area heading names, None when the text is not an area heading."""
+    folded = unicodedata.normalize("NFKC", text).strip().lstrip("#").strip()
+    folded = re.sub(r"\s+", " ", folded)
+    if len(folded) > _AREA_HEADING_MAX:
+        return None
+    if by_number := _AREA_BY_NUMBER.match(folded):
+        return int(by_number.group(1))
+    for area, pattern in _AREA_HEADINGS:
+        if match := pattern.match(folded):
+            number = match["number"] or match["paren"]
+            if number and (int(number) if number.isdigit() else _ROMAN_VALUES.get(number)) != area:
+                return None  # 「（２）組織運営体制の見直し」 is a measure, not area 3's heading
+            return area
+    return None
+
+
+_AREA_HEADING_MAX = 45
+
+
+def _heading_segments(lines: list[str]) -> list[str]:
+    """The document's lines as heading candidates: HTML tags gone, table cells and paragraphs apart, and a
+    heading written one character a line (a vertical table cell: 「Ⅲ．」「組」「織」…) joined into one."""
+    segments = [_HTML_TAG.sub("", segment) for line in lines for segment in _SEGMENT.split(line)]
+    joined: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= _VERTICAL_MIN:
+            joined.append("".join(run))
+        else:
+            joined.extend(run)
+        run.clear()
+
+    for segment in segments:
+        stripped = segment.strip()
+        if not stripped:
+            if not run:
+                joined.append(segment)
+            continue  # blank lines between a vertical heading's letters
+        if _VERTICAL_CELL.match(stripped):
+            run.append(stripped)
+            continue
+        flush()
+        joined.append(segment)
+    flush()
+    return joined
+
+
+_BRACKETS = {"「": "」", "（": "）", "(": ")", "『": "』"}
+
+
+def _unclosed(title: str) -> bool:
+    """A title that opens a bracket it does not close (its line ended inside the bracket)."""
+    return any(title.count(opening) > title.count(closing) for opening, closing in _BRACKETS.items())
+
+
+def _closing_tail(following: str) -> str:
+    """The next line as a title's end: it closes a bracket and reads as a title's words, else ""."""
+    if not following or _MEASURE.match(following) or len(following) > _TITLE_TAIL_MAX:
+        return ""
+    if not any(closing in following for closing in _BRACKETS.values()):
+        return ""
+    return following if _TITLE_WORDS.fullmatch(following) and not _NOT_A_TITLE.search(following) else ""
+
+
+_TITLE_TAIL_MAX = 30
 
 
 def _is_title(title: str) -> bool:

@@ -160,6 +160,18 @@ def seeded(transactional_db: None) -> None:
         load_seed()
 
 
+@pytest.fixture
+def catalogued(transactional_db: None, tmp_path: Path) -> None:
+    """Only the seed's catalogue: the 47 branches, the areas and the national KPIs (no plan, no figure). A tenth of a
+    second where the whole seed takes seconds, for journeys that need KPI names but not the seed plans."""
+    from plans.seed import CATALOG_FILE, SEED_DIR, load_seed
+
+    directory = tmp_path / "catalog-only"
+    directory.mkdir()
+    shutil.copyfile(SEED_DIR / CATALOG_FILE, directory / CATALOG_FILE)
+    load_seed(directory)
+
+
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

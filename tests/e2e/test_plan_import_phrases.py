@@ -1,6 +1,6 @@
 """The plan import in a real browser: paste a plan, watch a target phrase read as it is typed, correct, save.
 
-The session browser of ``tests/e2e/conftest.py``; the KPI catalogue comes from the seed (``seeded``).
+The session browser of ``tests/e2e/conftest.py``; the KPI catalogue comes from the seed's catalogue (``catalogued``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ SHOWS = "([id, text]) => document.getElementById(id).textContent.includes(text)"
 
 @pytest.mark.django_db(transaction=True)
 def test_a_phrase_is_read_as_it_is_typed_and_the_corrected_draft_is_saved(
-    seeded: None, new_context: Callable[[], Any], live_server: Any
+    catalogued: None, new_context: Callable[[], Any], live_server: Any
 ) -> None:
     browser_page = new_context()
     tochigi = BranchFactory(code="tochigi")

@@ -1,5 +1,6 @@
 """A seed plan document imported in the browser: paste its text, review the draft, correct one line, confirm, and
-see the saved plan on the plan page. The KPI catalogue and Kagoshima come from the seed (``seeded``)."""
+see the saved plan on the plan page. The KPI catalogue and the branches come from the seed's catalogue
+(``catalogued``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ SHOWS = "([id, text]) => document.getElementById(id).textContent.includes(text)"
 
 
 def test_it_saves_a_pasted_seed_plan_after_one_line_is_corrected_on_the_review_page(
-    seeded: None, log_in: Callable[[str, str], Any], page_errors: PageErrors
+    catalogued: None, log_in: Callable[[str, str], Any], page_errors: PageErrors
 ) -> None:
     if not DOCUMENT.is_file():
         pytest.skip(f"seed document absent: {DOCUMENT}")

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from tests.conftest import subprocess_env
 
@@ -243,6 +244,9 @@ def test_it_refuses_a_branch_without_any_plan() -> None:
     assert str(exc.value) == "沖縄支部の令和6年度（FY2024）の事業計画はありません。"
 
 
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="runs in the SQLite pass (a SQLite file of its own, not the test database)"
+)
 def test_the_command_exits_non_zero_with_one_line_on_stderr(fresh_sqlite: Path) -> None:
     """Run for real: a migrated SQLite file of its own (the test database is not visible to a subprocess)."""
     env = subprocess_env(SQLITE_PATH=str(fresh_sqlite))

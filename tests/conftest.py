@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
@@ -33,6 +39,42 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         load_seed()
+
+
+# -- databases of their own for commands run in a fresh interpreter ---------------------------------
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the test database's variables, plus ``extra``."""
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SQLITE_PATH", "DEBUG"}}
+    environment.update(DJANGO_SETTINGS_MODULE="kpitrack.settings", **extra)
+    return environment
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite file with every migration applied, made once per session by ``manage.py migrate`` in a fresh
+    interpreter. Copy it (``fresh_sqlite``) rather than use it: it is shared."""
+    path = tmp_path_factory.mktemp("migrated") / "migrated.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=subprocess_env(SQLITE_PATH=str(path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+@pytest.fixture
+def fresh_sqlite(migrated_sqlite: Path, tmp_path: Path) -> Path:
+    """A migrated, empty SQLite file of this test's own (a copy of ``migrated_sqlite``)."""
+    path = tmp_path / "fresh.sqlite3"
+    shutil.copyfile(migrated_sqlite, path)
+    return path
 
 
 # -- personas (built by tests.factories) ------------------------------------------------------------

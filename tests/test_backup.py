@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from kpitrack import backup
+from tests.conftest import subprocess_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 COUNTS = (
@@ -25,13 +28,17 @@ COUNTS = (
     "print(json.dumps({'actuals': KpiActual.objects.count(), 'history': H.objects.count(),"
     " 'users': get_user_model().objects.count()}))"
 )
+FILL = "from django.core.management import call_command; call_command('load_seed'); call_command('load_demo_users')"
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SQLITE_PATH", "DEBUG"}}
-    environment.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], env=environment, cwd=BASE_DIR, capture_output=True, text=True, timeout=600
+        [sys.executable, "manage.py", *args],
+        env=subprocess_env(**env),
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -41,53 +48,83 @@ def ok(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def filled(env: dict[str, str]) -> None:
-    """A database with the seed plans (figures and their history) and the demo users."""
-    ok(env, "migrate", "--no-input", "-v", "0")
-    ok(env, "load_seed")
-    ok(env, "load_demo_users")
+def fill(env: dict[str, str]) -> None:
+    """The seed plans (figures and their history) and the demo users, loaded by their commands in one interpreter."""
+    ok(env, "shell", "-v", "0", "-c", FILL)
 
 
-def everything(env: dict[str, str]) -> list[dict[str, object]]:
-    """Every row of every table that Django knows (figures, history, users, sessions...), in a stable order."""
-    out = Path(env.get("SQLITE_PATH", "/tmp/kpitrack-pg")).with_name(f"dump-{uuid.uuid4().hex[:8]}.json")
-    ok(env, "dumpdata", "--natural-foreign", f"--output={out}")
+@dataclass(frozen=True)
+class Snapshot:
+    counts: dict[str, int]
+    rows: list[dict[str, object]]  # every row of every table Django knows (figures, history, users, sessions...)
+
+
+def snapshot(env: dict[str, str]) -> Snapshot:
+    """The counts and every row of the database, read by one fresh interpreter (``dumpdata``, a stable order)."""
+    where = Path(env.get("SQLITE_PATH", "/tmp/kpitrack-pg"))
+    out = where.with_name(f"dump-{uuid.uuid4().hex[:8]}.json")
+    code = f"{COUNTS}; from django.core.management import call_command;"
+    code += f" call_command('dumpdata', natural_foreign=True, output={str(out)!r}, verbosity=0)"
+    counts = json.loads(ok(env, "shell", "-v", "0", "-c", code))
     rows = json.loads(out.read_text(encoding="utf-8"))
     out.unlink()
-    return sorted(rows, key=lambda row: (str(row["model"]), str(row["pk"])))
+    return Snapshot(counts, sorted(rows, key=lambda row: (str(row["model"]), str(row["pk"]))))
 
 
-def round_trip(source: dict[str, str], target: dict[str, str], file: Path) -> None:
-    filled(source)
+@dataclass(frozen=True)
+class BackedUp:
+    source: dict[str, str]
+    file: Path
+    before: Snapshot
+
+
+def back_up(source: dict[str, str], file: Path) -> BackedUp:
+    """Fill ``source`` (already migrated), back it up to ``file`` and read what it holds."""
+    fill(source)
     assert "バックアップを" in ok(source, "backup_db", str(file))
     assert file.stat().st_size > 0
-    assert "を復元しました" in ok(target, "restore_db", str(file))
-    counts = json.loads(ok(target, "shell", "-v", "0", "-c", COUNTS))
-    assert counts == json.loads(ok(source, "shell", "-v", "0", "-c", COUNTS))
-    assert counts["actuals"] > 0 and counts["history"] >= counts["actuals"] and counts["users"] > 0
-    assert everything(target) == everything(source)
+    before = snapshot(source)
+    assert before.counts["actuals"] > 0 and before.counts["history"] >= before.counts["actuals"]
+    assert before.counts["users"] > 0
+    return BackedUp(source, file, before)
 
 
-# -- SQLite ---------------------------------------------------------------------------------------------------
+def restored_gives_everything_back(backed_up: BackedUp, target: dict[str, str]) -> None:
+    assert "を復元しました" in ok(target, "restore_db", str(backed_up.file))
+    after = snapshot(target)
+    assert after.counts == backed_up.before.counts
+    assert after.rows == backed_up.before.rows
 
 
-def test_a_sqlite_backup_restored_into_an_empty_database_gives_everything_back(tmp_path):
-    source = {"SQLITE_PATH": str(tmp_path / "live.sqlite3")}
-    target = {"SQLITE_PATH": str(tmp_path / "restored.sqlite3")}
-    round_trip(source, target, tmp_path / "kpitrack.backup")
+# -- SQLite (once, in the SQLite pass: these use SQLite files of their own whatever the test database is) ---------
+
+sqlite_pass = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="runs in the SQLite pass (SQLite files of its own, not the test database)"
+)
 
 
-def test_a_restore_into_a_database_that_is_not_empty_is_refused_and_changes_nothing(tmp_path):
-    live = {"SQLITE_PATH": str(tmp_path / "live.sqlite3")}
-    ok(live, "migrate", "--no-input", "-v", "0")
-    ok(live, "load_demo_users")
-    file = tmp_path / "kpitrack.backup"
-    ok(live, "backup_db", str(file))
-    before = ok(live, "shell", "-v", "0", "-c", COUNTS)
-    result = manage(live, "restore_db", str(file))
+@pytest.fixture(scope="module")
+def sqlite_backup(migrated_sqlite: Path, tmp_path_factory: pytest.TempPathFactory) -> BackedUp:
+    """A migrated SQLite database filled with the seed and the demo users, backed up once for the module."""
+    directory = tmp_path_factory.mktemp("backup")
+    live = directory / "live.sqlite3"
+    shutil.copyfile(migrated_sqlite, live)
+    return back_up({"SQLITE_PATH": str(live)}, directory / "kpitrack.backup")
+
+
+@sqlite_pass
+def test_a_sqlite_backup_restored_into_an_empty_database_gives_everything_back(sqlite_backup, tmp_path):
+    restored_gives_everything_back(sqlite_backup, {"SQLITE_PATH": str(tmp_path / "restored.sqlite3")})
+
+
+@sqlite_pass
+def test_a_restore_into_a_database_that_is_not_empty_is_refused_and_changes_nothing(sqlite_backup, tmp_path):
+    live = tmp_path / "live.sqlite3"  # a copy of the backed-up database: the backup would add nothing new
+    shutil.copyfile(sqlite_backup.source["SQLITE_PATH"], live)
+    result = manage({"SQLITE_PATH": str(live)}, "restore_db", str(sqlite_backup.file))
     assert result.returncode != 0
     assert "は空ではありません" in result.stderr and "上書き・追加はしません" in result.stderr
-    assert ok(live, "shell", "-v", "0", "-c", COUNTS) == before
+    assert snapshot({"SQLITE_PATH": str(live)}) == sqlite_backup.before
 
 
 def test_a_backup_never_overwrites_a_file(tmp_path):
@@ -99,12 +136,14 @@ def test_a_backup_never_overwrites_a_file(tmp_path):
     assert file.read_bytes() == b"keep me"
 
 
+@sqlite_pass
 def test_a_missing_backup_file_is_named(tmp_path):
     result = manage({"SQLITE_PATH": str(tmp_path / "empty.sqlite3")}, "restore_db", str(tmp_path / "nope.backup"))
     assert result.returncode != 0
     assert backup.NO_FILE.format(path=tmp_path / "nope.backup") in result.stderr
 
 
+@sqlite_pass
 def test_a_file_that_is_not_a_sqlite_backup_is_refused(tmp_path):
     file = tmp_path / "notes.txt"
     file.write_text("これはバックアップではありません" * 100, encoding="utf-8")
@@ -144,7 +183,8 @@ def two_postgres_databases() -> Iterator[tuple[dict[str, str], dict[str, str]]]:
 @on_postgres
 def test_a_postgres_dump_restored_into_an_empty_database_gives_everything_back(two_postgres_databases, tmp_path):
     source, target = two_postgres_databases
-    round_trip(source, target, tmp_path / "kpitrack.dump")
+    ok(source, "migrate", "--no-input", "-v", "0")
+    restored_gives_everything_back(back_up(source, tmp_path / "kpitrack.dump"), target)
 
 
 @on_postgres

@@ -15,9 +15,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import plotly
 import pytest
+from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+PLOTLY_DIR = Path(plotly.__file__).resolve().parent / "package_data"
+
+#: Every check here runs with SQLite files of its own (DATABASE_URL is cleared): once, in the SQLite pass.
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="runs in the SQLite pass (its own SQLite files, not the test database)"
+)
 SECRET = "kpitrack-test-" + "s3cr3t-" * 8
 #: Variables of the host that would change what is tested here.
 CLEARED = {
@@ -161,12 +169,23 @@ def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
 
 
 @pytest.fixture
-def gunicorn(tmp_path):
-    """gunicorn with gunicorn.conf.py and the production settings behind a (pretend) TLS proxy."""
-    env = production(tmp_path, SECURE_PROXY_SSL_HEADER="true", GUNICORN_WORKERS="1", GUNICORN_ACCESS_LOG="")
-    for step in (["migrate", "--no-input", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
-        result = run(env, "manage.py", *step)
-        assert result.returncode == 0, result.stderr
+def gunicorn(tmp_path, fresh_sqlite):
+    """gunicorn with gunicorn.conf.py and the production settings behind a (pretend) TLS proxy, on a migrated SQLite
+    file of its own. ``collectstatic`` runs with the production settings but only plotly.min.js of plotly's package
+    directory (tests/settings_small_static.py): compressing its 31 MB of datasets proves nothing more."""
+    env = production(
+        tmp_path,
+        SECURE_PROXY_SSL_HEADER="true",
+        GUNICORN_WORKERS="1",
+        GUNICORN_ACCESS_LOG="",
+        SQLITE_PATH=str(fresh_sqlite),
+    )
+    plotly_dir = tmp_path / "plotly"
+    plotly_dir.mkdir()
+    (plotly_dir / "plotly.min.js").symlink_to(PLOTLY_DIR / "plotly.min.js")
+    collect = dict(env, DJANGO_SETTINGS_MODULE="tests.settings_small_static", KPITRACK_TEST_PLOTLY_DIR=str(plotly_dir))
+    result = run(collect, "manage.py", "collectstatic", "--no-input", "-v", "0")
+    assert result.returncode == 0, result.stderr
     port = free_port()
     env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
     gunicorn_bin = Path(sys.executable).with_name("gunicorn")

@@ -1,14 +1,16 @@
 """End-to-end journeys in a real browser: Playwright (sync API) driving Debian's Chromium against ``live_server``.
 
 One Chromium is started for the whole ``tests/e2e`` package and every test opens its own browser contexts (one
-per person: separate cookies and localStorage). Waits are on elements, URLs and downloads, never on time.
+per person: separate cookies and localStorage). Waits are on elements, URLs and downloads, never on time. Every
+browser test of the suite lives here, so Chromium starts once per run.
 
 Without Chromium or Playwright the journeys are skipped with the reason, unless ``KPITRACK_REQUIRE_BROWSER`` (or
 ``CI``) is set: then a missing browser is a failure, so CI cannot pass without running them.
 
 The live server needs a transactional database, which Django empties after each test. The journeys that read the
-seed load it again when it is gone (``seeded``), and the package puts it back at the end for the tests that run
-later (the rest of the suite expects the seed that ``tests/conftest.py`` loads once per session).
+seed load it again when it is gone (``seeded``; ``catalogued`` loads only its KPI catalogue), and the package puts
+it back at the end for the tests that run later (the rest of the suite expects the seed that ``tests/conftest.py``
+loads once per session).
 """
 
 from __future__ import annotations
@@ -158,6 +160,18 @@ def seeded(transactional_db: None) -> None:
 
     if not _seed_present():
         load_seed()
+
+
+@pytest.fixture
+def catalogued(transactional_db: None, tmp_path: Path) -> None:
+    """Only the seed's catalogue: the 47 branches, the areas and the national KPIs (no plan, no figure). A tenth of a
+    second where the whole seed takes seconds, for journeys that need KPI names but not the seed plans."""
+    from plans.seed import CATALOG_FILE, SEED_DIR, load_seed
+
+    directory = tmp_path / "catalog-only"
+    directory.mkdir()
+    shutil.copyfile(SEED_DIR / CATALOG_FILE, directory / CATALOG_FILE)
+    load_seed(directory)
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -1,66 +1,30 @@
-"""The month screen in a real browser: Playwright driving Debian's Chromium against ``live_server``.
-
-Skipped (with the reason) when Chromium or Playwright is missing. The live server needs a transactional
-database, which Django empties after the test; the module reloads the seed afterwards so the tests that run
-later find it again.
-"""
+"""The month screen in a real browser: the keyboard, a block pasted from Excel, a reload that keeps what was typed,
+a refused save, a conflict, submit and approve (the session browser of ``tests/e2e/conftest.py``)."""
 
 from __future__ import annotations
 
 import datetime
-import os
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from plans.models import Kpi, KpiActual, KpiTarget, MonthReport
+from tests.e2e.conftest import screenshot
 from tests.factories import BranchFactory, FiscalYearFactory, KpiFactory, KpiTargetFactory, PlanFactory, member
 
-CHROMIUM = os.environ.get("KPITRACK_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(os.environ.get("KPITRACK_SCREENSHOTS", "/tmp/kpitrack-screens"))
 JUNE = datetime.date(2025, 6, 1)
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-    pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def _seed_again(django_db_blocker) -> Iterator[None]:
-    """Reload the seed after the live-server test emptied the database (runs after the flush)."""
-    yield
-    from plans.seed import load_seed
-
-    with django_db_blocker.unblock():
-        load_seed()
 
 
 @pytest.fixture
-def browser_page(_seed_again, live_server):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the test reads the database while Playwright's loop runs
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ja-JP")
-        yield context
-        context.close()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+def browser_page(new_context: Callable[[], Any]) -> Any:
+    """A browser context of its own (cookies are added by the test)."""
+    return new_context()
 
 
-def _paste(page, selector: str, text: str) -> None:
+def _paste(page: Any, selector: str, text: str) -> None:
     page.eval_on_selector(
         selector,
         """(el, text) => { el.focus(); const dt = new DataTransfer(); dt.setData('text/plain', text);
@@ -70,7 +34,9 @@ def _paste(page, selector: str, text: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, live_server):
+def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(
+    browser_page: Any, new_context: Callable[[], Any], live_server: Any
+) -> None:
     tochigi = BranchFactory(code="tochigi")
     plan = PlanFactory(branch=tochigi, fiscal_year=FiscalYearFactory(year=2025))
     rate = KpiTargetFactory(plan=plan, kpi=KpiFactory(kind=Kpi.Kind.RATE, name="特定健診受診率"), order=1)
@@ -121,8 +87,7 @@ def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, l
     assert "負の数は入力できません" in page.text_content(f"#t{counts[1].pk}")
     assert page.input_value(f"[name=t{counts[1].pk}-value]") == "-3"
     assert not KpiActual.objects.filter(target__plan=plan).exists()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "entry-refused-1366.png"), full_page=True)
+    screenshot(page, "entry-refused-1366")
 
     page.fill(f"[name=t{counts[1].pk}-value]", "13")
     page.click("button:has-text('この月の実績を保存')")
@@ -132,9 +97,9 @@ def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, l
     assert saved[rate.pk].value == Decimal("72.2") and saved[counts[1].pk].value == 13
     assert saved[done.pk].text_value == "実施"
     assert page.evaluate("localStorage.getItem('kpitrack-entry:tochigi:2025:2025-06')") is None
-    page.screenshot(path=str(SCREENSHOTS / "entry-saved-1366.png"), full_page=True)
+    screenshot(page, "entry-saved-1366")
     page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=str(SCREENSHOTS / "entry-saved-390.png"), full_page=True)
+    screenshot(page, "entry-saved-390")
     page.set_viewport_size({"width": 1366, "height": 900})
 
     # Someone else saves the same row meanwhile: the browser's save meets a conflict and chooses.
@@ -149,7 +114,7 @@ def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, l
     conflict = page.text_content(f"#t{counts[0].pk} .conflict") or ""
     assert "「20」" in conflict and "browser-manager" in conflict and "「21」" in conflict
     assert KpiActual.objects.get(target=counts[0], month=JUNE).value == 20
-    page.screenshot(path=str(SCREENSHOTS / "entry-conflict-1366.png"), full_page=True)
+    screenshot(page, "entry-conflict-1366")
     page.check(f"[name=t{counts[0].pk}-resolve][value=mine]")
     page.click("button:has-text('この月の実績を保存')")
     page.wait_for_load_state()
@@ -168,7 +133,7 @@ def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, l
     assert report.status == MonthReport.Status.SUBMITTED, page.text_content(".month-workflow")
 
     # The branch's manager approves in their own browser session; the month is then locked.
-    manager_page = browser_page.browser.new_context(viewport={"width": 1366, "height": 900}, locale="ja-JP")
+    manager_page = new_context()
     manager_page.add_cookies(
         [{"name": "sessionid", "value": manager.cookies["sessionid"].value, "url": live_server.url}]
     )
@@ -179,5 +144,4 @@ def test_a_month_is_entered_with_the_keyboard_and_a_pasted_block(browser_page, l
     report.refresh_from_db()
     assert report.status == MonthReport.Status.APPROVED
     assert approver.is_disabled(f"[name=t{counts[0].pk}-value]")
-    approver.screenshot(path=str(SCREENSHOTS / "entry-approved-1366.png"), full_page=True)
-    manager_page.close()
+    screenshot(approver, "entry-approved-1366")

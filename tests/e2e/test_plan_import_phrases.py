@@ -1,19 +1,21 @@
 """The plan import in a real browser: paste a plan, watch a target phrase read as it is typed, correct, save.
 
-Playwright drives Debian's Chromium against ``live_server``; skipped (with the reason) when either is missing.
+The session browser of ``tests/e2e/conftest.py``; the KPI catalogue comes from the seed's catalogue (``catalogued``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from plans.models import KpiTarget, Plan
 from plans.rules import REASON_TWO_TARGETS
+from tests.e2e.conftest import screenshot
 from tests.factories import BranchFactory, member
-from tests.test_entry_browser import SCREENSHOTS, _seed_again, browser_page  # noqa: F401 (fixtures)
 from tests.test_plan_import_views import PLAN_TEXT, YEAR
 
 #: A predicate, not an expression: the page's CSP (script-src 'self') refuses Playwright's eval of a string.
@@ -21,7 +23,10 @@ SHOWS = "([id, text]) => document.getElementById(id).textContent.includes(text)"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_phrase_is_read_as_it_is_typed_and_the_corrected_draft_is_saved(browser_page, live_server):  # noqa: F811
+def test_a_phrase_is_read_as_it_is_typed_and_the_corrected_draft_is_saved(
+    catalogued: None, new_context: Callable[[], Any], live_server: Any
+) -> None:
+    browser_page = new_context()
     tochigi = BranchFactory(code="tochigi")
     client = Client()
     client.force_login(member("import-staff", branch=tochigi, staff=True))
@@ -47,8 +52,7 @@ def test_a_phrase_is_read_as_it_is_typed_and_the_corrected_draft_is_saved(browse
     assert page.is_hidden("tbody:nth-of-type(3) .flag-unmatched")
     page.fill("[name=line-2-target_text]", "20.0％以上")
     page.wait_for_function(SHOWS, arg=["parse-2", "20.0"])
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "plan-import-review-1366.png"), full_page=True)
+    screenshot(page, "plan-import-review-1366")
     assert not Plan.objects.filter(branch=tochigi, fiscal_year=YEAR).exists()
 
     page.click("button:has-text('この内容で保存')")

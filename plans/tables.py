@@ -7,9 +7,12 @@ from typing import Any
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_tables2.utils import signature
 
 from plans.fiscal import month_label
 from plans.formatting import EMPTY, format_figure
@@ -95,10 +98,37 @@ class KpiResultTable(tables.Table):
         self.published: Mapping[int, PublishedColumns] = published or {}
         super().__init__(*args, **kwargs)
 
-    def html_rows(self) -> list[list[tuple[str, Any]]]:
-        """Each row's cells with their ``<td>`` attributes, computed once per column (plans/_kpi_table.html)."""
-        tds = [column.attrs["td"].as_html() for column in self.columns]
-        return [[(td, cell) for td, (_column, cell) in zip(tds, row.items(), strict=True)] for row in self.rows]
+    def body_html(self) -> str:
+        """The ``<tr>`` rows of the table body (plans/_kpi_table.html): each cell as django-tables2 computes it
+        (``BoundRow.items()``: the accessor, the column's empty values and default, the ``render_*`` method;
+        a test compares the two), but each column's ``<td>`` attributes and the arguments its render method takes
+        are worked out once per column, not once per cell, and the rows are joined without a template loop."""
+        plan = []
+        for column in self.columns:
+            wanted, catch_all = signature(column.render)
+            plan.append((column, column.attrs["td"].as_html(), None if catch_all else wanted))
+        rows = []
+        for row in self.rows:
+            cells = []
+            for column, td, wanted in plan:
+
+                def render(bound_column: Any, value: Any = None, row: Any = row, wanted: Any = wanted) -> Any:
+                    arguments = {
+                        "value": value,
+                        "record": row.record,
+                        "column": bound_column.column,
+                        "bound_column": bound_column,
+                        "bound_row": row,
+                        "table": self,
+                    }
+                    if wanted is not None:
+                        arguments = {name: arguments[name] for name in wanted if name in arguments}
+                    return bound_column.render(**arguments)
+
+                cell = row._get_and_render_with(column, render_func=render, default=column.default)
+                cells.append(f"<td {td}>{conditional_escape(localize(cell))}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return mark_safe("\n".join(rows))  # noqa: S308 (every cell is escaped above; the attributes by django-tables2)
 
     def columns_of(self, record: KpiResult) -> PublishedColumns:
         return self.published.get(record.kpi.pk, NO_COLUMNS)

@@ -312,9 +312,8 @@ def report_status(year: int, today: datetime.date | None = None) -> ReportStatus
     today = today or timezone.localdate()
     months = reporting_months(year, today)
     plans = {p.branch_id: p for p in Plan.objects.filter(fiscal_year_id=year)}
-    reports = {
-        (r.plan_id, r.month): r
-        for r in MonthReport.objects.filter(plan__fiscal_year_id=year, month__in=months).select_related("updated_by")
+    reports = {  # who updated a report is not shown here: no join to the users
+        (r.plan_id, r.month): r for r in MonthReport.objects.filter(plan__fiscal_year_id=year, month__in=months)
     }
     rows = []
     for branch in Branch.objects.order_by("jis_code"):

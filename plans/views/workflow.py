@@ -16,9 +16,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import escape, format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from branches import access
@@ -122,6 +125,55 @@ def month_transition(request: HttpRequest, code: str, year: int, month: str, tra
 # -- HQ: the reporting status of every branch -----------------------------------------------------------------
 
 
+def status_rows_html(status: workflow.ReportStatus) -> list[dict[str, Any]]:
+    """The grid's rows (branch, whether it has a plan, and its cells as HTML): 47 × 12 cells, each once a template
+    loop with eight lookups and a translation, now one string with the per-month and per-status parts worked out
+    once (the page took 0.3–1.7 s)."""
+    late_mark = format_html('<span class="late-mark">{}</span>', _("遅延"))
+    months = {m: (f"{m:%Y-%m}", escape(fiscal.month_label(m))) for m in status.months}
+    labels: dict[str, str] = {}
+    rows = []
+    for row in status.rows:
+        name = escape(row.branch.name)
+        cells = []
+        for cell in row.cells:
+            month, month_label = months[cell.month]
+            if cell.status not in labels:
+                labels[cell.status] = escape(cell.label)
+            state = escape(cell.status)
+            cells.append(
+                f'<td class="{"late" if cell.is_late else ""}" data-month="{month}" data-status="{state}">'
+                f'<a class="wf-{state}" href="{escape(cell.path)}" title="{name} {month_label}">{labels[cell.status]}'
+                f"{late_mark if cell.is_late else ''}</a></td>"
+            )
+        rows.append({"branch": row.branch, "has_plan": row.has_plan, "cells_html": mark_safe("".join(cells))})  # noqa: S308
+    return rows
+
+
+def late_rows_html(late: list[workflow.StatusCell]) -> str:
+    """The late branch-months as table rows (every part escaped)."""
+    rows = []
+    for cell in late:
+        days = ngettext("%(days)s日", "%(days)s日", cell.days_late or 0) % {"days": localize(cell.days_late)}
+        reminded = cell.report.last_reminded_on if cell.report is not None else None
+        rows.append(
+            format_html(
+                '<tr class="late-row">\n      <td>{}</td>\n      <td><a href="{}">{}</a></td>\n'
+                '      <td><span class="wf-badge wf-{}">{}</span></td>\n      <td>{}</td>\n'
+                '      <td class="late-days">{}</td>\n      <td>{}</td>\n    </tr>',
+                str(cell.branch),
+                cell.path,
+                cell.month_label,
+                cell.status,
+                cell.label,
+                cell.deadline.isoformat(),
+                days,
+                reminded.isoformat() if reminded else "－",
+            )
+        )
+    return mark_safe("".join(rows))  # noqa: S308 (each row made by format_html)
+
+
 @require_GET
 @login_required
 @revalidated(national_scope)
@@ -131,10 +183,13 @@ def report_status(request: HttpRequest, year: int) -> HttpResponse:
     access.require_all_branches(request.user)
     fiscal_year = get_object_or_404(FiscalYear, year=year)
     status = workflow.report_status(year, timezone.localdate())
+    late = status.late
     context = {
         "fiscal_year": fiscal_year,
         "status": status,
-        "late": status.late,
+        "rows": status_rows_html(status),
+        "late": late,
+        "late_html": late_rows_html(late),
         "deadline_day": settings.REPORT_DEADLINE_DAY,
     }
     return render(request, "plans/report_status.html", context)

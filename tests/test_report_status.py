@@ -401,6 +401,6 @@ def test_the_late_list_and_the_grid_are_translated_and_escaped_in_english(plan, 
     assert re.search(
         r'<td class="late" data-month="2026-06" data-status="returned"><a class="wf-returned" '
         r'href="/branches/tochigi/2026/entry/2026-06/" title="[^"<>]+">[^<]+<span class="late-mark">'
-        r"Late</span></a></td>",
+        r"Overdue</span></a></td>",
         html,
     )

@@ -392,3 +392,19 @@ def test_the_lean_kpi_table_body_is_the_cells_django_tables2_computes(order: str
     body = table.body_html()
     assert body == expected
     assert body.count("<tr>") == len(table.rows) > 10
+
+
+def test_the_cached_filter_fields_keep_each_request_s_choice(tochigi_staff):
+    client = client_for(tochigi_staff)
+
+    def fields(query: str) -> str:
+        return _part(client.get(f"/branches/tochigi/2023/{query}").content.decode(), 'class="filters">', "<button")
+
+    fresh = fields("?area=2&group=&mark=")
+    assert fields("?area=2&group=&mark=") == fresh  # from the cache
+    assert '<option value="2" selected>' in fresh
+    other = fields("?area=3&group=&mark=")
+    assert '<option value="3" selected>' in other and '<option value="2" selected>' not in other
+    assert 'aria-invalid="true"' in fields("?area=99")  # a form with errors is rendered, never cached
+    caches["default"].clear()
+    assert fields("?area=2&group=&mark=") == fresh

@@ -408,3 +408,18 @@ def test_the_cached_filter_fields_keep_each_request_s_choice(tochigi_staff):
     assert 'aria-invalid="true"' in fields("?area=99")  # a form with errors is rendered, never cached
     caches["default"].clear()
     assert fields("?area=2&group=&mark=") == fresh
+
+
+def test_the_report_status_is_read_again_only_after_a_write(hq, tochigi_staff, monkeypatch):
+    page = "/national/2024/status/"
+    first = hq.get(page).content.decode()
+    calls: list[Any] = []
+    real = workflow.report_status
+    monkeypatch.setattr(workflow, "report_status", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert hq.get(page).content.decode().count("<td") == first.count("<td")
+    assert calls == []  # nothing changed: the grid and the late list came from the cache
+    plan = Plan.objects.get(branch__code="tochigi", fiscal_year_id=2024)
+    report = MonthReport.objects.create(plan=plan, month=datetime.date(2024, 4, 1))
+    workflow.month_transition(report=report, name="submit", user=tochigi_staff, expected_version=report.version)
+    assert str(MonthReport.Status.SUBMITTED.label) in _part(hq.get(page).content.decode(), "status-grid", "</table>")
+    assert len(calls) == 1

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import caches
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,14 +21,15 @@ from django.utils.formats import localize
 from django.utils.html import escape, format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from branches import access
 from branches.models import Branch
-from plans import fiscal, workflow
+from plans import fiscal, versions, workflow
 from plans.models import FiscalYear, MonthReport, Plan
+from plans.views import cache
 from plans.views.cache import national_scope, revalidated
 
 NO_SUCH_TRANSITION = gettext_noop("この操作はありません。")
@@ -185,17 +187,33 @@ def report_status(request: HttpRequest, year: int) -> HttpResponse:
     branch-months with the reminder button. Headquarters only."""
     access.require_all_branches(request.user)
     fiscal_year = get_object_or_404(FiscalYear, year=year)
-    status = workflow.report_status(year, timezone.localdate())
-    late = status.late
-    context = {
-        "fiscal_year": fiscal_year,
-        "status": status,
-        "rows": status_rows_html(status),
-        "late": late,
-        "late_html": late_rows_html(late),
-        "deadline_day": settings.REPORT_DEADLINE_DAY,
-    }
+    context = {"fiscal_year": fiscal_year, **status_part(request, year), "deadline_day": settings.REPORT_DEADLINE_DAY}
     return render(request, "plans/report_status.html", context)
+
+
+def status_part(request: HttpRequest, year: int) -> dict[str, Any]:
+    """What the status page shows of the data: ``status`` (today, months), ``rows``, ``late_count`` and
+    ``late_html``. Kept in the cache while the year's data versions and the day are unchanged (the key holds
+    them and the language); it holds no CSRF token and nothing that depends on the user."""
+    today = timezone.localdate()
+    scopes = getattr(request, "data_scopes", None)
+    key = None
+    if scopes is not None:
+        key = f"report-status:{cache.RELEASE}:{get_language()}:{year}:{today}:{versions.token(scopes)}"
+        found = caches["default"].get(key)
+        if found is not None:
+            return found
+    status = workflow.report_status(year, today)
+    late = status.late
+    part = {
+        "status": {"today": status.today, "months": status.months},
+        "rows": status_rows_html(status),
+        "late_count": len(late),
+        "late_html": late_rows_html(late),
+    }
+    if key is not None:
+        caches["default"].set(key, part, timeout=None)
+    return part
 
 
 @require_POST

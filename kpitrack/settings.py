@@ -193,8 +193,17 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 
-# Sessions live in the database, so any app server behind the load balancer can serve any request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database, so any app server behind the load balancer can serve any request. With a cache
+# shared by every app server (CACHE_BACKEND Redis / Memcached / database) they are also kept in that cache
+# (cached_db: each page reads the session from the cache, a write goes to both), which spares one query per page.
+# With a per-process cache (locmem, the default) they are NOT: a logout or an ended session on one server would
+# live on in another server's copy, so every page reads the session from the database.
+_PROCESS_CACHES = ("locmem", "dummy", "filebased")
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.db"
+    if any(kind in _cache_backend for kind in _PROCESS_CACHES)
+    else "django.contrib.sessions.backends.cached_db"
+)
 # Idle timeout: a session unused for SESSION_IDLE_MINUTES ends (the next page asks to log in again). Each request
 # of a signed-in user pushes the end back; to spare a database write on every page the push is written at most
 # once every SESSION_REFRESH_SECONDS (kpitrack/middleware.py), so the timeout is exact to within that.

@@ -21,7 +21,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Subquery
 
 from branches.models import Branch
@@ -115,11 +115,25 @@ def scopes(fiscal_year: int, branch_id: int | None = None, *, branch_code: str |
     pages, which read year ``fiscal_year`` and last year's figures as baselines): the catalog and every scope of
     those two years.
     """
-    branch: int | Subquery | None = branch_id
     if branch_code is not None:
-        branch = Subquery(Branch.objects.filter(code=branch_code).values("pk")[:1])
-    rows = DataVersion.objects.filter(_where(fiscal_year, branch)).order_by()
+        return _branch_scopes(branch_code)
+    rows = DataVersion.objects.filter(_where(fiscal_year, branch_id)).order_by()
     return {(y, b): v for y, b, v in rows.values_list("fiscal_year", "branch_id", "version")}
+
+
+def _branch_scopes(branch_code: str) -> Scopes:
+    """``scopes`` of a branch's page from its code, in SQL written once: this query runs before every 304 of a
+    branch's pages, and building it through the ORM (a Q, a Subquery) cost more than running it."""
+    quote = connection.ops.quote_name
+    versions, branches = quote(DataVersion._meta.db_table), quote(Branch._meta.db_table)
+    branch_pk, code = quote(Branch._meta.pk.column), quote(Branch._meta.get_field("code").column)
+    sql = (
+        f"SELECT fiscal_year, branch_id, version FROM {versions} WHERE branch_id = 0 "  # noqa: S608 (model names)
+        f"OR branch_id = (SELECT {branch_pk} FROM {branches} WHERE {code} = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [branch_code])
+        return {(y, b): v for y, b, v in cursor.fetchall()}
 
 
 def current(fiscal_year: int, branch_id: int | None = None) -> str:

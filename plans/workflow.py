@@ -299,9 +299,16 @@ class ReportStatus:
         return [cell for row in self.rows for cell in row.cells if cell.is_late]
 
 
-def status_cell(plan: Plan, month: datetime.date, report: MonthReport | None, today: datetime.date) -> StatusCell:
+def status_cell(
+    plan: Plan,
+    month: datetime.date,
+    report: MonthReport | None,
+    today: datetime.date,
+    deadline: datetime.date | None = None,
+) -> StatusCell:
+    """One branch-month's status and lateness; ``deadline`` is ``deadline_of(month)`` when not given."""
     status = report.status if report is not None else NOT_STARTED
-    deadline = deadline_of(month)
+    deadline = deadline or deadline_of(month)
     late = status not in REPORTED and today > deadline
     return StatusCell(plan.branch, plan, month, status, report, deadline, (today - deadline).days if late else None)
 
@@ -312,16 +319,17 @@ def report_status(year: int, today: datetime.date | None = None) -> ReportStatus
     today = today or timezone.localdate()
     months = reporting_months(year, today)
     plans = {p.branch_id: p for p in Plan.objects.filter(fiscal_year_id=year)}
-    reports = {
-        (r.plan_id, r.month): r
-        for r in MonthReport.objects.filter(plan__fiscal_year_id=year, month__in=months).select_related("updated_by")
+    reports = {  # who updated a report is not shown here: no join to the users
+        (r.plan_id, r.month): r for r in MonthReport.objects.filter(plan__fiscal_year_id=year, month__in=months)
     }
+    deadlines = {m: deadline_of(m) for m in months}
     rows = []
     for branch in Branch.objects.order_by("jis_code"):
         plan = plans.get(branch.pk)
+        cells = []
         if plan is not None:
             plan.branch = branch
-        cells = [status_cell(plan, m, reports.get((plan.pk, m)), today) for m in months] if plan else []
+            cells = [status_cell(plan, m, reports.get((plan.pk, m)), today, deadlines[m]) for m in months]
         rows.append(StatusRow(branch, cells))
     return ReportStatus(year, today, months, rows)
 

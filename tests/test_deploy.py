@@ -229,3 +229,15 @@ def test_gunicorn_serves_the_app_with_its_security_headers_and_static_files(guni
     )
     assert status == 200 and headers["content-encoding"] == "gzip"
     assert "immutable" in headers["cache-control"]
+
+
+def test_sessions_are_cached_only_in_a_cache_every_app_server_shares(tmp_path):
+    """cached_db with a per-process cache would keep a session alive on one server after a logout on another."""
+    shared = loaded(production(tmp_path, CACHE_BACKEND="django.core.cache.backends.redis.RedisCache"), "SESSION_ENGINE")
+    assert shared["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    for backend in (
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
+    ):
+        local = loaded(production(tmp_path, CACHE_BACKEND=backend), "SESSION_ENGINE")
+        assert local["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"

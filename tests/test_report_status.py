@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.cache import caches
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -156,6 +157,9 @@ def test_an_unknown_year_is_404(hq_manager):
 def test_the_status_page_reads_a_constant_number_of_queries(plan, hq_manager, today, django_assert_num_queries):
     client = client_for(hq_manager)
     client.get(STATUS)
+    with django_assert_num_queries(5):  # nothing changed: the grid and the late list from the cache (issue 12)
+        client.get(STATUS)
+    caches["default"].clear()
     with django_assert_num_queries(8):  # 7 + the data versions of the ETag (issue 12)
         client.get(STATUS)
     for code in ("hokkaido", "aomori", "iwate"):
@@ -193,9 +197,7 @@ def remind(user):
     return response, [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def test_the_reminder_goes_to_the_late_branchs_staff_and_manager_with_its_late_months(
-    plan, people, today, mailoutbox
-):
+def test_the_reminder_goes_to_the_late_branchs_staff_and_manager_with_its_late_months(plan, people, today, mailoutbox):
     response, notes = remind(people["hq"])
     assert (response.status_code, response["Location"]) == (302, STATUS)
     assert len(mailoutbox) == 1
@@ -389,3 +391,20 @@ def test_the_file_and_smtp_backends_are_chosen_by_name():
 def test_settings_refuse_a_bad_deadline_day_or_both_tls_and_ssl(env, message):
     result = settings_with(**env)
     assert result.returncode != 0 and message in result.stderr.strip().splitlines()[-1]
+
+
+def test_the_late_list_and_the_grid_are_translated_and_escaped_in_english(plan, hq_manager, today):
+    """The late rows and the grid's cells are made in Python (issue 12): the same catalog entries as the
+    template's, and every text escaped."""
+    client = client_for(hq_manager)
+    client.cookies["django_language"] = "en"
+    html = client.get(STATUS, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<td class="late-days">133 days</td>' in html
+    row = re.search(r'<tr class="late-row">.*?</tr>', html, re.S)
+    assert row is not None and '<span class="wf-badge wf-returned">Returned</span>' in row.group(0)
+    assert re.search(
+        r'<td class="late" data-month="2026-06" data-status="returned"><a class="wf-returned" '
+        r'href="/branches/tochigi/2026/entry/2026-06/" title="[^"<>]+">[^<]+<span class="late-mark">'
+        r"Overdue</span></a></td>",
+        html,
+    )

@@ -284,7 +284,6 @@ def test_a_national_average_and_a_catalog_edit_show_at_once(hq):
     assert_fresh(hq, {p: t for p, t in tags.items() if "tochigi/2024" not in p}, "速度試験のKPI名")
 
 
-
 # -- the cached fragments never disagree with the selectors -----------------------------------------------
 
 
@@ -361,3 +360,66 @@ def test_a_target_edited_in_the_plan_editor_shows_on_the_branch_pages(hq, hq_man
     tags = etags(hq, PAGES[:3])
     planning.target_update(edited, "93.7%以上", user=_superuser(), expected_text=edited.target_text, reason="訂正")
     assert_fresh(hq, tags, "93.7")
+
+
+@pytest.mark.parametrize("order", ["", "-mark", "kpi", "-year_end", "measure"])
+@pytest.mark.parametrize("year", [2023, 2024])
+def test_the_lean_kpi_table_body_is_the_cells_django_tables2_computes(order: str, year: int) -> None:
+    """KpiResultTable.body_html skips django-tables2's per-cell work: it must give exactly the cells its
+    BoundRow.items() gives (accessor, empty values and default, render_* method), localized and escaped as a
+    template's {{ cell }} would."""
+    from django.test import RequestFactory
+    from django.utils.formats import localize
+    from django.utils.html import conditional_escape
+    from django_tables2 import RequestConfig
+
+    from plans.tables import KpiResultTable
+
+    plan = Plan.objects.select_related("branch").get(branch__code="tochigi", fiscal_year_id=year)
+    table = KpiResultTable(
+        selectors.plan_results(plan), branch_code="tochigi", year=year, published=selectors.published_columns(plan)
+    )
+    RequestConfig(RequestFactory().get("/", {"sort": order} if order else {}), paginate=False).configure(table)
+    expected = "\n".join(
+        "<tr>"
+        + "".join(
+            f"<td {column.attrs['td'].as_html()}>{conditional_escape(localize(cell))}</td>"
+            for column, cell in row.items()
+        )
+        + "</tr>"
+        for row in table.rows
+    )
+    body = table.body_html()
+    assert body == expected
+    assert body.count("<tr>") == len(table.rows) > 10
+
+
+def test_the_cached_filter_fields_keep_each_request_s_choice(tochigi_staff):
+    client = client_for(tochigi_staff)
+
+    def fields(query: str) -> str:
+        return _part(client.get(f"/branches/tochigi/2023/{query}").content.decode(), 'class="filters">', "<button")
+
+    fresh = fields("?area=2&group=&mark=")
+    assert fields("?area=2&group=&mark=") == fresh  # from the cache
+    assert '<option value="2" selected>' in fresh
+    other = fields("?area=3&group=&mark=")
+    assert '<option value="3" selected>' in other and '<option value="2" selected>' not in other
+    assert 'aria-invalid="true"' in fields("?area=99")  # a form with errors is rendered, never cached
+    caches["default"].clear()
+    assert fields("?area=2&group=&mark=") == fresh
+
+
+def test_the_report_status_is_read_again_only_after_a_write(hq, tochigi_staff, monkeypatch):
+    page = "/national/2024/status/"
+    first = hq.get(page).content.decode()
+    calls: list[Any] = []
+    real = workflow.report_status
+    monkeypatch.setattr(workflow, "report_status", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert hq.get(page).content.decode().count("<td") == first.count("<td")
+    assert calls == []  # nothing changed: the grid and the late list came from the cache
+    plan = Plan.objects.get(branch__code="tochigi", fiscal_year_id=2024)
+    report = MonthReport.objects.create(plan=plan, month=datetime.date(2024, 4, 1))
+    workflow.month_transition(report=report, name="submit", user=tochigi_staff, expected_version=report.version)
+    assert str(MonthReport.Status.SUBMITTED.label) in _part(hq.get(page).content.decode(), "status-grid", "</table>")
+    assert len(calls) == 1

@@ -94,3 +94,21 @@ def test_generated_national_data_bumps_every_page():
     token = versions.current(2023)
     national_data.generate_national_data(first_year=2023, years=1)
     assert versions.current(2023) != token
+
+
+def test_a_branch_s_scopes_by_code_are_its_scopes_by_id_in_one_query(django_assert_num_queries):
+    from branches.models import Branch
+
+    tochigi, gifu = Branch.objects.get(code="tochigi"), Branch.objects.get(code="gifu")
+    versions.bump()
+    versions.bump(fiscal_year=2023)
+    versions.bump(fiscal_year=2023, branch_id=tochigi.pk)
+    versions.bump(fiscal_year=2024, branch_id=tochigi.pk)
+    versions.bump(fiscal_year=2023, branch_id=gifu.pk)
+    with django_assert_num_queries(1):
+        by_code = versions.scopes(2023, branch_code="tochigi")
+    assert by_code == versions.scopes(2023, branch_id=tochigi.pk)
+    assert {(2023, tochigi.pk), (2024, tochigi.pk), (2023, 0), (0, 0)} <= set(by_code)
+    assert (2023, gifu.pk) not in by_code
+    shared = set(versions.scopes(2023, branch_code="nowhere"))  # an unknown code: the shared scopes only
+    assert {(0, 0), (2023, 0)} <= shared and all(branch == 0 for _year, branch in shared)

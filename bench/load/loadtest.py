@@ -5,11 +5,16 @@ the same database as this process (DATABASE_URL / SQLITE_PATH)::
 
     .venv/bin/python bench/load/loadtest.py --base http://127.0.0.1:8765 --duration 60
 
-Virtual users are threads with their own session, each in a closed loop (no think time):
+Virtual users are threads with their own session, each in a closed loop (no think time). Like a browser, each
+keeps the last ``ETag`` of every page it read and revalidates it (``If-None-Match``): the dashboards are sent
+``Cache-Control: private, no-cache``, so a browser asks again every time and shows its own copy on a ``304 Not
+Modified``. A 304 is a successful read; the table splits each page kind's answers into 200 and 304.
 - branch users (two per branch, so they meet on the same cells) read their dashboard and KPI pages and save a
   month the way the browser does: GET the month screen, POST one KPI's value with the version the form carries
   (``t<id>-version``) and a reason, then GET the page the save redirects to; on a conflict they choose
-  「自分の値で保存」 once (the form then carries the version saved meanwhile);
+  「自分の値で保存」 once (the form then carries the version saved meanwhile); after an acknowledged save they
+  revalidate their dashboard with the ETag they held: it must be a 200 (a 304 would show the figure before the
+  save);
 - headquarters users read the national matrix and the national KPI pages.
 
 The answer to a save is classified: a redirect to the month screen is an acknowledged save; the same form with
@@ -18,7 +23,8 @@ anything else is an error. After the run the database is checked:
 - every acknowledged save has its history row (version = the form's version + 1, with the value sent);
 - no two acknowledged saves of one cell came from the same version (that would be a lost update);
 - each cell holds the last acknowledged save (its version and value), and no unacknowledged write came after it;
-- the page a save redirected to already showed the new version (no stale read after an acknowledged save).
+- the page a save redirected to already showed the new version, and the dashboard read after it was not answered
+  304 from the ETag held before the save (no stale read after an acknowledged save).
 
 Prints a table (requests, req/s, p50/p95/p99 ms, errors per page kind and overall) and writes it as JSON. Exits 1
 on any error, stale read or loss.
@@ -59,6 +65,7 @@ KINDS = (
     "entry_post",
     "entry_resolve",
     "entry_after_save",
+    "dashboard_after_save",
     "national_matrix",
     "national_kpi",
 )
@@ -80,6 +87,7 @@ class Tally:
     """One virtual user's measurements (merged after the run: no lock on the hot path)."""
 
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     error_samples: list[str] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
@@ -93,12 +101,15 @@ class Tally:
 
 
 class Session:
-    """A user's cookies over fresh loopback connections (gunicorn's sync workers close each connection)."""
+    """A user's cookies over fresh loopback connections (gunicorn's sync workers close each connection), and, as
+    a browser's cache does, the last ETag and body of each page that sent one: a GET of that page revalidates it
+    with ``If-None-Match`` and a 304 gives back the body kept."""
 
     def __init__(self, base: str) -> None:
         parts = urlsplit(base)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.cookies: dict[str, str] = {}
+        self.kept: dict[str, tuple[str, str]] = {}  # path → (ETag, body)
 
     def request(
         self, method: str, path: str, form: dict[str, str] | None = None, timeout: float = 30
@@ -106,6 +117,9 @@ class Session:
         headers = {"Host": f"{self.host}:{self.port}", "Accept-Language": "ja"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        kept = self.kept.get(path) if method == "GET" else None
+        if kept is not None:
+            headers["If-None-Match"] = kept[0]
         body = None
         if form is not None:
             body = urlencode(form).encode()
@@ -122,6 +136,14 @@ class Session:
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
                 self.cookies[name] = morsel.value
+        if method == "GET":
+            etag = response.headers.get("ETag")
+            if response.status == 304 and kept is not None:
+                text = kept[1]  # the browser shows its own copy
+            elif response.status == 200 and etag and "no-store" not in response.headers.get("Cache-Control", ""):
+                self.kept[path] = (etag, text)
+            elif response.status != 304:
+                self.kept.pop(path, None)
         return response.status, response.headers.get("Location", ""), text, elapsed
 
     def log_in(self, username: str) -> None:
@@ -196,7 +218,7 @@ def measured(
     kind: str,
     path: str,
     form: dict[str, str] | None = None,
-    expect: tuple[int, ...] = (200,),
+    expect: tuple[int, ...] = (200, 304),
 ) -> tuple[int, str, str] | None:
     try:
         status, location, text, elapsed = session.request("POST" if form is not None else "GET", path, form)
@@ -204,6 +226,7 @@ def measured(
         tally.error(kind, f"{path}: {exc!r}")
         return None
     tally.times[kind].append(elapsed)
+    tally.statuses[kind][status] += 1
     if status not in expect:
         tally.error(kind, f"{path}: HTTP {status}")
         return None
@@ -214,6 +237,7 @@ def save_month(
     tally: Tally, session: Session, username: str, plan: Plan, year: int, month: str, hot: int, rng: random.Random
 ) -> None:
     path = f"/branches/{plan.code}/{year}/entry/{month}/"
+    dashboard = f"/branches/{plan.code}/{year}/"
     got = measured(tally, session, "entry_get", path)
     if got is None:
         return
@@ -232,7 +256,11 @@ def save_month(
         f"t{target}-value": str(value),
         f"t{target}-reason": REASON,
     }
-    acknowledged(tally, session, username, path, month, target, value, form, "entry_post", resolve=True)
+    if acknowledged(tally, session, username, path, month, target, value, form, "entry_post", resolve=True):
+        held = session.kept.get(dashboard)
+        after = measured(tally, session, "dashboard_after_save", dashboard)
+        if after is not None and after[0] != 200:
+            tally.stale.append(f"{dashboard}: answered {after[0]} to the ETag {held and held[0]} after a save")
 
 
 def acknowledged(
@@ -246,11 +274,12 @@ def acknowledged(
     form: dict[str, str],
     kind: str,
     resolve: bool,
-) -> None:
-    """POST one save and classify the answer; on a conflict, choose 「自分の値で保存」 once, as a user would."""
+) -> bool:
+    """POST one save and classify the answer; on a conflict, choose 「自分の値で保存」 once, as a user would.
+    Whether a save was acknowledged."""
     answer = measured(tally, session, kind, path, form, expect=(200, 302))
     if answer is None:
-        return
+        return False
     status, location, text = answer
     base = int(form[f"t{target}-version"])
     if status == 302 and location.endswith(path):
@@ -260,17 +289,21 @@ def acknowledged(
             shown = dict(VERSION.findall(after[2])).get(str(target))
             if shown is None or int(shown) < base + 1:
                 tally.stale.append(f"{path} t{target}: saved version {base + 1}, page shows {shown}")
-    elif status == 200 and 'class="conflict"' in text:
+        return True
+    if status == 200 and 'class="conflict"' in text:
         tally.conflicts += 1
         token = CSRF.search(text)
         now = dict(VERSION.findall(text)).get(str(target))  # the form now carries the version saved meanwhile
         if resolve and token is not None and now is not None:
             mine = {**form, "csrfmiddlewaretoken": token.group(1), f"t{target}-version": now}
             mine |= {f"t{target}-conflict": "1", f"t{target}-resolve": "mine"}
-            acknowledged(tally, session, username, path, month, target, value, mine, "entry_resolve", resolve=False)
-    else:
-        alert = re.search(r'class="(?:error|msg refused)"[^>]*>([^<]+)<', text)
-        tally.error(kind, f"{path}: HTTP {status} {alert.group(1) if alert else location}")
+            return acknowledged(
+                tally, session, username, path, month, target, value, mine, "entry_resolve", resolve=False
+            )
+        return False
+    alert = re.search(r'class="(?:error|msg refused)"[^>]*>([^<]+)<', text)
+    tally.error(kind, f"{path}: HTTP {status} {alert.group(1) if alert else location}")
+    return False
 
 
 class Clock:
@@ -447,6 +480,7 @@ def main() -> int:
     cpu_used = {name: cpu_seconds([watched[name]]) - before for name, before in cpu_before.items()}
 
     times: dict[str, list[float]] = defaultdict(list)
+    statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     errors: dict[str, int] = defaultdict(int)
     samples: list[str] = []
     acks: list[Ack] = []
@@ -455,6 +489,10 @@ def main() -> int:
     for tally in tallies:
         for kind, values in tally.times.items():
             times[kind].extend(values)
+        for kind, counts in tally.statuses.items():
+            for status, count in counts.items():
+                statuses[kind][status] += count
+                statuses["all"][status] += count
         for kind, count in tally.errors.items():
             errors[kind] += count
         samples += tally.error_samples
@@ -477,6 +515,8 @@ def main() -> int:
                 "p95_ms": round(percentile(values, 0.95), 1),
                 "p99_ms": round(percentile(values, 0.99), 1),
                 "errors": sum(errors.values()) if kind == "all" else errors.get(kind, 0),
+                "status_200": statuses[kind].get(200, 0),
+                "status_304": statuses[kind].get(304, 0),
             }
         )
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -484,12 +524,12 @@ def main() -> int:
         f"\nload test: {elapsed:.1f} s on {database}, {len(branch_users)} branch users "
         f"({args.branches} branches), {len(hq)} HQ users, server {args.base}"
     )
-    print("| page | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| page | requests | req/s | 200 | 304 | p50 ms | p95 ms | p99 ms | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         print(
-            f"| {row['kind']} | {row['requests']} | {row['per_s']} | {row['p50_ms']} | {row['p95_ms']} | "
-            f"{row['p99_ms']} | {row['errors']} |"
+            f"| {row['kind']} | {row['requests']} | {row['per_s']} | {row['status_200']} | {row['status_304']} | "
+            f"{row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {row['errors']} |"
         )
     print(
         f"\nsaves: {len(acks)} acknowledged, {conflicts} conflicts shown (then saved once with 「自分の値で保存」), "

@@ -12,19 +12,24 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import caches
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import escape, format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from branches import access
 from branches.models import Branch
-from plans import fiscal, workflow
+from plans import fiscal, versions, workflow
 from plans.models import FiscalYear, MonthReport, Plan
+from plans.views import cache
 from plans.views.cache import national_scope, revalidated
 
 NO_SUCH_TRANSITION = gettext_noop("この操作はありません。")
@@ -122,6 +127,58 @@ def month_transition(request: HttpRequest, code: str, year: int, month: str, tra
 # -- HQ: the reporting status of every branch -----------------------------------------------------------------
 
 
+def status_rows_html(status: workflow.ReportStatus) -> list[dict[str, Any]]:
+    """The grid's rows (branch, whether it has a plan, and its cells as HTML): 47 × 12 cells, each once a template
+    loop with eight lookups and a translation, now one string with the per-month and per-status parts worked out
+    once (the page took 0.3–1.7 s)."""
+    late_mark = format_html('<span class="late-mark">{}</span>', _("遅延"))
+    months = {m: (f"{m:%Y-%m}", escape(fiscal.month_label(m))) for m in status.months}
+    labels: dict[str, str] = {}
+    rows = []
+    for row in status.rows:
+        name = escape(row.branch.name)
+        cells = []
+        for cell in row.cells:
+            month, month_label = months[cell.month]
+            if cell.status not in labels:
+                labels[cell.status] = escape(cell.label)
+            state = escape(cell.status)
+            cells.append(
+                f'<td class="{"late" if cell.is_late else ""}" data-month="{month}" data-status="{state}">'
+                f'<a class="wf-{state}" href="{escape(cell.path)}" title="{name} {month_label}">{labels[cell.status]}'
+                f"{late_mark if cell.is_late else ''}</a></td>"
+            )
+        rows.append({"branch": row.branch, "has_plan": row.has_plan, "cells_html": mark_safe("".join(cells))})  # noqa: S308
+    return rows
+
+
+def late_rows_html(late: list[workflow.StatusCell]) -> str:
+    """The late branch-months as table rows, every text escaped; what repeats (a branch, a month, a status) is
+    escaped once."""
+    branches: dict[int, str] = {}
+    months: dict[datetime.date, tuple[str, str]] = {}
+    statuses: dict[str, str] = {}
+    rows = []
+    for cell in late:
+        if cell.branch.pk not in branches:
+            branches[cell.branch.pk] = escape(str(cell.branch))
+        if cell.month not in months:
+            months[cell.month] = (escape(cell.month_label), cell.deadline.isoformat())
+        if cell.status not in statuses:
+            statuses[cell.status] = f'<span class="wf-badge wf-{escape(cell.status)}">{escape(cell.label)}</span>'
+        month_label, deadline = months[cell.month]
+        days = escape(ngettext("%(days)s日", "%(days)s日", cell.days_late or 0) % {"days": localize(cell.days_late)})
+        reminded = cell.report.last_reminded_on if cell.report is not None else None
+        rows.append(
+            f'<tr class="late-row">\n      <td>{branches[cell.branch.pk]}</td>\n'
+            f'      <td><a href="{escape(cell.path)}">{month_label}</a></td>\n'
+            f"      <td>{statuses[cell.status]}</td>\n      <td>{deadline}</td>\n"
+            f'      <td class="late-days">{days}</td>\n      <td>{reminded.isoformat() if reminded else "－"}</td>\n'
+            "    </tr>"
+        )
+    return mark_safe("".join(rows))  # noqa: S308 (every text escaped above)
+
+
 @require_GET
 @login_required
 @revalidated(national_scope)
@@ -130,14 +187,33 @@ def report_status(request: HttpRequest, year: int) -> HttpResponse:
     branch-months with the reminder button. Headquarters only."""
     access.require_all_branches(request.user)
     fiscal_year = get_object_or_404(FiscalYear, year=year)
-    status = workflow.report_status(year, timezone.localdate())
-    context = {
-        "fiscal_year": fiscal_year,
-        "status": status,
-        "late": status.late,
-        "deadline_day": settings.REPORT_DEADLINE_DAY,
-    }
+    context = {"fiscal_year": fiscal_year, **status_part(request, year), "deadline_day": settings.REPORT_DEADLINE_DAY}
     return render(request, "plans/report_status.html", context)
+
+
+def status_part(request: HttpRequest, year: int) -> dict[str, Any]:
+    """What the status page shows of the data: ``status`` (today, months), ``rows``, ``late_count`` and
+    ``late_html``. Kept in the cache while the year's data versions and the day are unchanged (the key holds
+    them and the language); it holds no CSRF token and nothing that depends on the user."""
+    today = timezone.localdate()
+    scopes = getattr(request, "data_scopes", None)
+    key = None
+    if scopes is not None:
+        key = f"report-status:{cache.RELEASE}:{get_language()}:{year}:{today}:{versions.token(scopes)}"
+        found = caches["default"].get(key)
+        if found is not None:
+            return found
+    status = workflow.report_status(year, today)
+    late = status.late
+    part = {
+        "status": {"today": status.today, "months": status.months},
+        "rows": status_rows_html(status),
+        "late_count": len(late),
+        "late_html": late_rows_html(late),
+    }
+    if key is not None:
+        caches["default"].set(key, part, timeout=None)
+    return part
 
 
 @require_POST

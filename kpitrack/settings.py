@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import plotly
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -175,9 +174,11 @@ USE_THOUSAND_SEPARATOR = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.getenv("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # plotly.js comes from the plotly package itself: served from here, never from a CDN.
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    ("vendor/plotly", Path(plotly.__file__).resolve().parent / "package_data"),
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "kpitrack.staticfiles.PlotlyFinder",  # vendor/plotly/plotly.min.js from the plotly package, nothing else of it
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -272,7 +273,7 @@ else:
 # scans the templates). style-src needs 'unsafe-inline' for one reason only: plotly.js draws its charts by adding
 # a <style> element with its rules to the page at run time; with style-src 'self' alone Chromium blocks it ("Applying
 # inline style violates ... style-src") and the modebar falls out of place over the chart (checked by
-# tests/test_security_browser.py). Inline styles cannot run script, so scripts stay locked to 'self'.
+# tests/e2e/test_csp.py). Inline styles cannot run script, so scripts stay locked to 'self'.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -15,12 +15,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import plotly
 import pytest
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PLOTLY_DIR = Path(plotly.__file__).resolve().parent / "package_data"
 
 #: Every check here runs with SQLite files of its own (DATABASE_URL is cleared): once, in the SQLite pass.
 pytestmark = pytest.mark.skipif(
@@ -171,8 +169,7 @@ def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
 @pytest.fixture
 def gunicorn(tmp_path, fresh_sqlite):
     """gunicorn with gunicorn.conf.py and the production settings behind a (pretend) TLS proxy, on a migrated SQLite
-    file of its own. ``collectstatic`` runs with the production settings but only plotly.min.js of plotly's package
-    directory (tests/settings_small_static.py): compressing its 31 MB of datasets proves nothing more."""
+    file of its own, after ``collectstatic`` with the production settings (the manifest and compressed files)."""
     env = production(
         tmp_path,
         SECURE_PROXY_SSL_HEADER="true",
@@ -180,11 +177,7 @@ def gunicorn(tmp_path, fresh_sqlite):
         GUNICORN_ACCESS_LOG="",
         SQLITE_PATH=str(fresh_sqlite),
     )
-    plotly_dir = tmp_path / "plotly"
-    plotly_dir.mkdir()
-    (plotly_dir / "plotly.min.js").symlink_to(PLOTLY_DIR / "plotly.min.js")
-    collect = dict(env, DJANGO_SETTINGS_MODULE="tests.settings_small_static", KPITRACK_TEST_PLOTLY_DIR=str(plotly_dir))
-    result = run(collect, "manage.py", "collectstatic", "--no-input", "-v", "0")
+    result = run(env, "manage.py", "collectstatic", "--no-input", "-v", "0")
     assert result.returncode == 0, result.stderr
     port = free_port()
     env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
@@ -241,3 +234,23 @@ def test_sessions_are_cached_only_in_a_cache_every_app_server_shares(tmp_path):
     ):
         local = loaded(production(tmp_path, CACHE_BACKEND=backend), "SESSION_ENGINE")
         assert local["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+def test_collectstatic_takes_only_plotly_min_js_of_the_plotly_package(tmp_path, settings):
+    """plotly.js is served locally; the package's 31 MB of datasets and bundles are not collected."""
+    from django.contrib.staticfiles import finders
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    assert finders.find("vendor/plotly/plotly.min.js")
+    assert not finders.find("vendor/plotly/datasets/iris.csv.gz")
+    call_command("collectstatic", "--no-input", "-v", "0")
+    root = tmp_path / "static"
+    assert sorted(p.relative_to(root).as_posix() for p in (root / "vendor").rglob("*")) == [
+        "vendor/plotly",
+        "vendor/plotly/plotly.min.js",
+    ]

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from plans import entry, figures
@@ -635,3 +636,34 @@ def test_a_kpi_row_given_twice_is_refused_not_silently_overwritten() -> None:
     report = import_workbook(out.getvalue(), "a.xlsx", user=None)
     what = "mail_application_rate 実績値"
     assert problems_of(report) == [reader.DUPLICATE_ROW.format(what=what, first=line, row=copy)]
+
+
+def test_it_refuses_a_sheet_with_more_rows_than_a_kpitrack_workbook_can_hold() -> None:
+    # A small file can claim a huge sheet (rows far down, a dimension of A1:XFD1048576): refused, not read row by row.
+    book = load_workbook(io.BytesIO(template_bytes()))
+    book[layout.FIGURES_SHEET].cell(row=layout.FIGURES_HEADER_ROW + reader.MAX_ROWS + 1, column=1, value="mail")
+    out = io.BytesIO()
+    book.save(out)
+    assert refusal(out.getvalue()) == reader.TOO_MANY_ROWS.format(sheet=layout.FIGURES_SHEET, limit=reader.MAX_ROWS)
+
+
+def test_it_refuses_a_metadata_sheet_with_more_rows_than_it_can_hold() -> None:
+    book = load_workbook(io.BytesIO(template_bytes()))
+    book[layout.META_SHEET].cell(row=reader.MAX_ROWS + 10, column=1, value="kpi_sheet")
+    out = io.BytesIO()
+    book.save(out)
+    assert refusal(out.getvalue()) == reader.TOO_MANY_ROWS.format(sheet=layout.META_SHEET, limit=reader.MAX_ROWS)
+
+
+def test_a_sheet_claiming_the_largest_dimension_reads_only_the_layouts_columns(monkeypatch: Any) -> None:
+    # <dimension ref="A1:XFD1048576"/> would pad every row to 16,384 cells: only the layout's columns are asked for.
+    asked: list[dict[str, Any]] = []
+    original = ReadOnlyWorksheet.iter_rows
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "iter_rows", spy)
+    reader.read_workbook(template_bytes(), "a.xlsx")
+    assert asked and all(kw.get("max_col") and kw.get("max_row") for kw in asked)

@@ -11,6 +11,7 @@ error at its cell, not an empty cell.
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 import zipfile
@@ -93,6 +94,7 @@ class ReadBook:
     cells: dict[Key, dict[str, RawCell]] = field(default_factory=dict)  # field name → the cell holding it
     code_places: dict[tuple[str, str], Place] = field(default_factory=dict)  # (branch, kpi) → where it is named
     problems: list[tuple[Place, str]] = field(default_factory=list)
+    exported_at: datetime.datetime | None = None  # when the figures were read into the workbook (None: not said)
 
 
 def max_bytes() -> int:
@@ -142,7 +144,15 @@ def _load(data: bytes, *, data_only: bool) -> Workbook:
         raise WorkbookRefused(NOT_XLSX) from exc
 
 
-def _meta(book: Workbook) -> tuple[layout.Kind, str, int, list[tuple[str, str]]]:
+def _exported_at(text: str) -> datetime.datetime | None:
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _meta(book: Workbook) -> tuple[layout.Kind, str, int, list[tuple[str, str]], datetime.datetime | None]:
     if layout.META_SHEET not in book.sheetnames:
         raise WorkbookRefused(NOT_TEMPLATE)
     values: dict[str, str] = {}
@@ -164,7 +174,7 @@ def _meta(book: Workbook) -> tuple[layout.Kind, str, int, list[tuple[str, str]]]
         raise WorkbookRefused(NOT_TEMPLATE) from exc
     if not fiscal.FIRST_FISCAL_YEAR <= year <= fiscal.LAST_FISCAL_YEAR:
         raise WorkbookRefused(NOT_TEMPLATE)
-    return kind, values.get("branch", ""), year, extra
+    return kind, values.get("branch", ""), year, extra, _exported_at(values.get(layout.EXPORTED_AT, ""))
 
 
 def _rows(book: Workbook, sheet: str, header_row: int, expected: list[str]) -> Iterator[tuple[int, tuple[Any, ...]]]:
@@ -290,14 +300,14 @@ def read_workbook(data: bytes, filename: str) -> ReadBook:
     check_file(data, filename)
     book = _load(data, data_only=True)
     try:
-        kind, branch, year, sheets = _meta(book)
+        kind, branch, year, sheets, exported_at = _meta(book)
         if kind == layout.Kind.NATIONAL:
-            read = ReadBook(kind=kind, fiscal_year=year, branches=[])
+            read = ReadBook(kind=kind, fiscal_year=year, branches=[], exported_at=exported_at)
             _kpi_sheets(book, read, sheets)
         else:
             if not branch:
                 raise WorkbookRefused(NOT_TEMPLATE)
-            read = ReadBook(kind=kind, fiscal_year=year, branches=[branch])
+            read = ReadBook(kind=kind, fiscal_year=year, branches=[branch], exported_at=exported_at)
             _figures_sheet(book, read, branch)
     finally:
         book.close()

@@ -725,3 +725,13 @@ def test_a_figure_changed_both_on_screen_and_in_the_book_is_refused_and_nothing_
     assert problems_of(report) == [importer.CHANGED_ON_SCREEN.format(saved="92")]
     assert monthly(plan, "mail_application_rate", APRIL).value == Decimal("92")  # type: ignore[union-attr]
     assert monthly(plan, "mail_application_rate", MAY) is None
+
+
+def test_a_dry_run_lists_a_changed_figure_in_an_approved_month_at_its_cell() -> None:
+    plan = plan_of("tochigi", 2023)
+    MonthReport.objects.create(plan=plan, month=APRIL, status=MonthReport.Status.APPROVED)
+    data = edited(template_bytes(), {("mail_application_rate", layout.VALUE_ROW): {1: 95}})
+    report = import_workbook(data, "b.xlsx", user=None, dry_run=True)
+    line = row_of(load_workbook(io.BytesIO(data))[layout.FIGURES_SHEET], "mail_application_rate", layout.VALUE_ROW)
+    place = reader.Place(layout.FIGURES_SHEET, line, layout.FIRST_MONTH_COLUMN)
+    assert report.problems == [(place, MONTH_LOCKED_MESSAGE.format(month="2023年4月"))]

@@ -302,7 +302,7 @@ def _checked_writes(
             report.problems.append(
                 (place, NOT_IN_PLAN.format(code=code, branch=plan.branch, year=fiscal.reiwa_label(read.fiscal_year)))
             )
-    since = _changed_since(read.exported_at, {t.pk for t in targets.values()}, user)
+    since = _changed_since(read.exported_at, [p.pk for p in plans.values()], user)
     writes: list[ActualWrite] = []
     places: dict[tuple[int, str, Any], Place] = {}
     for (branch, code, period, month), cells in read.cells.items():
@@ -335,20 +335,20 @@ def _checked_writes(
 
 
 def _changed_since(
-    exported_at: datetime.datetime | None, target_ids: set[int], user: AbstractBaseUser | None
+    exported_at: datetime.datetime | None, plan_ids: list[int], user: AbstractBaseUser | None
 ) -> dict[tuple[int, str, Any], Any | None]:
     """The actuals saved or deleted after the workbook was downloaded, each with its history row as of the download
     (None: no figure then). Empty for a workbook that does not say when it was downloaded.
 
     The importing user's own imports since are not counted: a corrected copy of a workbook imported before
     (the same user, the same download) is imported again as usual."""
-    if exported_at is None or not target_ids:
+    if exported_at is None or not plan_ids:
         return {}
     history = KpiActual.history.model  # type: ignore[attr-defined]
     own_import = Q(source=KpiActual.Source.IMPORT) & ~Q(history_type="-")
     own_import &= Q(history_user__isnull=True) if user is None else Q(history_user_id=user.pk)
     changed = set(
-        history.objects.filter(target_id__in=target_ids, history_date__gt=exported_at)
+        history.objects.filter(target__plan_id__in=plan_ids, history_date__gt=exported_at)
         .exclude(own_import)
         .values_list("target_id", "period", "month")
         .distinct()

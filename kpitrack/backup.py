@@ -23,6 +23,7 @@ NOT_EMPTY = (
 )
 NO_FILE = "バックアップファイル「{path}」がありません。"
 EXISTS = "出力先「{path}」はすでにあります。別のファイル名を指定してください（上書きはしません）。"
+CANNOT_WRITE = "出力先「{path}」に書き込めません（フォルダがあり、書き込めるか確かめてください）: {reason}"
 NOT_SQLITE = "「{path}」はSQLiteのバックアップではありません。"
 TOOL_MISSING = "{tool} が見つかりません。PostgreSQLのクライアント（Debian: postgresql-client）を入れてください。"
 TOOL_FAILED = "{tool} が失敗しました（終了コード {code}）: {stderr}"
@@ -40,11 +41,15 @@ def backup(out: Path, using: str = "default") -> None:
     connection = connections[using]
     if connection.vendor == "sqlite":
         connection.ensure_connection()
-        target = sqlite3.connect(out)
         try:
-            connection.connection.backup(target)
-        finally:
-            target.close()
+            target = sqlite3.connect(out)
+            try:
+                connection.connection.backup(target)
+            finally:
+                target.close()
+        except sqlite3.Error as error:  # no such folder, no permission, a full disk
+            out.unlink(missing_ok=True)  # never leave half a backup behind
+            raise BackupError(CANNOT_WRITE.format(path=out, reason=error)) from error
     elif connection.vendor == "postgresql":
         _run("pg_dump", ["--format=custom", "--no-owner", "--no-privileges", f"--file={out}"], connection.settings_dict)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+
 from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
@@ -13,12 +15,32 @@ from plans.imports.review import Review, ReviewMeasure
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: Pasted text longer than this is refused.
 MAX_TEXT_CHARS = 400_000
+#: A PDF with more pages than this is refused before its pages are read (a plan document has a few dozen).
+MAX_PDF_PAGES = 200
 
 ERROR_TOO_LARGE = "ファイル「{name}」は大きすぎます（{size}MB）。{limit}MB以下のPDFを選んでください。"
 ERROR_NOTHING_GIVEN = "PDFファイルを選ぶか、事業計画のテキストを貼り付けてください。"
 ERROR_BOTH_GIVEN = "PDFファイルとテキストの両方が指定されています。どちらか一方にしてください。"
 ERROR_TEXT_TOO_LONG = "貼り付けたテキストが長すぎます（{limit}文字まで）。"
+ERROR_TOO_MANY_PAGES = (
+    "ファイル「{name}」はページが多すぎます（{limit}ページまで）。事業計画の部分だけのPDFを選んでください。"
+)
+ERROR_PDF_TEXT_TOO_LONG = (
+    "ファイル「{name}」の文字が多すぎます（{limit}文字まで）。事業計画の部分だけのPDFを選んでください。"
+)
 PASTED_SOURCE = "貼り付けたテキスト"
+
+
+def _page_count(data: bytes) -> int | None:
+    """The PDF's number of pages from its page tree (no page is read); None when it cannot be opened (the
+    extraction then says why: not a PDF, encrypted, broken)."""
+    import pdfplumber  # imported here: only PDFs need it
+
+    try:
+        with pdfplumber.open(BytesIO(data)) as pdf:
+            return len(pdf.pages)
+    except Exception:  # pdfminer raises many kinds for a broken or encrypted file
+        return None
 
 
 class ImportUploadForm(forms.Form):
@@ -46,10 +68,16 @@ class ImportUploadForm(forms.Form):
                     name=name, size=f"{upload.size / 1024 / 1024:.1f}", limit=MAX_UPLOAD_BYTES // 1024 // 1024
                 )
             )
+        data = upload.read()
+        pages = _page_count(data) if data.startswith(b"%PDF-") else None
+        if pages is not None and pages > MAX_PDF_PAGES:
+            raise forms.ValidationError(ERROR_TOO_MANY_PAGES.format(name=name, limit=MAX_PDF_PAGES))
         try:
-            cleaned["document_text"] = extract_uploaded_pdf(upload.read(), name)
+            cleaned["document_text"] = extract_uploaded_pdf(data, name)
         except DocumentError as error:
             raise forms.ValidationError(str(error)) from error
+        if len(cleaned["document_text"]) > MAX_TEXT_CHARS:
+            raise forms.ValidationError(ERROR_PDF_TEXT_TOO_LONG.format(name=name, limit=f"{MAX_TEXT_CHARS:,}"))
         cleaned["source"] = name
         return cleaned
 

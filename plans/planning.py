@@ -55,6 +55,9 @@ TARGET_HAS_ACTUALS = (
 LINEAGE_NATIONAL_ONLY_HQ = (
     "「{kpi}」は全国共通KPIのため、新設・削除・変更は本部（KPIカタログの管理者）が登録します。"
 )
+LINEAGE_OTHER_BRANCH = (
+    "「{kpi}」はほかの支部の事業計画にもあるKPIのため、新設・削除・変更は本部（KPIカタログの管理者）が登録します。"
+)
 CHANGE_EXISTS = "「{kpi}」の{year}の「{change}」はすでに登録されています。"
 DELETED_BUT_IN_PLAN = (
     "「{kpi}」はこの事業計画にあります。この年度に削除するときは、その行の「計画から外す」で「削除」として記録してください。"
@@ -114,17 +117,26 @@ class NextYearPlan:
 
 def may_record_lineage(user: User, kpi: Kpi, branch: access.Branch | None) -> bool:
     """Whether ``user`` may record 新設・削除・変更 of ``kpi``: the catalog's keepers for any KPI, the branch's
-    planning staff for a KPI of the branch's own (not 全国共通)."""
+    planning staff for a KPI of the branch's own (not 全国共通, and in no other branch's plan)."""
     if access.has_permission(user, access.Permission.MANAGE_CATALOG):
         return True
-    return not kpi.is_national and branch is not None and access.has_permission(
-        user, access.Permission.MANAGE_PLAN, branch
+    return (
+        not kpi.is_national
+        and branch is not None
+        and access.has_permission(user, access.Permission.MANAGE_PLAN, branch)
+        and not _held_elsewhere(kpi, branch)
     )
+
+
+def _held_elsewhere(kpi: Kpi, branch: access.Branch) -> bool:
+    """Whether another branch's plan holds ``kpi`` (its lineage would change that branch's plans too)."""
+    return KpiTarget.objects.filter(kpi=kpi).exclude(plan__branch=branch).exists()
 
 
 def _require_lineage(user: User, kpi: Kpi, branch: access.Branch | None) -> None:
     if not may_record_lineage(user, kpi, branch):
-        raise PlanningError(LINEAGE_NATIONAL_ONLY_HQ.format(kpi=kpi.name))
+        other = not kpi.is_national and branch is not None and _held_elsewhere(kpi, branch)
+        raise PlanningError((LINEAGE_OTHER_BRANCH if other else LINEAGE_NATIONAL_ONLY_HQ).format(kpi=kpi.name))
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------

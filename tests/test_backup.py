@@ -195,3 +195,11 @@ def test_a_postgres_restore_into_a_database_that_is_not_empty_is_refused(two_pos
     ok(source, "backup_db", str(file))
     result = manage(source, "restore_db", str(file))
     assert result.returncode != 0 and "は空ではありません" in result.stderr
+
+
+def test_a_backup_into_a_folder_that_does_not_exist_is_refused_with_its_name(tmp_path):
+    out = tmp_path / "no-such-folder" / "kpitrack.backup"
+    result = manage({"SQLITE_PATH": str(tmp_path / "live.sqlite3")}, "backup_db", str(out))
+    assert result.returncode != 0
+    assert backup.CANNOT_WRITE.format(path=out, reason="unable to open database file") in result.stderr
+    assert "Traceback" not in result.stderr

@@ -557,3 +557,40 @@ def test_a_draft_the_page_cannot_read_back_is_stale_not_an_error(staff_client: C
     response = staff_client.post(review_url(), review_form(review, token, action="confirm"))
 
     assert response.status_code == 302 and plan_import.ERROR_STALE in messages_of(response)
+
+
+@pytest.mark.django_db
+def test_a_pdf_with_more_pages_than_a_plan_has_is_refused_before_it_is_read(
+    staff_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reportlab.pdfgen import canvas
+
+    monkeypatch.setattr(forms_import, "MAX_PDF_PAGES", 2)
+    read: list[str] = []
+    monkeypatch.setattr(forms_import, "extract_uploaded_pdf", lambda data, name: read.append(name) or "KPI")
+    path = tmp_path / "many.pdf"
+    pages = canvas.Canvas(str(path))
+    for _ in range(3):
+        pages.drawString(40, 700, "KPI")
+        pages.showPage()
+    pages.save()
+
+    response = upload(staff_client, "many.pdf", path.read_bytes())
+
+    refused_with(response, forms_import.ERROR_TOO_MANY_PAGES.format(name="many.pdf", limit=2), staff_client)
+    assert read == []
+
+
+@pytest.mark.django_db
+def test_a_pdf_whose_text_is_longer_than_pasted_text_may_be_is_refused(
+    staff_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_pdf_import import PLAN_LINES, draw_pdf
+
+    monkeypatch.setattr(forms_import, "MAX_TEXT_CHARS", 50)
+    path = tmp_path / "long.pdf"
+    draw_pdf(path, PLAN_LINES)
+
+    response = upload(staff_client, "long.pdf", path.read_bytes())
+
+    refused_with(response, forms_import.ERROR_PDF_TEXT_TOO_LONG.format(name="long.pdf", limit="50"), staff_client)

@@ -378,3 +378,17 @@ def test_a_line_break_dropped_by_the_text_field_is_not_an_edit(plan: Plan, staff
     assert edit.touched is False
     assert planning.targets_update([edit], user=staff) == 0
     assert planning.target_update(target, "72%以上", user=staff, expected_text="71.7%\r\n以上") is True
+
+
+def test_it_leaves_a_branch_kpi_another_branch_holds_to_that_branch(plan: Plan, staff: AbstractBaseUser) -> None:
+    kpi = KpiFactory(is_national=False)
+    elsewhere = KpiTargetFactory(kpi=kpi, plan=PlanFactory(fiscal_year=plan.fiscal_year))  # another branch's KPI
+    assert elsewhere.plan.branch_id != plan.branch_id
+
+    with pytest.raises(planning.PlanningError) as error:
+        planning.kpi_change_record(plan, kpi, KpiChange.Change.REPLACED, user=staff, replaces=KpiFactory())
+
+    assert str(error.value) == planning.LINEAGE_OTHER_BRANCH.format(kpi=kpi.name)
+    assert not KpiChange.objects.filter(kpi=kpi).exists()
+    assert not planning.may_record_lineage(staff, kpi, plan.branch)
+    assert planning.may_record_lineage(member("plan-hq2", hq=True), kpi, plan.branch)

@@ -18,14 +18,22 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from plans import entry, figures
 from plans.models import KpiActual, MonthReport, Plan
 from plans.rules import Mark
 from plans.selectors import plan_results
-from plans.services import MONTH_LOCKED_MESSAGE, ActualWrite, MonthLocked, actual_record, actuals_import
-from plans.workbooks import layout, reader, styles
+from plans.services import (
+    MONTH_LOCKED_MESSAGE,
+    ActualWrite,
+    MonthLocked,
+    actual_delete,
+    actual_record,
+    actuals_import,
+)
+from plans.workbooks import importer, layout, reader, styles
 from plans.workbooks.importer import (
     COUNTS_NOT_KEPT,
     FALLS_BELOW_PREVIOUS,
@@ -120,6 +128,8 @@ def test_it_round_trips_each_seed_plan_through_the_published_workbook(branch: st
     plan = plan_of(branch, year)
     removed = KpiActual.objects.filter(target__plan=plan).count()
     KpiActual.objects.filter(target__plan=plan).delete()
+    # As a database that never held them (a deletion on screen after the download is not undone by an import)
+    KpiActual.history.filter(target__plan=plan).delete()  # type: ignore[attr-defined]
     if removed:
         assert export_results(branch, year) != before  # the removal is visible: the comparison below can fail
     out = StringIO()
@@ -431,7 +441,9 @@ def test_every_sheet_is_set_up_for_a4_landscape_with_print_titles_and_frozen_pan
 def test_the_metadata_sheet_is_very_hidden_and_names_the_workbook(tochigi_book: Workbook) -> None:
     meta = tochigi_book[layout.META_SHEET]
     assert meta.sheet_state == "veryHidden"
-    assert dict(meta.iter_rows(values_only=True)) == {
+    values = dict(meta.iter_rows(values_only=True))
+    assert datetime.datetime.fromisoformat(values.pop(layout.EXPORTED_AT)).tzinfo is not None
+    assert values == {
         "kind": "published", "branch": "tochigi", "fiscal_year": "2023", "version": layout.FORMAT_VERSION,
     }  # fmt: skip
 
@@ -470,6 +482,7 @@ def test_the_national_workbook_round_trips_every_branchs_monthly_and_year_end_fi
     removed = figures_of_year.count()
     assert removed > 0
     figures_of_year.delete()
+    KpiActual.history.filter(target__plan__fiscal_year_id=2024).delete()  # type: ignore[attr-defined]
     out = StringIO()
     call_command("import_workbook", str(book), stdout=out)
     assert f"新規 {removed}件" in out.getvalue()
@@ -635,3 +648,90 @@ def test_a_kpi_row_given_twice_is_refused_not_silently_overwritten() -> None:
     report = import_workbook(out.getvalue(), "a.xlsx", user=None)
     what = "mail_application_rate 実績値"
     assert problems_of(report) == [reader.DUPLICATE_ROW.format(what=what, first=line, row=copy)]
+
+
+def test_it_refuses_a_sheet_with_more_rows_than_a_kpitrack_workbook_can_hold() -> None:
+    # A small file can claim a huge sheet (rows far down, a dimension of A1:XFD1048576): refused, not read row by row.
+    book = load_workbook(io.BytesIO(template_bytes()))
+    book[layout.FIGURES_SHEET].cell(row=layout.FIGURES_HEADER_ROW + reader.MAX_ROWS + 1, column=1, value="mail")
+    out = io.BytesIO()
+    book.save(out)
+    assert refusal(out.getvalue()) == reader.TOO_MANY_ROWS.format(sheet=layout.FIGURES_SHEET, limit=reader.MAX_ROWS)
+
+
+def test_it_refuses_a_metadata_sheet_with_more_rows_than_it_can_hold() -> None:
+    book = load_workbook(io.BytesIO(template_bytes()))
+    book[layout.META_SHEET].cell(row=reader.MAX_ROWS + 10, column=1, value="kpi_sheet")
+    out = io.BytesIO()
+    book.save(out)
+    assert refusal(out.getvalue()) == reader.TOO_MANY_ROWS.format(sheet=layout.META_SHEET, limit=reader.MAX_ROWS)
+
+
+def test_a_sheet_claiming_the_largest_dimension_reads_only_the_layouts_columns(monkeypatch: Any) -> None:
+    # <dimension ref="A1:XFD1048576"/> would pad every row to 16,384 cells: only the layout's columns are asked for.
+    asked: list[dict[str, Any]] = []
+    original = ReadOnlyWorksheet.iter_rows
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "iter_rows", spy)
+    reader.read_workbook(template_bytes(), "a.xlsx")
+    assert asked and all(kw.get("max_col") and kw.get("max_row") for kw in asked)
+
+
+# -- a figure changed on screen after the workbook was downloaded ---------------------------------------------------
+
+
+def saved_april(value: str) -> KpiActual:
+    target = target_of("mail_application_rate")
+    actual, _ = actual_record(
+        target=target, period=KpiActual.Period.MONTHLY, month=APRIL, value=Decimal(value), reason="画面"
+    )
+    return actual
+
+
+def test_a_figure_changed_on_screen_after_the_download_is_not_overwritten_by_the_books_old_copy() -> None:
+    plan = plan_of("tochigi", 2023)
+    saved_april("90")
+    data = template_bytes()  # April 90 written into the template
+    saved_april("92")  # changed on screen after the download
+    report = import_workbook(edited(data, {("mail_application_rate", layout.VALUE_ROW): {2: 94}}), "a.xlsx", user=None)
+    assert report.ok and report.created == 1
+    assert monthly(plan, "mail_application_rate", APRIL).value == Decimal("92")  # type: ignore[union-attr]
+    assert monthly(plan, "mail_application_rate", MAY).value == Decimal("94")  # type: ignore[union-attr]
+    assert [message for _, message in report.warnings] == [importer.CHANGED_ON_SCREEN_KEPT.format(saved="92")]
+
+
+def test_a_figure_deleted_on_screen_after_the_download_is_not_brought_back() -> None:
+    plan = plan_of("tochigi", 2023)
+    actual = saved_april("90")
+    data = template_bytes()
+    actual_delete(actual=actual, user=None, reason="誤入力")
+    report = import_workbook(edited(data, {("mail_application_rate", layout.VALUE_ROW): {2: 94}}), "a.xlsx", user=None)
+    assert report.ok and report.created == 1
+    assert monthly(plan, "mail_application_rate", APRIL) is None
+    assert [message for _, message in report.warnings] == [importer.CHANGED_ON_SCREEN_KEPT.format(saved="空欄")]
+
+
+def test_a_figure_changed_both_on_screen_and_in_the_book_is_refused_and_nothing_is_written() -> None:
+    plan = plan_of("tochigi", 2023)
+    saved_april("90")
+    data = template_bytes()
+    saved_april("92")
+    edits = {("mail_application_rate", layout.VALUE_ROW): {1: 95, 2: 94}}
+    report = import_workbook(edited(data, edits), "a.xlsx", user=None)
+    assert problems_of(report) == [importer.CHANGED_ON_SCREEN.format(saved="92")]
+    assert monthly(plan, "mail_application_rate", APRIL).value == Decimal("92")  # type: ignore[union-attr]
+    assert monthly(plan, "mail_application_rate", MAY) is None
+
+
+def test_a_dry_run_lists_a_changed_figure_in_an_approved_month_at_its_cell() -> None:
+    plan = plan_of("tochigi", 2023)
+    MonthReport.objects.create(plan=plan, month=APRIL, status=MonthReport.Status.APPROVED)
+    data = edited(template_bytes(), {("mail_application_rate", layout.VALUE_ROW): {1: 95}})
+    report = import_workbook(data, "b.xlsx", user=None, dry_run=True)
+    line = row_of(load_workbook(io.BytesIO(data))[layout.FIGURES_SHEET], "mail_application_rate", layout.VALUE_ROW)
+    place = reader.Place(layout.FIGURES_SHEET, line, layout.FIRST_MONTH_COLUMN)
+    assert report.problems == [(place, MONTH_LOCKED_MESSAGE.format(month="2023年4月"))]

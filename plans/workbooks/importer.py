@@ -29,6 +29,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from branches import access
@@ -53,6 +54,14 @@ FALLS_BELOW_PREVIOUS = "累計の値が前月（{previous}）を下回ってい�
 OUTSIDE_RANGE = "これまでの値（{low}〜{high}）から大きく外れています。値を確かめてください。"
 COUNTS_NOT_KEPT = "このKPIは率ではないため、分子・分母は入力できません。実績値の行に入力してください。"
 NOTHING_TO_IMPORT = "取り込む値がありません（空欄のセルは取り込みません）。"
+CHANGED_ON_SCREEN_KEPT = (
+    "ブックのダウンロード後に画面で変更された値のため、このセルは取り込みませんでした（保存されている値: {saved}）。"
+)
+CHANGED_ON_SCREEN = (
+    "ブックのダウンロード後に画面で変更された値です（保存されている値: {saved}）。"
+    "どちらが正しいか確かめ、新しいブックをダウンロードして入力し直してください。"
+)
+NO_SAVED_FIGURE = "空欄"
 
 PLACES = {"value": figures.DECIMAL_PLACES, "numerator": 2, "denominator": 2}
 
@@ -293,6 +302,7 @@ def _checked_writes(
             report.problems.append(
                 (place, NOT_IN_PLAN.format(code=code, branch=plan.branch, year=fiscal.reiwa_label(read.fiscal_year)))
             )
+    since = _changed_since(read.exported_at, [p.pk for p in plans.values()], user)
     writes: list[ActualWrite] = []
     places: dict[tuple[int, str, Any], Place] = {}
     for (branch, code, period, month), cells in read.cells.items():
@@ -305,6 +315,13 @@ def _checked_writes(
             continue
         write = ActualWrite(target=target, period=period, month=month, **new)
         unchanged = current is not None and all(getattr(current, k) == v for k, v in write.fields.items())
+        if not unchanged and (target.pk, period, month) in since:
+            place = min(raw.place for raw in cells.values())
+            if _as_downloaded(since[(target.pk, period, month)], new, cells):  # an old copy: keep the screen's
+                report.warnings.append((place, CHANGED_ON_SCREEN_KEPT.format(saved=_saved(current))))
+            else:  # changed in both places: the user decides
+                report.problems.append((place, CHANGED_ON_SCREEN.format(saved=_saved(current))))
+            continue
         lock = locked.get((target.plan_id, month)) if period != KpiActual.Period.YEAR_END else None
         if lock is not None and not unchanged:
             place = min(raw.place for raw in cells.values())
@@ -315,6 +332,55 @@ def _checked_writes(
             places[(target.pk, period, month)] = cells.get("value", next(iter(cells.values()))).place
     _warn(writes, saved, places, report)
     return writes
+
+
+def _changed_since(
+    exported_at: datetime.datetime | None, plan_ids: list[int], user: AbstractBaseUser | None
+) -> dict[tuple[int, str, Any], Any | None]:
+    """The actuals saved or deleted after the workbook was downloaded, each with its history row as of the download
+    (None: no figure then). Empty for a workbook that does not say when it was downloaded.
+
+    The importing user's own imports since are not counted: a corrected copy of a workbook imported before
+    (the same user, the same download) is imported again as usual."""
+    if exported_at is None or not plan_ids:
+        return {}
+    history = KpiActual.history.model  # type: ignore[attr-defined]
+    own_import = Q(source=KpiActual.Source.IMPORT) & ~Q(history_type="-")
+    own_import &= Q(history_user__isnull=True) if user is None else Q(history_user_id=user.pk)
+    changed = set(
+        history.objects.filter(target__plan_id__in=plan_ids, history_date__gt=exported_at)
+        .exclude(own_import)
+        .values_list("target_id", "period", "month")
+        .distinct()
+    )
+    if not changed:
+        return {}
+    then: dict[tuple[int, str, Any], Any | None] = dict.fromkeys(changed)
+    rows = history.objects.filter(
+        target_id__in={key[0] for key in changed}, history_date__lte=exported_at
+    ).order_by("history_date", "history_id")
+    for row in rows:
+        key = (row.target_id, row.period, row.month)
+        if key in then:
+            then[key] = None if row.history_type == "-" else row
+    return then
+
+
+def _as_downloaded(then: Any | None, new: dict[str, Any], cells: dict[str, RawCell]) -> bool:
+    """Whether the figure cells only repeat what the workbook was given (the figures as of the download)."""
+    names = [*(["value", "text_value"] if "value" in cells else [])]
+    names += [name for name in ("numerator", "denominator") if name in cells]
+    if then is None:
+        return False  # no figure then: the cell was typed
+    return all(getattr(then, name) == new[name] for name in names)
+
+
+def _saved(actual: KpiActual | None) -> str:
+    if actual is None:
+        return NO_SAVED_FIGURE
+    if actual.value is not None:
+        return _show(actual.value)
+    return actual.text_value or NO_SAVED_FIGURE
 
 
 def _show(value: Decimal) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from django.utils import timezone
 from openpyxl.workbook import Workbook
 
 FORMAT_VERSION = "1"
@@ -60,12 +61,18 @@ def sheet_name(text: str) -> str:
     return text.translate(SHEET_NAME_FORBIDDEN)[:31]
 
 
+#: The meta sheet's key for the time the workbook's figures were read from the database (ISO 8601).
+EXPORTED_AT = "exported_at"
+
+
 def write_meta(
     workbook: Workbook, kind: Kind, *, branch: str, fiscal_year: int, extra: Sequence[tuple[str, ...]] = ()
 ) -> None:
     """Add the very hidden ``_kpitrack`` sheet that identifies the workbook."""
     sheet = workbook.create_sheet(META_SHEET)
     rows = [("kind", kind.value), ("branch", branch), ("fiscal_year", str(fiscal_year)), ("version", FORMAT_VERSION)]
+    # When the figures were read: an import does not put back a figure changed on screen since (importer).
+    rows.append((EXPORTED_AT, timezone.now().isoformat()))
     for row in [*rows, *extra]:
         sheet.append(list(row))
     sheet.sheet_state = "veryHidden"

@@ -11,6 +11,7 @@ error at its cell, not an empty cell.
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 import zipfile
@@ -28,6 +29,8 @@ from plans.workbooks import layout
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 UNZIPPED_FACTOR = 40  # an xlsx unzips to at most this many times the limit (a zip bomb is refused)
+#: Rows a sheet may hold below its headings (a plan's figures sheet has a few hundred; the national sheets 47).
+MAX_ROWS = 5000
 
 TOO_LARGE = "ファイルが大きすぎます（上限 {limit}）。KPIの実績だけのブックにしてから取り込んでください。"
 EMPTY_FILE = "ファイルが空です。取り込むExcelファイル（.xlsx）を選んでください。"
@@ -47,6 +50,10 @@ HEADINGS_CHANGED = "シート「{sheet}」の見出し（{row}行）が変更さ
 FORMULA_NO_VALUE = "数式の計算結果が保存されていません。Excelで開いて保存し直すか、値を直接入力してください。"
 DUPLICATE_ROW = "「{what}」の行が2つあります（{first}行目と{row}行目）。1つにまとめてください。"
 UNKNOWN_ROW = "「{label}」は項目として読めません（{labels}のいずれか）。"
+TOO_MANY_ROWS = (
+    "シート「{sheet}」の行が多すぎます（上限 {limit}行）。"
+    "kpitrackからダウンロードしたブックの行を増やさずに入力してください。"
+)
 
 ENCRYPTED_STREAM = "EncryptionInfo".encode("utf-16-le")
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -87,6 +94,7 @@ class ReadBook:
     cells: dict[Key, dict[str, RawCell]] = field(default_factory=dict)  # field name → the cell holding it
     code_places: dict[tuple[str, str], Place] = field(default_factory=dict)  # (branch, kpi) → where it is named
     problems: list[tuple[Place, str]] = field(default_factory=list)
+    exported_at: datetime.datetime | None = None  # when the figures were read into the workbook (None: not said)
 
 
 def max_bytes() -> int:
@@ -136,12 +144,20 @@ def _load(data: bytes, *, data_only: bool) -> Workbook:
         raise WorkbookRefused(NOT_XLSX) from exc
 
 
-def _meta(book: Workbook) -> tuple[layout.Kind, str, int, list[tuple[str, str]]]:
+def _exported_at(text: str) -> datetime.datetime | None:
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _meta(book: Workbook) -> tuple[layout.Kind, str, int, list[tuple[str, str]], datetime.datetime | None]:
     if layout.META_SHEET not in book.sheetnames:
         raise WorkbookRefused(NOT_TEMPLATE)
     values: dict[str, str] = {}
     extra: list[tuple[str, str]] = []
-    for row in book[layout.META_SHEET].iter_rows(values_only=True):
+    for _number, row in _bounded(book, layout.META_SHEET, 1, 3):
         if not row or row[0] is None:
             continue
         key, value = str(row[0]), "" if len(row) < 2 or row[1] is None else str(row[1])
@@ -158,17 +174,37 @@ def _meta(book: Workbook) -> tuple[layout.Kind, str, int, list[tuple[str, str]]]
         raise WorkbookRefused(NOT_TEMPLATE) from exc
     if not fiscal.FIRST_FISCAL_YEAR <= year <= fiscal.LAST_FISCAL_YEAR:
         raise WorkbookRefused(NOT_TEMPLATE)
-    return kind, values.get("branch", ""), year, extra
+    return kind, values.get("branch", ""), year, extra, _exported_at(values.get(layout.EXPORTED_AT, ""))
 
 
 def _rows(book: Workbook, sheet: str, header_row: int, expected: list[str]) -> Iterator[tuple[int, tuple[Any, ...]]]:
     if sheet not in book.sheetnames:
         raise WorkbookRefused(MISSING_SHEET.format(sheet=sheet))
-    rows = book[sheet].iter_rows(min_row=header_row, values_only=True)
-    header = next(rows, ())
+    rows = iter(_bounded(book, sheet, header_row, len(expected)))
+    _first, header = next(rows, (header_row, ()))
     if [("" if v is None else str(v)) for v in header[: len(expected)]] != expected:
         raise WorkbookRefused(HEADINGS_CHANGED.format(sheet=sheet, row=header_row))
-    yield from enumerate(rows, start=header_row + 1)
+    yield from rows
+
+
+def _bounded(book: Workbook, sheet: str, first_row: int, columns: int) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(row number, values) of ``sheet`` from ``first_row``, ``columns`` wide and at most ``MAX_ROWS`` below it.
+
+    A sheet claiming more rows (its dimension, or a value past the limit) is refused: a small file can declare
+    A1:XFD1048576, and openpyxl would pad every row to that size.
+    """
+    worksheet = book[sheet]
+    last = first_row + MAX_ROWS
+    declared = getattr(worksheet, "max_row", None)
+    if isinstance(declared, int) and declared > last:
+        raise WorkbookRefused(TOO_MANY_ROWS.format(sheet=sheet, limit=MAX_ROWS))
+    rows = worksheet.iter_rows(min_row=first_row, max_row=last + 1, max_col=columns, values_only=True)
+    for number, row in enumerate(rows, start=first_row):
+        if number > last:
+            if any(not _blank(value) for value in row):
+                raise WorkbookRefused(TOO_MANY_ROWS.format(sheet=sheet, limit=MAX_ROWS))
+            break
+        yield number, row
 
 
 def _blank(value: Any) -> bool:
@@ -247,7 +283,8 @@ def _formula_cells(data: bytes, read: ReadBook) -> None:
     book = _load(data, data_only=False)
     try:
         for sheet in sheets & set(book.sheetnames):
-            for row in book[sheet].iter_rows(min_col=first, max_col=figure_columns[-1]):
+            last = layout.FIGURES_HEADER_ROW if read.kind != layout.Kind.NATIONAL else layout.KPI_SHEET_HEADER_ROW
+            for row in book[sheet].iter_rows(min_col=first, max_col=figure_columns[-1], max_row=last + MAX_ROWS):
                 for cell in row:
                     if getattr(cell, "data_type", None) != "f" or cell.column not in figure_columns:
                         continue
@@ -263,14 +300,14 @@ def read_workbook(data: bytes, filename: str) -> ReadBook:
     check_file(data, filename)
     book = _load(data, data_only=True)
     try:
-        kind, branch, year, sheets = _meta(book)
+        kind, branch, year, sheets, exported_at = _meta(book)
         if kind == layout.Kind.NATIONAL:
-            read = ReadBook(kind=kind, fiscal_year=year, branches=[])
+            read = ReadBook(kind=kind, fiscal_year=year, branches=[], exported_at=exported_at)
             _kpi_sheets(book, read, sheets)
         else:
             if not branch:
                 raise WorkbookRefused(NOT_TEMPLATE)
-            read = ReadBook(kind=kind, fiscal_year=year, branches=[branch])
+            read = ReadBook(kind=kind, fiscal_year=year, branches=[branch], exported_at=exported_at)
             _figures_sheet(book, read, branch)
     finally:
         book.close()

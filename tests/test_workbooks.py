@@ -735,3 +735,22 @@ def test_a_dry_run_lists_a_changed_figure_in_an_approved_month_at_its_cell() -> 
     line = row_of(load_workbook(io.BytesIO(data))[layout.FIGURES_SHEET], "mail_application_rate", layout.VALUE_ROW)
     place = reader.Place(layout.FIGURES_SHEET, line, layout.FIRST_MONTH_COLUMN)
     assert report.problems == [(place, MONTH_LOCKED_MESSAGE.format(month="2023年4月"))]
+
+
+def test_a_figure_saved_while_the_workbook_is_built_is_not_undone_by_importing_it(monkeypatch) -> None:
+    """The download time is taken before the figures are read: a save between the reading and the end of the build
+    (here: just before the metadata sheet is written) is after it, so the book's old copy does not undo it."""
+    plan = plan_of("tochigi", 2023)
+    saved_april("90")
+    original = layout.write_meta
+
+    def save_then_write(*args: Any, **kwargs: Any) -> None:
+        saved_april("92")  # another user saves while the workbook is being built
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(layout, "write_meta", save_then_write)
+    data = template_bytes()  # April 90 in the book
+    monkeypatch.setattr(layout, "write_meta", original)
+    report = import_workbook(data, "a.xlsx", user=None)
+    assert report.ok
+    assert monthly(plan, "mail_application_rate", APRIL).value == Decimal("92")  # type: ignore[union-attr]

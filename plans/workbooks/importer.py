@@ -356,9 +356,9 @@ def _changed_since(
     if not changed:
         return {}
     then: dict[tuple[int, str, Any], Any | None] = dict.fromkeys(changed)
-    rows = history.objects.filter(
-        target_id__in={key[0] for key in changed}, history_date__lte=exported_at
-    ).order_by("history_date", "history_id")
+    rows = history.objects.filter(target_id__in={key[0] for key in changed}, history_date__lte=exported_at).order_by(
+        "history_date", "history_id"
+    )
     for row in rows:
         key = (row.target_id, row.period, row.month)
         if key in then:

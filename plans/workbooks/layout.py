@@ -11,10 +11,10 @@ A workbook without it is "not a kpitrack template" and is refused.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from enum import StrEnum
 
-from django.utils import timezone
 from openpyxl.workbook import Workbook
 
 FORMAT_VERSION = "1"
@@ -66,13 +66,20 @@ EXPORTED_AT = "exported_at"
 
 
 def write_meta(
-    workbook: Workbook, kind: Kind, *, branch: str, fiscal_year: int, extra: Sequence[tuple[str, ...]] = ()
+    workbook: Workbook,
+    kind: Kind,
+    *,
+    branch: str,
+    fiscal_year: int,
+    read_at: datetime.datetime,
+    extra: Sequence[tuple[str, ...]] = (),
 ) -> None:
-    """Add the very hidden ``_kpitrack`` sheet that identifies the workbook."""
+    """Add the very hidden ``_kpitrack`` sheet that identifies the workbook; ``read_at``: taken before its figures
+    were read (a save while the workbook is built is then after it, and an import does not undo it)."""
     sheet = workbook.create_sheet(META_SHEET)
     rows = [("kind", kind.value), ("branch", branch), ("fiscal_year", str(fiscal_year)), ("version", FORMAT_VERSION)]
     # When the figures were read: an import does not put back a figure changed on screen since (importer).
-    rows.append((EXPORTED_AT, timezone.now().isoformat()))
+    rows.append((EXPORTED_AT, read_at.isoformat()))
     for row in [*rows, *extra]:
         sheet.append(list(row))
     sheet.sheet_state = "veryHidden"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
@@ -111,6 +112,7 @@ def _mark(result: KpiResult) -> str:
 def national_workbook(fiscal_year: FiscalYear) -> Workbook:
     """Every branch's KPIs of ``fiscal_year``: the overview of marks and one sheet per KPI (a fixed number of
     queries whatever the year's size)."""
+    read_at = timezone.now()  # before any figure is read
     matrix = national_matrix(fiscal_year)
     rows = [(row.branch, row.cells) for row in matrix.rows]
     figures: dict[tuple[int, int], dict[object, Decimal | str]] = defaultdict(dict)
@@ -140,7 +142,9 @@ def national_workbook(fiscal_year: FiscalYear) -> Workbook:
         by_branch = [(branch, cells[number - 1]) for branch, cells in rows]
         name = _kpi_sheet(workbook, fiscal_year, kpi, number, by_branch, figures, averages[kpi.pk])
         sheets.append(("kpi_sheet", name, kpi.code))
-    layout.write_meta(workbook, layout.Kind.NATIONAL, branch="", fiscal_year=fiscal_year.year, extra=sheets)
+    layout.write_meta(
+        workbook, layout.Kind.NATIONAL, read_at=read_at, branch="", fiscal_year=fiscal_year.year, extra=sheets
+    )
     return workbook
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
@@ -119,13 +120,16 @@ def _progress_sheet(workbook: Workbook, plan: Plan) -> None:
 
 def published_workbook(plan: Plan, results: list[KpiResult]) -> Workbook:
     """The published table, the figures sheet and measure progress of ``plan`` (``results``: plan_results)."""
+    read_at = timezone.now()  # before the figures sheet reads the actuals
     workbook = Workbook()
     workbook.properties.title = workbook_title(plan, "事業計画実施状況")
     workbook.properties.creator = "kpitrack"
     _published_sheet(workbook, plan, results)
     write_figures_sheet(workbook, plan, results, plan_actuals(plan), title=workbook_title(plan, "月次実績"))
     _progress_sheet(workbook, plan)
-    layout.write_meta(workbook, layout.Kind.PUBLISHED, branch=plan.branch.code, fiscal_year=plan.fiscal_year_id)
+    layout.write_meta(
+        workbook, layout.Kind.PUBLISHED, read_at=read_at, branch=plan.branch.code, fiscal_year=plan.fiscal_year_id
+    )
     return workbook
 
 

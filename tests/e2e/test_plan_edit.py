@@ -43,3 +43,20 @@ def test_typing_a_phrase_shows_the_parsed_rule_and_the_error(new_context: Callab
     assert read == "対前年度以上・基準値 93.3%"
     assert error is not None and error.startswith("目標「たくさん」を読み取れません")
     assert "is-changed" in (changed or "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_edit_page_fits_a_phone_without_scrolling_sideways(new_context: Callable[[], Any], live_server: Any):
+    tochigi = BranchFactory(code="tochigi")
+    plan = PlanFactory(branch=tochigi, fiscal_year=FiscalYearFactory(year=2026))
+    KpiTargetFactory(plan=plan, target_text="71.7%以上")
+    client = Client()
+    client.force_login(member("phone-staff", branch=tochigi, staff=True))
+    context = new_context()
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/branches/tochigi/2026/plan/edit/")
+    page.wait_for_selector("input.target-text")
+    screenshot(page, "plan-edit-390")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh "[test,postgres]"
+source scripts/_postgres.sh
+trap pg_stop EXIT
 export SECRET_KEY="bench-only-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"  # the same key for gunicorn
 
 build() {  # the national data set in the database the environment names
@@ -21,28 +23,10 @@ for database in ${SPEED_DATABASES:-sqlite postgres}; do
     rm -f "$file"
     continue
   fi
-  bindir=""
-  for candidate in "$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent)")" /usr/lib/postgresql/*/bin; do
-    if [ -x "$candidate/initdb" ] && [ -x "$candidate/pg_ctl" ]; then bindir="$(dirname "$(readlink -f "$candidate/initdb")")"; break; fi
-  done
-  if [ -z "$bindir" ]; then echo "bench_speed: PostgreSQL (initdb) not found; skipped" >&2; continue; fi
-  runner="$(id -un)"
-  if [ "$(id -u)" = 0 ]; then
-    runner=postgres
-    id -u "$runner" >/dev/null 2>&1 || useradd --system --no-create-home "$runner"
-  fi
-  data="$(mktemp -d /tmp/kpitrack-speed-pg.XXXXXX)"
-  socket="$data/socket"
-  mkdir -p "$socket"
-  chown -R "$runner" "$data"
-  as_runner() { if [ "$(id -u)" = 0 ]; then su -s /bin/sh "$runner" -c "$*"; else sh -c "$*"; fi; }
-  port="${PGPORT_BENCH:-55441}"
-  as_runner "'$bindir/initdb' -D '$data/db' -U kpitrack --auth=trust -E UTF8 >/dev/null"
-  as_runner "'$bindir/pg_ctl' -D '$data/db' -o \"-p $port -k $socket -c listen_addresses=''\" -l '$data/log' -w start" >/dev/null
-  as_runner "'$bindir/createdb' -h '$socket' -p $port -U kpitrack kpitrack"
   status=0
-  (export DATABASE_URL="postgres://kpitrack@${socket//\//%2F}:$port/kpitrack"; build && .venv/bin/python bench/bench_speed.py "$@") || status=$?
-  as_runner "'$bindir/pg_ctl' -D '$data/db' -m immediate stop" >/dev/null 2>&1 || true
-  rm -rf "$data"
+  pg_start bench-speed "${PGPORT_BENCH:-55441}" || { echo "bench_speed: PostgreSQL skipped" >&2; continue; }
+  (build && .venv/bin/python bench/bench_speed.py "$@") || status=$?
+  pg_stop
+  unset DATABASE_URL
   [ "$status" = 0 ] || exit "$status"
 done

@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "${1:-}" = "--" ] && shift
 source scripts/_venv.sh "[bench]"
+source scripts/_postgres.sh
 
 seconds="${LOAD_SECONDS:-60}"
 workers="${LOAD_WORKERS:-2}"
@@ -23,46 +24,20 @@ port="${LOAD_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("12
 pgport="${LOAD_PGPORT:-55449}"
 years="${LOAD_YEARS:-10}"
 
-bindir=""
-for candidate in "$(dirname "$(readlink -f "$(command -v initdb 2>/dev/null || echo /nonexistent)")")" /usr/lib/postgresql/*/bin; do
-  if [ -x "$candidate/initdb" ] && [ -x "$candidate/createdb" ]; then bindir="$candidate"; break; fi
-done
-if [ -z "$bindir" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  for candidate in /usr/lib/postgresql/*/bin; do [ -x "$candidate/initdb" ] && bindir="$candidate"; done
-fi
-if [ -z "$bindir" ]; then echo "load test: PostgreSQL (initdb) not found and could not be installed" >&2; exit 1; fi
-
-runner="$(id -un)"
-if [ "$(id -u)" = 0 ]; then  # PostgreSQL refuses to run as root
-  runner=postgres
-  id -u "$runner" >/dev/null 2>&1 || useradd --system --no-create-home "$runner"
-fi
-data="$(mktemp -d /tmp/kpitrack-load.XXXXXX)"
-socket="$data/socket"
-mkdir -p "$socket"
-chown -R "$runner" "$data"
-as_runner() { if [ "$(id -u)" = 0 ]; then su -s /bin/sh "$runner" -c "$*"; else sh -c "$*"; fi; }
 server=""
 stop() {
   if [ -n "$server" ]; then kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true; fi
-  as_runner "'$bindir/pg_ctl' -D '$data/db' -m fast stop" >/dev/null 2>&1 || true
-  rm -rf "$data"
+  pg_stop fast
 }
 trap stop EXIT
-
-as_runner "'$bindir/initdb' -D '$data/db' -U kpitrack --auth=trust -E UTF8 >/dev/null"
-as_runner "'$bindir/pg_ctl' -D '$data/db' -o \"-p $pgport -k $socket -c listen_addresses=''\" -l '$data/log' -w start" \
-  >/dev/null
-as_runner "'$bindir/createdb' -h '$socket' -p $pgport -U kpitrack kpitrack"
-export DATABASE_URL="postgres://kpitrack@${socket//\//%2F}:$pgport/kpitrack"
+pg_start load-test "$pgport"
+data="$PG_DATA"
 export DEBUG=False
 SECRET_KEY="load-test-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(40))')"
 export SECRET_KEY
 export ALLOWED_HOSTS="127.0.0.1,localhost"
 export STATIC_ROOT="$data/static"  # pages link static files; the load does not fetch them
 mkdir -p "$STATIC_ROOT"
-echo "load test: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on $socket"
 
 .venv/bin/python manage.py migrate -v 0
 .venv/bin/python manage.py load_seed >/dev/null

@@ -1,4 +1,5 @@
-"""The lockout check of django-axes as the first authentication backend (settings: AUTHENTICATION_BACKENDS)."""
+"""The authentication backends (settings: AUTHENTICATION_BACKENDS): the lockout check of django-axes first, then
+the user model's password check, which reads a signed-in user's membership with the user."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -25,6 +29,19 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+
+class MembershipBackend(ModelBackend):
+    """Django's ``ModelBackend``, except that the user of a signed-in request is read together with their
+    membership (branch and role) in one query: every page asks for it (permissions, the page header, the ETag)."""
+
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+        users = get_user_model()._default_manager.select_related("membership")
+        try:
+            user = users.get(pk=user_id)
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 def lockout_response(

@@ -374,9 +374,13 @@ class KpiTarget(models.Model):
     note = models.CharField(_("備考"), max_length=300, blank=True)
     published_mark = models.CharField(_("支部公表の評価"), max_length=1, choices=Mark.choices(), blank=True)
     order = models.PositiveIntegerField(_("表示順"), default=0)
+    #: A stamp replaced in the transaction of every write this target's result depends on within its plan (its
+    #: actuals, itself, its plan's measures): the key of its cached result (``plans.versions``,
+    #: ``plans.result_cache``). Not history: it says nothing a user wrote.
+    data_version = models.PositiveBigIntegerField(_("データの版"), default=0, editable=False)
 
     objects = KpiTargetQuerySet.as_manager()
-    history = recorded(verbose_name=_("KPI目標の履歴"))
+    history = recorded(verbose_name=_("KPI目標の履歴"), excluded_fields=["data_version"])
 
     class Meta:
         ordering = ["plan", "order", "id"]

@@ -63,6 +63,8 @@ class KpiResult:
     #: False when the KPI was replaced or redefined this year (※基準変更): last year's figures are then
     #: neither the yoy baseline nor a projection's reference, and are shown as 「比較不可（基準変更）」.
     baseline_comparable: bool = True
+    #: The key it is kept under in Django's cache (``plans.result_cache``), or "" when it was not cached.
+    cache_key: str = field(default="", compare=False, repr=False)
 
     @property
     def kpi(self) -> Kpi:

@@ -20,7 +20,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.translation import gettext_noop
 
 from branches.models import Branch
-from plans import rules
+from plans import result_cache, rules, versions
 from plans.models import (
     Area,
     BudgetLine,
@@ -43,10 +43,26 @@ def _mid_year_actuals() -> Prefetch:
     return Prefetch("actuals", queryset=actuals, to_attr="mid_year_actuals")
 
 
-def plan_results(plan: Plan) -> list[KpiResult]:
-    """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries)."""
-    targets = _plan_targets().filter(plan=plan).prefetch_related(_mid_year_actuals())
-    return [result_for(t, t.mid_year_actuals) for t in targets]
+def plan_results(plan: Plan, scopes: versions.Scopes | None = None) -> list[KpiResult]:
+    """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries).
+
+    With ``scopes`` (the data versions the page read: ``plans.versions.scopes``), each target's result is taken
+    from ``plans.result_cache`` where it is current: 1 query when none changed, 3 when some did (only those are
+    computed)."""
+    if scopes is None:
+        return _results_of(_plan_targets().filter(plan=plan))
+    stamps = [
+        (target_id, stamp, plan.fiscal_year_id, plan.branch_id)
+        for target_id, stamp in KpiTarget.objects.filter(plan=plan)
+        .order_by("measure__area_id", "order", "id")
+        .values_list("pk", "data_version")
+    ]
+    return result_cache.results(stamps, scopes, lambda ids: _results_of(_plan_targets().filter(pk__in=ids)))
+
+
+def _results_of(targets: QuerySet[KpiTarget]) -> list[KpiResult]:
+    """The results of ``targets`` (read through ``_with_figures``), with their mid-year actuals (2 queries)."""
+    return [result_for(t, t.mid_year_actuals) for t in targets.prefetch_related(_mid_year_actuals())]
 
 
 @functools.cache

@@ -217,7 +217,9 @@ def _update(
     # The conditional UPDATE above sends no post_save: write its history row (type ~) through simple-history.
     _stamp(existing, user, reason)
     KpiActual.history.bulk_history_create([existing], update=True)  # type: ignore[attr-defined]
-    versions.bump_plan(existing.target.plan_id)  # the UPDATE sent no post_save either (plans.signals)
+    # The UPDATE sent no post_save either (plans.signals): the plan's scope and this target's stamp.
+    plan = existing.target.plan
+    versions.bump(plan.fiscal_year_id, plan.branch_id, target_id=existing.target_id)
     _after_write(report, user)
     return existing, "updated"
 

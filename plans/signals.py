@@ -53,13 +53,21 @@ def _plan_row_changed(sender: type[Model], instance: Any, **kwargs: Any) -> None
 
 
 def _target_row_changed(sender: type[Model], instance: Any, **kwargs: Any) -> None:
+    """An actual or a shortfall note: its plan's scope, and a new stamp for its target only."""
     target = instance._state.fields_cache.get("target")
     plan = target._state.fields_cache.get("plan") if target is not None and target.pk == instance.target_id else None
     if plan is not None and plan.pk == target.plan_id:
-        versions.bump(plan.fiscal_year_id, plan.branch_id)
+        versions.bump(plan.fiscal_year_id, plan.branch_id, target_id=instance.target_id)
         return
-    plan_id = KpiTarget.objects.filter(pk=instance.target_id).values_list("plan_id", flat=True).first()
-    _bump_plan_or_all(plan_id)
+    scope = (
+        KpiTarget.objects.filter(pk=instance.target_id)
+        .values_list("plan__fiscal_year_id", "plan__branch_id")
+        .first()
+    )
+    if scope is None:  # the target is gone already (a cascade): every page
+        versions.bump()
+    else:
+        versions.bump(*scope, target_id=instance.target_id)
 
 
 def _progress_changed(sender: type[Model], instance: MeasureProgress, **kwargs: Any) -> None:

@@ -10,25 +10,53 @@ server at once, because the version is read from the database on each request). 
 - one branch's plan for a year ``bump(fiscal_year=Y, branch_id=B)``, or ``bump_plans([plan ids])``: its
   targets, actuals, measures, progress, budget lines, month reports.
 
+Inside a plan's scope, each KPI target also carries its own stamp (``KpiTarget.data_version``): a branch
+dashboard, the matrix and the national KPI pages keep each target's computed result (``plans.result_cache``)
+under that stamp, so after one figure is saved only that target's result is computed again. A bump of a plan's
+scope stamps every target of the plan anew; a write of one target's figures (its actuals) stamps that target
+only (``bump(..., target_id=)``, ``bump_targets``).
+
 ``plans.signals`` bumps on every ``save()`` / ``delete()`` of the models the dashboards read (so the admin,
 the services, the importers and the seed are covered). A write that sends no signal — ``bulk_create``,
-``QuerySet.update()``, raw SQL — must call ``bump_plans(plan_ids)`` (or ``bump()``) in the same transaction.
+``QuerySet.update()``, raw SQL — must call ``bump_plans(plan_ids)`` / ``bump_targets(target_ids)`` (or
+``bump()``) in the same transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from collections.abc import Iterable
+from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Subquery
+from django.db.models import Q, QuerySet, Subquery
 
 from branches.models import Branch
 from plans.models import DataVersion, KpiTarget, Plan
 
 #: The catalog's scope: (fiscal year 0, branch 0).
 CATALOG = (0, 0)
+
+
+def _release() -> str:
+    """The code and templates being served: ``RELEASE_ID`` when set, else a digest of the files' sizes and
+    modification times (the same checkout on several servers gives the same value)."""
+    if os.getenv("RELEASE_ID"):
+        return os.environ["RELEASE_ID"]
+    base = Path(settings.BASE_DIR)
+    digest = hashlib.blake2b(digest_size=8)
+    for folder in ("plans", "branches", "kpitrack", "templates", "static", "locale"):
+        for path in sorted((base / folder).rglob("*")):
+            if path.suffix in {".py", ".html", ".js", ".css", ".mo"} and path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.relative_to(base)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+RELEASE = _release()
 
 
 def _stamp() -> int:
@@ -48,32 +76,53 @@ def _bump_scope(fiscal_year: int, branch_id: int) -> None:
         scope.update(version=_stamp())
 
 
-def bump(fiscal_year: int | None = None, branch_id: int | None = None) -> None:
+def _stamp_targets(targets: QuerySet[KpiTarget]) -> None:
+    targets.order_by().update(data_version=_stamp())
+
+
+def _plan_targets(fiscal_year: int, branch_id: int) -> QuerySet[KpiTarget]:
+    return KpiTarget.objects.filter(plan__fiscal_year_id=fiscal_year, plan__branch_id=branch_id)
+
+
+def bump(fiscal_year: int | None = None, branch_id: int | None = None, *, target_id: int | None = None) -> None:
     """Bump one scope: the catalog (no argument: every page), year ``fiscal_year`` for every branch, or
-    ``branch_id``'s plan for ``fiscal_year``. Call it inside the write's transaction."""
+    ``branch_id``'s plan for ``fiscal_year`` and every KPI target of it — or, with ``target_id`` (a write of that
+    target's figures only), that target alone. Call it inside the write's transaction."""
     if not fiscal_year:
         _bump_scope(*CATALOG)
-    else:
-        _bump_scope(fiscal_year, branch_id or 0)
+        return
+    _bump_scope(fiscal_year, branch_id or 0)
+    if branch_id:
+        _stamp_targets(KpiTarget.objects.filter(pk=target_id) if target_id else _plan_targets(fiscal_year, branch_id))
 
 
-def bump_scopes(scopes: Iterable[tuple[int, int]]) -> None:
-    """Bump each (fiscal year, branch id) of ``scopes`` in two queries however many (for bulk writes)."""
+def _where_scopes(scopes: Iterable[tuple[int, int]], prefix: str = "") -> Q:
+    where = Q()
+    for fiscal_year, branch_id in scopes:
+        where |= Q(**{f"{prefix}fiscal_year": fiscal_year, f"{prefix}branch_id": branch_id})
+    return where
+
+
+def bump_scopes(scopes: Iterable[tuple[int, int]], *, stamp_targets: bool = True) -> None:
+    """Bump each (fiscal year, branch id) of ``scopes`` in three queries however many (for bulk writes), and
+    every KPI target of each plan scope among them (unless ``stamp_targets`` is false: the caller stamped the
+    targets it wrote)."""
     wanted = set(scopes)
     if not wanted:
         return
     DataVersion.objects.bulk_create(
         [DataVersion(fiscal_year=y, branch_id=b, version=_stamp()) for y, b in sorted(wanted)], ignore_conflicts=True
     )
-    where = Q()
-    for fiscal_year, branch_id in wanted:
-        where |= Q(fiscal_year=fiscal_year, branch_id=branch_id)
-    DataVersion.objects.filter(where).update(version=_stamp())
+    DataVersion.objects.filter(_where_scopes(wanted)).update(version=_stamp())
+    plans = {(y, b) for y, b in wanted if y and b}
+    if stamp_targets and plans:
+        _stamp_targets(KpiTarget.objects.filter(plan__in=Plan.objects.filter(_where_scopes(plans, "")).values("pk")))
 
 
 def bump_plans(plan_ids: Iterable[int]) -> None:
-    """Bump the scope of each plan in ``plan_ids`` (3 queries however many). For a write that sends no signals
-    (``bulk_create``, ``QuerySet.update()``) of targets, actuals, measures, progress, budget lines, reports."""
+    """Bump the scope of each plan in ``plan_ids`` and every target of them (4 queries however many). For a write
+    that sends no signals (``bulk_create``, ``QuerySet.update()``) of targets, measures, progress, budget lines,
+    reports."""
     ids = set(plan_ids)
     if ids:
         bump_scopes(Plan.objects.filter(pk__in=ids).values_list("fiscal_year_id", "branch_id"))
@@ -85,10 +134,14 @@ def bump_plan(plan_id: int) -> None:
 
 
 def bump_targets(target_ids: Iterable[int]) -> None:
-    """Bump the plan of each KPI target in ``target_ids`` (e.g. after a bulk write of actuals)."""
+    """After a write of the figures (actuals) of the KPI targets in ``target_ids`` that sent no signal (a bulk
+    write, a conditional ``UPDATE``): stamp those targets and bump their plans' scopes (4 queries however many)."""
     ids = set(target_ids)
-    if ids:
-        bump_plans(KpiTarget.objects.filter(pk__in=ids).order_by().values_list("plan_id", flat=True).distinct())
+    if not ids:
+        return
+    _stamp_targets(KpiTarget.objects.filter(pk__in=ids))
+    plans = Plan.objects.filter(pk__in=KpiTarget.objects.filter(pk__in=ids).values("plan_id"))
+    bump_scopes(plans.values_list("fiscal_year_id", "branch_id"), stamp_targets=False)
 
 
 Scopes = dict[tuple[int, int], int]

@@ -447,7 +447,8 @@ def _plan_with(n: int, tochigi) -> Plan:
 
 
 # session, user, branch, membership, plan, report (get_or_create), plan_results (2), history, notes
-SCREEN_QUERIES = 15  # the sheet (10) and the workflow box: moves, 要因・対応 notes, the plan's marks
+#: the user is read with their membership; the sheet (10) and the workflow box: moves, 要因・対応 notes, marks
+SCREEN_QUERIES = 14
 
 
 def test_the_screen_of_a_24_kpi_plan_answers_with_a_constant_number_of_queries(

@@ -534,7 +534,7 @@ def test_it_reads_the_history_in_a_constant_number_of_queries(changed: KpiTarget
         _record(changed, "11.0", month=actual.month, expected_version=1, user=UserFactory())
     MeasureFactory(plan=changed.plan)
     assert len(kpi_changes(changed)) == 14
-    assert _queries(client, _url(changed)) == few == 8
+    assert _queries(client, _url(changed)) == few == 7
 
 
 # -- The admin: history shown, restore only through the history page, the lock as a form error -------------------

@@ -157,15 +157,15 @@ def test_an_unknown_year_is_404(hq_manager):
 def test_the_status_page_reads_a_constant_number_of_queries(plan, hq_manager, today, django_assert_num_queries):
     client = client_for(hq_manager)
     client.get(STATUS)
-    with django_assert_num_queries(5):  # nothing changed: the grid and the late list from the cache (issue 12)
+    with django_assert_num_queries(4):  # nothing changed: the grid and the late list from the cache (issue 12)
         client.get(STATUS)
     caches["default"].clear()
-    with django_assert_num_queries(8):  # 7 + the data versions of the ETag (issue 12)
+    with django_assert_num_queries(7):  # 7 + the data versions of the ETag - the membership, read with the user
         client.get(STATUS)
     for code in ("hokkaido", "aomori", "iwate"):
         other = PlanFactory(branch=BranchFactory(code=code), fiscal_year=plan.fiscal_year)
         MonthReport.objects.create(plan=other, month=month(4), status=Status.SUBMITTED)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         assert client.get(STATUS).status_code == 200
 
 

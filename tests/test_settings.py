@@ -145,3 +145,38 @@ def test_it_passes_djangos_deployment_checks_when_configured_for_https(tmp_path)
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+# -- database connections (issue 12) -------------------------------------------------------------------
+
+
+def database_settings(**env: str) -> dict[str, Any]:
+    environment = {name: value for name, value in os.environ.items() if name not in (*VARIABLES, "DB_CONN_MAX_AGE")}
+    environment.pop("DATABASE_URL", None)
+    environment.update(env)
+    code = "import json, kpitrack.settings as s; print(json.dumps(s.DATABASES['default'], default=str))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, cwd=BASE_DIR, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("url", ["", "postgres://kpitrack@localhost:5432/kpitrack"])
+def test_it_keeps_database_connections_with_a_health_check_on_both_databases(url):
+    database = database_settings(**({"DATABASE_URL": url} if url else {}))
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_it_reads_how_long_a_connection_is_kept_from_the_environment():
+    assert database_settings(DB_CONN_MAX_AGE="0")["CONN_MAX_AGE"] == 0
+    result = subprocess.run(
+        [sys.executable, "-c", "import kpitrack.settings"],
+        env={**os.environ, "DB_CONN_MAX_AGE": "a minute"},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "DB_CONN_MAX_AGE must be a whole number" in result.stderr

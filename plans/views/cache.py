@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.middleware.csrf import get_token
@@ -37,22 +34,8 @@ Scope = tuple[int, str | None] | None
 View = Callable[..., HttpResponse]
 
 
-def _release() -> str:
-    """The code and templates being served: ``RELEASE_ID`` when set, else a digest of the files' sizes and
-    modification times (the same checkout on several servers gives the same value)."""
-    if os.getenv("RELEASE_ID"):
-        return os.environ["RELEASE_ID"]
-    base = Path(settings.BASE_DIR)
-    digest = hashlib.blake2b(digest_size=8)
-    for folder in ("plans", "branches", "kpitrack", "templates", "static", "locale"):
-        for path in sorted((base / folder).rglob("*")):
-            if path.suffix in {".py", ".html", ".js", ".css", ".mo"} and path.is_file():
-                stat = path.stat()
-                digest.update(f"{path.relative_to(base)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return digest.hexdigest()
-
-
-RELEASE = _release()
+#: The code and templates being served (``plans.versions.RELEASE``): part of every ETag and cache key.
+RELEASE = versions.RELEASE
 
 
 def viewer(request: HttpRequest) -> str:

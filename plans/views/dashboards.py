@@ -122,31 +122,71 @@ def kpi_table(request: HttpRequest, plan: Plan, form: ResultFilterForm) -> dict[
     """The KPI table and what is counted from the same results: ``table_html``, ``summary``, ``total``, ``shown``
     and ``projected``. Kept in the cache while the branch's data versions are unchanged (the key holds them, the
     language and the query string: the filters and the sort order); the table holds no CSRF token and nothing
-    that depends on the user. An export (``_export``) is never cached: see ``branch_dashboard``."""
+    that depends on the user. When they changed (a save), only what the save touched is made again: each
+    target's result (``plans.result_cache``), the published columns and each rendered row are kept under keys
+    of their own. An export (``_export``) is never cached: see ``branch_dashboard``."""
     scopes = getattr(request, "data_scopes", None)
-    key = None
-    if scopes is not None:
-        query = request.GET.urlencode()
-        key = f"kpi-table:{cache.RELEASE}:{get_language()}:{plan.pk}:{versions.token(scopes)}:{query}"
-        found = caches[MATRIX_CACHE].get(key)
-        if found is not None:
-            return found
-    results = selectors.plan_results(plan)
+    if scopes is None:
+        part = _kpi_table_part(request, plan, form, selectors.plan_results(plan), selectors.published_columns(plan))
+        part.pop("rendered_rows")
+        return part
+    language = get_language()
+    key = f"kpi-table:{cache.RELEASE}:{language}:{plan.pk}:{versions.token(scopes)}:{request.GET.urlencode()}"
+    store = caches[MATRIX_CACHE]
+    found = store.get(key)
+    if found is not None:
+        return found
+    results = selectors.plan_results(plan, scopes)  # only the targets whose figures changed are computed
+    published_key, published = _published_columns(plan, scopes, results)
+    row_keys = {r.target.pk: f"kpi-row:{language}:{r.cache_key}:{published_key}" for r in results if r.cache_key}
+    known = store.get_many(list(row_keys.values()))
+    known_rows = {pk: known[row_key] for pk, row_key in row_keys.items() if row_key in known}
+    part = _kpi_table_part(request, plan, form, results, published, known_rows=known_rows)
+    rendered = part.pop("rendered_rows")
+    store.set_many({row_keys[pk]: html for pk, html in rendered.items() if pk in row_keys}, timeout=None)
+    store.set(key, part, timeout=None)
+    return part
+
+
+def _published_columns(
+    plan: Plan, scopes: versions.Scopes, results: list[KpiResult]
+) -> tuple[str, dict[int, selectors.PublishedColumns]]:
+    """``selectors.published_columns(plan)`` and the key it is kept under. They read the branch's other years and
+    the catalog (every version but this plan's) and this year's targets as written, which ``results`` hold: a
+    save of a figure this year leaves them as they were."""
+    year, branch_id = plan.fiscal_year_id, plan.branch_id
+    others = versions.token({scope: v for scope, v in scopes.items() if scope != (year, branch_id)})
+    written = sorted((r.kpi.pk, r.target.target_text, r.target.note) for r in results)
+    digest = hashlib.blake2b(repr((plan.pk, others, written)).encode(), digest_size=12).hexdigest()
+    key = f"published:{cache.RELEASE}:{digest}"
+    store = caches[MATRIX_CACHE]
+    published = store.get(key)
+    if published is None:
+        published = selectors.published_columns(plan)
+        store.set(key, published, timeout=None)
+    return key, published
+
+
+def _kpi_table_part(
+    request: HttpRequest,
+    plan: Plan,
+    form: ResultFilterForm,
+    results: list[KpiResult],
+    published: Mapping[int, selectors.PublishedColumns],
+    known_rows: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
     shown = form.apply(results)
-    table = KpiResultTable(
-        shown, branch_code=plan.branch.code, year=plan.fiscal_year_id, published=selectors.published_columns(plan)
-    )
+    table = KpiResultTable(shown, branch_code=plan.branch.code, year=plan.fiscal_year_id, published=published)
+    table.known_rows = known_rows or {}
     RequestConfig(request, paginate=False).configure(table)
-    part = {
+    return {
         "table_html": table.as_html(request),
         "summary": mark_summary(mark_counts(results)),
         "total": len(results),
         "shown": len(shown),
         "projected": projected_summary(results),
+        "rendered_rows": table.rendered_rows,
     }
-    if key is not None:
-        caches[MATRIX_CACHE].set(key, part, timeout=None)
-    return part
 
 
 def filter_fields_html(form: ResultFilterForm) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kpitrack.backup import BackupError, restore
+from plans import versions
 
 DONE = "「{path}」を復元しました。"
 
@@ -25,4 +26,7 @@ class Command(BaseCommand):
             restore(source, using=options["database"])
         except BackupError as error:
             raise CommandError(str(error)) from error
+        # The catalog's data version anew: no page or result an app server keeps in its cache from before the
+        # restore is read for the restored data, even where a stamp of the backup is met again.
+        versions.bump()
         self.stdout.write(DONE.format(path=source))

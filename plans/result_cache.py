@@ -1,0 +1,76 @@
+"""Each KPI target's computed result (``KpiResult``) kept in Django's cache, so that after one figure is saved a
+dashboard computes that target's result again and takes every other from the cache.
+
+A target's result depends on its target row, its actuals and its plan's measures (all three replace the target's
+stamp, ``KpiTarget.data_version``, in the write's transaction: ``plans.versions``), on its KPI and the lineage
+(the catalog's version), on the national average of its year (the year's version) and on last year's figures of
+the same branch (last year's plan version). The cache key holds all four, and the code's release: an entry is
+never read for other data. The stamps are read before any figure, so an entry can only ever hold figures at
+least as new as its key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from django.core.cache import caches
+
+from plans import versions
+from plans.results import KpiResult
+
+#: Django's cache the results are kept in (settings.CACHES).
+CACHE = "default"
+
+#: (target pk, its stamp, plan's fiscal year, plan's branch id), as ``stamps`` of a selector reads them.
+TargetStamp = tuple[int, int, int, int]
+
+
+def context_token(scopes: versions.Scopes, fiscal_year: int, branch_id: int) -> str:
+    """The versions a result of ``branch_id``'s plan for ``fiscal_year`` depends on besides its own stamp."""
+    wanted = (versions.CATALOG, (fiscal_year, 0), (fiscal_year - 1, branch_id))
+    return versions.token({scope: scopes.get(scope, 0) for scope in wanted})
+
+
+def key(target_id: int, stamp: int, context: str) -> str:
+    return f"target-result:{versions.RELEASE}:{target_id}:{stamp}:{context}"
+
+
+def _cacheable(result: KpiResult) -> KpiResult:
+    """What is kept: the result without the target's prefetched actuals (the result's ``monthly`` holds them)."""
+    state = result.target.__dict__
+    state.pop("mid_year_actuals", None)
+    state.pop("_prefetched_objects_cache", None)
+    return result
+
+
+def results(
+    stamps: Sequence[TargetStamp],
+    scopes: versions.Scopes,
+    compute: Callable[[list[int]], list[KpiResult]],
+) -> list[KpiResult]:
+    """The results of the targets in ``stamps``, in their order: from the cache where current, the rest from
+    ``compute(target ids)`` (one call, its results then kept). ``scopes`` are the versions the page read
+    (``plans.versions.scopes``) before ``stamps`` were read. A target gone by the time ``compute`` runs is
+    left out."""
+    contexts: dict[tuple[int, int], str] = {}
+    keys: dict[int, str] = {}
+    for target_id, stamp, fiscal_year, branch_id in stamps:
+        plan_scope = (fiscal_year, branch_id)
+        if plan_scope not in contexts:
+            contexts[plan_scope] = context_token(scopes, fiscal_year, branch_id)
+        keys[target_id] = key(target_id, stamp, contexts[plan_scope])
+    cache = caches[CACHE]
+    found = cache.get_many(list(keys.values()))
+    missing = [target_id for target_id, cache_key in keys.items() if cache_key not in found]
+    fresh: dict[int, KpiResult] = {}
+    if missing:
+        fresh = {result.target.pk: result for result in compute(missing)}
+        for target_id, result in fresh.items():
+            result.cache_key = keys[target_id]
+        cache.set_many({keys[pk]: _cacheable(result) for pk, result in fresh.items()}, timeout=None)
+    ordered = []
+    for target_id, cache_key in keys.items():
+        result = found.get(cache_key) or fresh.get(target_id)
+        if result is not None:
+            ordered.append(result)
+    return ordered

@@ -1,0 +1,194 @@
+"""Each KPI target's result kept under its own stamp (issue 12): which writes stamp which targets, that a
+dashboard after a save computes only the target it touched, and that a cached result is never other than the
+one computed from scratch."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from plans import selectors, services, versions
+from plans.models import KpiActual, KpiTarget, Measure, Plan
+from plans.results import export_row
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+KPI = "lifestyle_checkup_rate"
+DASHBOARD = "/branches/tochigi/2023/"
+
+
+def plan() -> Plan:
+    return Plan.objects.select_related("branch").get(branch__code="tochigi", fiscal_year_id=2023)
+
+
+def stamps(of: Plan | None = None) -> dict[int, int]:
+    return dict(KpiTarget.objects.filter(plan=of or plan()).values_list("pk", "data_version"))
+
+
+def target(code: str = KPI) -> KpiTarget:
+    return KpiTarget.objects.select_related("plan", "kpi").get(
+        plan__branch__code="tochigi", plan__fiscal_year_id=2023, kpi__code=code
+    )
+
+
+def year_end(of: KpiTarget) -> KpiActual:
+    return KpiActual.objects.get(target=of, period=KpiActual.Period.YEAR_END)
+
+
+def changed(before: dict[int, int], after: dict[int, int]) -> set[int]:
+    return {pk for pk, stamp in after.items() if before.get(pk) != stamp}
+
+
+# -- which writes stamp which targets -----------------------------------------------------------------
+
+
+def test_saving_an_actual_stamps_its_target_only() -> None:
+    saved = target()
+    before = stamps()
+    services.actual_record(target=saved, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.0"))
+    assert changed(before, stamps()) == {saved.pk}
+
+
+def test_saving_an_actual_through_the_admin_or_a_model_save_stamps_its_target_only() -> None:
+    saved = target()
+    before = stamps()
+    actual = year_end(saved)
+    actual.value = Decimal("42.0")
+    actual.save()
+    assert changed(before, stamps()) == {saved.pk}
+    actual.delete()
+    assert changed(before, stamps()) == {saved.pk}
+
+
+def test_a_bulk_write_of_actuals_stamps_the_targets_it_wrote_and_bumps_their_plans() -> None:
+    first, second = KpiTarget.objects.filter(plan=plan()).order_by("pk")[:2]
+    before, version = stamps(), versions.current(2023, plan().branch_id)
+    versions.bump_targets([first.pk, second.pk])
+    assert changed(before, stamps()) == {first.pk, second.pk}
+    assert versions.current(2023, plan().branch_id) != version
+
+
+@pytest.mark.parametrize("write", ["measure", "target", "bump_plans", "bump_scope"])
+def test_a_write_to_the_plan_itself_stamps_every_target_of_the_plan(write: str) -> None:
+    before = stamps()
+    other_plan = Plan.objects.get(branch__code="tokyo", fiscal_year_id=2024)
+    others = stamps(other_plan)
+    if write == "measure":
+        measure = Measure.objects.filter(plan=plan()).first()
+        assert measure is not None
+        measure.title = measure.title + "（改）"
+        measure.save()
+    elif write == "target":
+        edited = target()
+        edited.note = "備考を変更"
+        edited.save()
+    elif write == "bump_plans":
+        versions.bump_plans([plan().pk])
+    else:
+        versions.bump(2023, plan().branch_id)
+    assert changed(before, stamps()) == set(before)
+    assert stamps(other_plan) == others  # another plan is untouched
+
+
+def test_a_stale_copy_of_a_target_saved_later_still_gets_a_new_stamp() -> None:
+    stale = target()  # read before the save below: holds the old stamp
+    services.actual_record(target=target(), period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.0"))
+    after_save = stamps()[stale.pk]
+    stale.note = "古い写しから保存"
+    stale.save()
+    assert stamps()[stale.pk] not in (after_save, stale.data_version)
+
+
+def test_the_stamp_is_not_part_of_the_targets_history() -> None:
+    history_fields = {f.name for f in KpiTarget.history.model._meta.fields}  # type: ignore[attr-defined]
+    assert "data_version" not in history_fields
+
+
+# -- the dashboard computes only what a save touched ------------------------------------------------------
+
+
+def computed_targets(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records the ids of the targets the result cache asks to compute."""
+    seen: list[int] = []
+    original = selectors._results_of
+
+    def spy(targets: Any) -> Any:
+        results = original(targets)
+        seen.extend(r.target.pk for r in results)
+        return results
+
+    monkeypatch.setattr(selectors, "_results_of", spy)
+    return seen
+
+
+def test_after_a_save_the_dashboard_computes_the_saved_target_only(
+    tochigi_staff: AbstractBaseUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(tochigi_staff)
+    seen = computed_targets(monkeypatch)
+    assert client.get(DASHBOARD).status_code == 200
+    assert len(seen) == KpiTarget.objects.filter(plan=plan()).count()  # the first visit computes every target
+    seen.clear()
+    saved = target()
+    services.actual_record(target=saved, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.0"))
+    response = client.get(DASHBOARD)
+    assert seen == [saved.pk]
+    assert "41.0" in response.content.decode()
+
+
+def test_after_a_save_the_dashboard_reads_one_result_with_a_constant_number_of_queries(
+    tochigi_staff: AbstractBaseUser, django_assert_num_queries: Any
+) -> None:
+    client = client_for(tochigi_staff)
+    client.get(DASHBOARD)
+    saved = target()
+    services.actual_record(target=saved, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.0"))
+    # session, user with membership, data versions, plan, the targets' stamps, the one result computed again
+    # (target, its actuals), the year picker; published_columns is kept (a figure of this year is none of them)
+    with django_assert_num_queries(8):
+        client.get(DASHBOARD)
+
+
+def test_a_cached_result_is_the_result_computed_from_scratch_after_every_kind_of_write(
+    tochigi_staff: AbstractBaseUser,
+) -> None:
+    client = client_for(tochigi_staff)
+    scopes = versions.scopes(2023, branch_code="tochigi")
+    client.get(DASHBOARD)
+    saved = target()
+    other = KpiTarget.objects.filter(plan=plan(), actuals__period=KpiActual.Period.YEAR_END).exclude(pk=saved.pk)[0]
+    writes = [
+        lambda: services.actual_record(
+            target=saved, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.0")
+        ),
+        lambda: year_end(other).delete(),
+        lambda: (
+            KpiTarget.objects.filter(pk=saved.pk).update(target_text="80%以上") and versions.bump_plans([saved.plan_id])
+        ),
+        lambda: versions.bump(),
+    ]
+    for write in writes:
+        write()
+        scopes = versions.scopes(2023, branch_code="tochigi")
+        cached = [export_row(r) for r in selectors.plan_results(plan(), scopes)]
+        caches["default"].clear()
+        fresh = [export_row(r) for r in selectors.plan_results(plan())]
+        assert cached == fresh
+        selectors.plan_results(plan(), scopes)  # the cache filled again for the next write
+
+
+def test_the_stamps_are_read_before_any_figure() -> None:
+    scopes = versions.scopes(2023, branch_code="tochigi")
+    read = plan()
+    with CaptureQueriesContext(connection) as captured:
+        selectors.plan_results(read, scopes)
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert "data_version" in sql[0] and "plans_kpiactual" not in sql[0]
+    assert any("plans_kpiactual" in statement for statement in sql[1:])

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -187,6 +187,26 @@ def _branch_scopes(branch_code: str) -> Scopes:
     with connection.cursor() as cursor:
         cursor.execute(sql, [branch_code])
         return {(y, b): v for y, b, v in cursor.fetchall()}
+
+
+#: In the scopes of a page validated by the KPI targets it shows (``target_scopes``): a digest of their ids and
+#: stamps, in place of the versions of the plans they belong to.
+TARGETS = (-1, -1)
+
+
+def target_scopes(targets: QuerySet[KpiTarget], fiscal_years: Collection[int] | None = None) -> Scopes:
+    """The versions of a page that shows only ``targets`` and what every page may show (2 queries): the catalog,
+    the year-wide scopes (of ``fiscal_years``; of every year when None) and, under ``TARGETS``, a digest of the
+    targets' ids and stamps. A page of one KPI (one branch across years, or every branch in a year) is thus not
+    invalidated by a save of another KPI: every write a target's figures or rows show replaces its stamp, a target
+    added or removed changes the ids, and anything else is in the catalog or a year-wide scope.
+    A target's result also reads last year's figures of its KPI: ``targets`` must hold those targets too."""
+    where = Q(branch_id=0) if fiscal_years is None else Q(branch_id=0, fiscal_year__in=(0, *fiscal_years))
+    rows = DataVersion.objects.filter(where).order_by().values_list("fiscal_year", "branch_id", "version")
+    found: Scopes = {(y, b): v for y, b, v in rows}
+    stamps = ";".join(f"{pk}.{stamp}" for pk, stamp in targets.order_by("pk").values_list("pk", "data_version"))
+    found[TARGETS] = int.from_bytes(hashlib.blake2b(stamps.encode(), digest_size=8).digest(), "big")
+    return found
 
 
 def current(fiscal_year: int, branch_id: int | None = None) -> str:

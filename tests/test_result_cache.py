@@ -13,8 +13,9 @@ from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from branches.models import Branch
 from plans import selectors, services, versions
-from plans.models import KpiActual, KpiTarget, Measure, Plan
+from plans.models import FiscalYear, KpiActual, KpiTarget, Measure, Plan
 from plans.results import export_row
 from tests.conftest import client_for
 
@@ -192,3 +193,77 @@ def test_the_stamps_are_read_before_any_figure() -> None:
     sql = [q["sql"] for q in captured.captured_queries]
     assert "data_version" in sql[0] and "plans_kpiactual" not in sql[0]
     assert any("plans_kpiactual" in statement for statement in sql[1:])
+
+
+# -- pages of one KPI are validated by the stamps of the targets they show -----------------------------------
+
+BRANCH_KPI_PAGE = f"/branches/tochigi/2023/kpi/{KPI}/"
+NATIONAL_KPI_PAGE = f"/national/2023/kpi/{KPI}/"
+
+
+def revalidate(client: Any, page: str, tag: str) -> Any:
+    return client.get(page, HTTP_IF_NONE_MATCH=tag)
+
+
+def another_kpis_target() -> KpiTarget:
+    return (
+        KpiTarget.objects.select_related("plan", "kpi")
+        .filter(plan=plan(), actuals__period=KpiActual.Period.YEAR_END)
+        .exclude(kpi__code=KPI)[0]
+    )
+
+
+@pytest.mark.parametrize("page", [BRANCH_KPI_PAGE, NATIONAL_KPI_PAGE])
+def test_a_save_of_another_kpi_leaves_a_kpi_page_not_modified(hq_manager: AbstractBaseUser, page: str) -> None:
+    client = client_for(hq_manager)
+    tag = client.get(page)["ETag"]
+    other = another_kpis_target()
+    services.actual_record(target=other, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("12.3"))
+    assert revalidate(client, page, tag).status_code == 304
+
+
+@pytest.mark.parametrize("page", [BRANCH_KPI_PAGE, NATIONAL_KPI_PAGE])
+def test_a_save_of_the_kpi_shows_on_its_pages_at_once(hq_manager: AbstractBaseUser, page: str) -> None:
+    client = client_for(hq_manager)
+    tag = client.get(page)["ETag"]
+    services.actual_record(target=target(), period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.3"))
+    response = revalidate(client, page, tag)
+    assert response.status_code == 200
+    assert "41.3" in response.content.decode()
+
+
+def test_a_save_of_last_years_figure_shows_on_this_years_national_kpi_page(hq_manager: AbstractBaseUser) -> None:
+    client = client_for(hq_manager)
+    page = f"/national/2024/kpi/{KPI}/"  # Tochigi 2024 is judged against its 2023 year-end
+    tag = client.get(page)["ETag"]
+    services.actual_record(target=target(), period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.3"))
+    assert revalidate(client, page, tag).status_code == 200
+
+
+@pytest.mark.parametrize("page", [BRANCH_KPI_PAGE, NATIONAL_KPI_PAGE])
+@pytest.mark.parametrize("write", ["target_text", "target_added", "catalog", "national_average"])
+def test_every_other_write_a_kpi_page_shows_changes_its_etag(
+    hq_manager: AbstractBaseUser, page: str, write: str
+) -> None:
+    client = client_for(hq_manager)
+    tag = client.get(page)["ETag"]
+    if write == "target_text":
+        edited = target()
+        edited.target_text = "99.9%以上"
+        edited.save()
+    elif write == "target_added":  # bulk_create sends no signal and stamps nothing: the page sees the new id
+        if page == BRANCH_KPI_PAGE:  # in a year Tochigi has no plan for
+            FiscalYear.objects.bulk_create([FiscalYear(year=2010)], ignore_conflicts=True)
+            new = Plan(branch=plan().branch, fiscal_year_id=2010)
+        else:  # a branch without a plan for 2023
+            new = Plan(branch=Branch.objects.exclude(plans__fiscal_year_id=2023)[0], fiscal_year_id=2023)
+        Plan.objects.bulk_create([new])
+        new = Plan.objects.get(branch=new.branch, fiscal_year_id=new.fiscal_year_id)
+        KpiTarget.objects.bulk_create([KpiTarget(plan=new, kpi=target().kpi, target_text="50%以上")])
+    elif write == "catalog":
+        versions.bump()
+    else:
+        versions.bump(2023)
+    response = revalidate(client, page, tag)
+    assert response.status_code in (200, 404)
+    assert response.get("ETag") != tag

@@ -25,12 +25,14 @@ from django.utils.translation import get_language
 
 from branches import access
 from plans import versions
+from plans.models import KpiTarget
 
 CACHE_CONTROL = "private, no-cache"
 
 #: What a page depends on: (fiscal year, branch code) for a branch's pages, (fiscal year, None) for the national
-#: ones, or None for "no validator" (the view then runs as usual).
-Scope = tuple[int, str | None] | None
+#: ones, the versions already read (``plans.versions.target_scopes``) for a page of one KPI, or None for "no
+#: validator" (the view then runs as usual).
+Scope = tuple[int, str | None] | versions.Scopes | None
 View = Callable[..., HttpResponse]
 
 
@@ -79,6 +81,18 @@ def national_scope(request: HttpRequest, year: int, **kwargs: Any) -> Scope:
     return (year, None)
 
 
+def branch_kpi_scope(request: HttpRequest, code: str, year: int, kpi_code: str, **kwargs: Any) -> Scope:
+    """A branch's KPI page shows that branch's targets of the KPI in every year (with the national averages): a
+    save of another KPI of the branch leaves it as it was."""
+    return versions.target_scopes(KpiTarget.objects.filter(plan__branch__code=code, kpi__code=kpi_code))
+
+
+def national_kpi_scope(request: HttpRequest, year: int, kpi_code: str, **kwargs: Any) -> Scope:
+    """The national page of a KPI shows every branch's target of it in ``year``, judged against last year's."""
+    targets = KpiTarget.objects.filter(plan__fiscal_year_id__in=(year - 1, year), kpi__code=kpi_code)
+    return versions.target_scopes(targets, fiscal_years=(year - 1, year))
+
+
 def revalidated(scope: Callable[..., Scope]) -> Callable[[View], View]:
     """Answer a GET whose If-None-Match holds the page's current ETag with 304 before the view runs (no
     selector, no rendering); otherwise run the view and send its 200 with the ETag. Every response of the
@@ -92,8 +106,11 @@ def revalidated(scope: Callable[..., Scope]) -> Callable[[View], View]:
             etag = None
             where = scope(request, *args, **kwargs) if request.method in ("GET", "HEAD") else None
             if where is not None and not has_pending_messages(request):
-                year, code = where
-                scopes = versions.scopes(year, branch_code=code) if code else versions.scopes(year)
+                if isinstance(where, dict):
+                    scopes = where
+                else:
+                    year, code = where
+                    scopes = versions.scopes(year, branch_code=code) if code else versions.scopes(year)
                 request.data_scopes = scopes  # type: ignore[attr-defined]
                 etag = page_etag(request, view.__name__, versions.token(scopes))
                 if etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")):

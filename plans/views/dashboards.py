@@ -33,7 +33,7 @@ from plans.results import KpiResult, mark_counts
 from plans.rules import Mark
 from plans.tables import KpiResultTable
 from plans.views import cache
-from plans.views.cache import branch_scope, national_scope, revalidated
+from plans.views.cache import branch_kpi_scope, branch_scope, national_kpi_scope, national_scope, revalidated
 from plans.views.common import plan_or_404
 
 # Reasons for 403/404, raised as the Japanese msgid: the error page translates them (kpitrack/errors.py).
@@ -241,7 +241,7 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
 
 @require_GET
 @login_required
-@revalidated(branch_scope)
+@revalidated(branch_kpi_scope)
 def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
     """One KPI of one branch: its monthly progress this year and its trend across years."""
     plan = plan_or_404(request.user, code, year)
@@ -473,7 +473,7 @@ def ranking_rows_html(fiscal_year: FiscalYear, kpi: Kpi, ranking: list[selectors
 
 @require_GET
 @login_required
-@revalidated(national_scope)
+@revalidated(national_kpi_scope)
 def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse:
     """One KPI across every branch: target, actual and mark, ranked, with the national average."""
     access.require_all_branches(request.user)

@@ -23,6 +23,7 @@ from pathlib import Path
 PAGES = [  # (path, user)
     ("/branches/tokyo/2024/", "tokyo"),
     ("/branches/tokyo/2024/kpi/lifestyle_checkup_rate/", "tokyo"),
+    ("/branches/tokyo/2024/plan/", "tokyo"),
     ("/national/2024/", "hq"),
     ("/national/2024/kpi/lifestyle_checkup_rate/", "hq"),
     ("/national/2024/status/", "hq"),

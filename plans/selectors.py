@@ -416,9 +416,10 @@ class PlanOutline:
         return _budget_total("", self.budget_lines) if self.budget_lines else None
 
 
-def plan_outline(plan: Plan) -> PlanOutline:
+def plan_outline(plan: Plan, scopes: versions.Scopes | None = None) -> PlanOutline:
     """``plan`` as written: its measures by area with their KPIs' results and newest progress, the KPIs of
-    no measure, and the budget lines (5 queries whatever the plan's size; 4 when it has no KPI).
+    no measure, and the budget lines (5 queries whatever the plan's size; 4 when it has no KPI). With
+    ``scopes`` the results come from ``plans.result_cache`` where current (see ``plan_results``).
 
     The newest progress of a measure is the one with the latest 時点 (as_of, a missing 時点 counting as
     oldest), then the latest 期間 label.
@@ -435,7 +436,7 @@ def plan_outline(plan: Plan) -> PlanOutline:
     }
     nodes = {m.pk: MeasureNode(measure=m, progress=progress.get(m.pk)) for m in measures}
     unlinked: list[KpiResult] = []
-    for result in plan_results(plan):
+    for result in plan_results(plan, scopes):
         node = nodes.get(result.target.measure_id) if result.target.measure_id else None
         (node.results if node else unlinked).append(result)
     areas: dict[int, AreaOutline] = {}

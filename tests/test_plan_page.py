@@ -34,9 +34,9 @@ TOCHIGI = "/branches/tochigi/2023/plan/"
 TOKYO = "/branches/tokyo/2024/plan/"
 GIFU = "/branches/gifu/2024/plan/"
 
-#: Session, user with membership, plan with its branch (plan_or_404), measures, progress, targets (+ mid-year
-#: actuals), budget, years, the data versions (ETag).
-PLAN_PAGE_QUERIES = 10
+#: Session, user with membership, plan with its branch (plan_or_404), measures, progress, the targets' stamps,
+#: targets (+ mid-year actuals), budget, years, the data versions (ETag).
+PLAN_PAGE_QUERIES = 11
 
 
 @pytest.fixture

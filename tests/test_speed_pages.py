@@ -91,6 +91,21 @@ def assert_fresh(client: Client, tags: Tags, shown: str | None, *, gone: str | N
 
 
 @pytest.mark.parametrize("page", [*PAGES, "/national/2023/status/"])
+def test_a_repeat_visit_sets_no_cookie_again(hq, page):
+    tag = hq.get(page)["ETag"]
+    response = hq.get(page, HTTP_IF_NONE_MATCH=tag)
+    assert response.status_code == 304
+    assert not response.cookies  # the CSRF cookie the browser holds is not sent again (nor the session's)
+
+
+def test_a_first_visit_without_a_csrf_cookie_gets_one_and_its_etag_holds_it(hq):
+    hq.cookies.pop("csrftoken", None)
+    first = hq.get("/national/2023/")
+    assert "csrftoken" in first.cookies
+    assert hq.get("/national/2023/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
+@pytest.mark.parametrize("page", [*PAGES, "/national/2023/status/"])
 def test_it_answers_a_repeat_visit_304_without_running_a_selector(hq, page, monkeypatch, django_assert_num_queries):
     tag = hq.get(page)["ETag"]
 
@@ -435,3 +450,22 @@ def test_the_report_status_is_read_again_only_after_a_write(hq, tochigi_staff, m
     workflow.month_transition(report=report, name="submit", user=tochigi_staff, expected_version=report.version)
     assert str(MonthReport.Status.SUBMITTED.label) in _part(hq.get(page).content.decode(), "status-grid", "</table>")
     assert len(calls) == 1
+
+
+def test_a_plan_page_from_cached_sections_is_the_page_rendered_from_scratch(tochigi_staff):
+    client = client_for(tochigi_staff)
+    page = "/branches/tochigi/2023/plan/"
+    client.get(page)
+    actual = year_end()
+    services.actual_record(target=actual.target, period=actual.period, month=None, value=Decimal("41.0"))
+    progress = MeasureProgress.objects.filter(measure__plan=actual.target.plan).first()
+    if progress is not None:  # a progress note changed: its measure's section is rendered again
+        progress.status = "進捗を更新しました"
+        progress.save()
+    csrf = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    cached = csrf.sub("", client.get(page).content.decode())
+    caches["default"].clear()
+    fresh = csrf.sub("", client.get(page).content.decode())
+    assert cached == fresh
+    assert "41.0" in cached
+    assert progress is None or "進捗を更新しました" in cached

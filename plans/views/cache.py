@@ -54,7 +54,8 @@ def viewer(request: HttpRequest) -> str:
 def page_etag(request: HttpRequest, page: str, data_version: str) -> str:
     """The quoted ETag of ``page`` for this request, given the data version it depends on."""
     session = request.session.session_key or ""
-    get_token(request)  # the secret the page's CSRF tokens come from: made now when the browser has none yet
+    if "CSRF_COOKIE" not in request.META:  # the secret the page's CSRF tokens come from: made when the browser
+        get_token(request)  # has none yet (get_token on a cookie already sent would send it again, on a 304 too)
     parts = (
         RELEASE,
         page,

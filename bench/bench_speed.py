@@ -153,7 +153,13 @@ def main() -> None:
         cookie += f"; {settings.CSRF_COOKIE_NAME}={csrf.value}"
 
     port = free_port()
-    env = {**os.environ, "BENCH_STATIC_DIR": str(static_dir), "ALLOWED_HOSTS": "*", "LOG_LEVEL": "ERROR"}
+    env = {  # gunicorn.conf.py is read too: no access log (the page and its static copy alike)
+        **os.environ,
+        "BENCH_STATIC_DIR": str(static_dir),
+        "ALLOWED_HOSTS": "*",
+        "LOG_LEVEL": "ERROR",
+        "GUNICORN_ACCESS_LOG": "",
+    }
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     server = subprocess.Popen(
         [gunicorn, "bench.speed_wsgi:application", "--chdir", str(ROOT), "--workers", str(args.workers),

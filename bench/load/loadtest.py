@@ -471,6 +471,7 @@ def main() -> int:
     clock.ready.wait()  # every user has logged in (or failed to)
     watched = {name: int(pid) for name, _, pid in (item.partition("=") for item in args.watch)}
     cpu_before = {name: cpu_seconds([pid]) for name, pid in watched.items()}  # after the logins: not measured
+    own_before = time.process_time()  # this load generator's own share of the same machine's cores
     started = time.monotonic()
     clock.stop_at = started + args.duration
     clock.started.set()
@@ -478,6 +479,7 @@ def main() -> int:
         thread.join()
     elapsed = time.monotonic() - started
     cpu_used = {name: cpu_seconds([watched[name]]) - before for name, before in cpu_before.items()}
+    cpu_used["load generator"] = time.process_time() - own_before
 
     times: dict[str, list[float]] = defaultdict(list)
     statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))

@@ -45,7 +45,8 @@ mkdir -p "$STATIC_ROOT"
 .venv/bin/python manage.py generate_national_data --first-year $((2026 - years)) --years "$years"
 .venv/bin/python manage.py shell -c "from django.db import connection; connection.cursor().execute('ANALYZE')" >/dev/null
 
-.venv/bin/gunicorn kpitrack.wsgi --workers "$workers" --worker-class sync --bind "127.0.0.1:$port" \
+# gunicorn.conf.py is read too (its access log goes to a file here, as on a server, not to this console)
+GUNICORN_ACCESS_LOG="$data/gunicorn-access.log" .venv/bin/gunicorn kpitrack.wsgi --workers "$workers" --worker-class sync --bind "127.0.0.1:$port" \
   --timeout 60 --log-level warning --error-logfile "$data/gunicorn.log" &
 server=$!
 sleep 1

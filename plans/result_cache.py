@@ -4,9 +4,9 @@ dashboard computes that target's result again and takes every other from the cac
 A target's result depends on its target row, its actuals and its plan's measures (all three replace the target's
 stamp, ``KpiTarget.data_version``, in the write's transaction: ``plans.versions``), on its KPI and the lineage
 (the catalog's version), on the national average of its year (the year's version) and on last year's figures of
-the same branch (last year's plan version). The cache key holds all four, and the code's release: an entry is
-never read for other data. The stamps are read before any figure, so an entry can only ever hold figures at
-least as new as its key.
+the same branch and KPI (last year's target's stamp). The cache key holds all four, and the code's release: an
+entry is never read for other data. The stamps are read before any figure, so an entry can only ever hold figures
+at least as new as its key.
 """
 
 from __future__ import annotations
@@ -21,18 +21,20 @@ from plans.results import KpiResult
 #: Django's cache the results are kept in (settings.CACHES).
 CACHE = "default"
 
-#: (target pk, its stamp, plan's fiscal year, plan's branch id), as ``stamps`` of a selector reads them.
+#: (target pk, its stamp, its plan's fiscal year, the stamp of the same branch's target of the same KPI last year
+#: or 0), as a selector reads them (``plans.selectors.target_stamps``).
 TargetStamp = tuple[int, int, int, int]
 
 
-def context_token(scopes: versions.Scopes, fiscal_year: int, branch_id: int) -> str:
-    """The versions a result of ``branch_id``'s plan for ``fiscal_year`` depends on besides its own stamp."""
-    wanted = (versions.CATALOG, (fiscal_year, 0), (fiscal_year - 1, branch_id))
+def context_token(scopes: versions.Scopes, fiscal_year: int) -> str:
+    """The versions a result in ``fiscal_year`` depends on besides the stamps: the catalog and the year's. Every
+    page's scopes hold both."""
+    wanted = (versions.CATALOG, (fiscal_year, 0))
     return versions.token({scope: scopes.get(scope, 0) for scope in wanted})
 
 
-def key(target_id: int, stamp: int, context: str) -> str:
-    return f"target-result:{versions.RELEASE}:{target_id}:{stamp}:{context}"
+def key(target_id: int, stamp: int, previous_stamp: int, context: str) -> str:
+    return f"target-result:{versions.RELEASE}:{target_id}:{stamp}:{previous_stamp}:{context}"
 
 
 def _cacheable(result: KpiResult) -> KpiResult:
@@ -52,13 +54,12 @@ def results(
     ``compute(target ids)`` (one call, its results then kept). ``scopes`` are the versions the page read
     (``plans.versions.scopes``) before ``stamps`` were read. A target gone by the time ``compute`` runs is
     left out."""
-    contexts: dict[tuple[int, int], str] = {}
+    contexts: dict[int, str] = {}
     keys: dict[int, str] = {}
-    for target_id, stamp, fiscal_year, branch_id in stamps:
-        plan_scope = (fiscal_year, branch_id)
-        if plan_scope not in contexts:
-            contexts[plan_scope] = context_token(scopes, fiscal_year, branch_id)
-        keys[target_id] = key(target_id, stamp, contexts[plan_scope])
+    for target_id, stamp, fiscal_year, previous_stamp in stamps:
+        if fiscal_year not in contexts:
+            contexts[fiscal_year] = context_token(scopes, fiscal_year)
+        keys[target_id] = key(target_id, stamp, previous_stamp, contexts[fiscal_year])
     cache = caches[CACHE]
     found = cache.get_many(list(keys.values()))
     missing = [target_id for target_id, cache_key in keys.items() if cache_key not in found]

@@ -51,13 +51,22 @@ def plan_results(plan: Plan, scopes: versions.Scopes | None = None) -> list[KpiR
     computed)."""
     if scopes is None:
         return _results_of(_plan_targets().filter(plan=plan))
-    stamps = [
-        (target_id, stamp, plan.fiscal_year_id, plan.branch_id)
-        for target_id, stamp in KpiTarget.objects.filter(plan=plan)
-        .order_by("measure__area_id", "order", "id")
-        .values_list("pk", "data_version")
-    ]
+    year = plan.fiscal_year_id
+    targets = KpiTarget.objects.filter(plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 1, year))
+    stamps = target_stamps(targets.order_by("plan__fiscal_year_id", "measure__area_id", "order", "id"), year)
     return result_cache.results(stamps, scopes, lambda ids: _results_of(_plan_targets().filter(pk__in=ids)))
+
+
+def target_stamps(targets: QuerySet[KpiTarget], fiscal_year: int) -> list[result_cache.TargetStamp]:
+    """The stamps of the targets of ``fiscal_year`` among ``targets``, in their order, each with the stamp of the
+    same branch's target of the same KPI last year (0 without one), which ``targets`` must also hold (1 query)."""
+    rows = list(targets.values_list("pk", "data_version", "plan__fiscal_year_id", "plan__branch_id", "kpi_id"))
+    previous = {(branch, kpi): stamp for _pk, stamp, year, branch, kpi in rows if year == fiscal_year - 1}
+    return [
+        (pk, stamp, year, previous.get((branch, kpi), 0))
+        for pk, stamp, year, branch, kpi in rows
+        if year == fiscal_year
+    ]
 
 
 def _results_of(targets: QuerySet[KpiTarget]) -> list[KpiResult]:

@@ -267,3 +267,21 @@ def test_every_other_write_a_kpi_page_shows_changes_its_etag(
     response = revalidate(client, page, tag)
     assert response.status_code in (200, 404)
     assert response.get("ETag") != tag
+
+
+def test_a_save_of_last_years_figure_computes_this_years_result_of_that_kpi_again(
+    tochigi_staff: AbstractBaseUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(tochigi_staff)
+    page = "/branches/tochigi/2024/"  # judged against Tochigi's 2023 year-end
+    client.get(page)
+    seen = computed_targets(monkeypatch)
+    services.actual_record(target=target(), period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.3"))
+    client.get(page)
+    this_year = KpiTarget.objects.get(plan__branch__code="tochigi", plan__fiscal_year_id=2024, kpi__code=KPI)
+    assert seen == [this_year.pk]
+    scopes = versions.scopes(2024, branch_code="tochigi")
+    plan_2024 = Plan.objects.get(branch__code="tochigi", fiscal_year_id=2024)
+    cached = selectors.plan_results(plan_2024, scopes)
+    assert [export_row(r) for r in cached] == [export_row(r) for r in selectors.plan_results(plan_2024)]
+    assert next(r for r in cached if r.target.pk == this_year.pk).previous_year_end == Decimal("41.3")

@@ -446,8 +446,8 @@ def _plan_with(n: int, tochigi) -> Plan:
     return plan
 
 
-# session, user, branch, membership, plan, report (get_or_create), plan_results (2), history, notes
-SCREEN_QUERIES = 15  # the sheet (10) and the workflow box: moves, 要因・対応 notes, the plan's marks
+# session, user, branch, membership, plan, report (get_or_create), plan_results (2), same month last year, notes
+SCREEN_QUERIES = 13  # the sheet (10) and the workflow box: moves, 要因・対応 notes (the marks are the sheet's)
 
 
 def test_the_screen_of_a_24_kpi_plan_answers_with_a_constant_number_of_queries(

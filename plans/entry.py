@@ -271,6 +271,7 @@ def month_sheet(
     rows = []
     for result in results:
         target = result.target
+        target.plan = plan  # the write path's validation reads the target's plan: no query for it
         monthly = {
             a.month: a
             for a in target.mid_year_actuals  # type: ignore[attr-defined]

@@ -447,7 +447,7 @@ def _plan_with(n: int, tochigi) -> Plan:
 
 
 # session, user, branch, membership, plan, report (get_or_create), plan_results (2), same month last year, notes
-SCREEN_QUERIES = 13  # the sheet (10) and the workflow box: moves, 要因・対応 notes (the marks are the sheet's)
+SCREEN_QUERIES = 11  # the sheet (10) and the workflow box's 要因・対応 notes (its plan and marks are the sheet's)
 
 
 def test_the_screen_of_a_24_kpi_plan_answers_with_a_constant_number_of_queries(

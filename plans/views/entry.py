@@ -60,6 +60,7 @@ def _open(request: HttpRequest, code: str, year: int, raw_month: str) -> tuple[P
         report = workflow.report_for(plan, month, today=timezone.localdate())
     except workflow.WorkflowError as exc:
         raise Http404(str(exc)) from exc
+    report.plan = plan  # the workflow box reads the report's plan and branch: the ones read here
     return plan, month, report
 
 

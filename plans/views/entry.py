@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import html
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -184,7 +185,10 @@ _LABELS = (
 
 
 def _e(value: object) -> str:
-    """``{{ value }}`` in a template: the text escaped (a SafeString kept as it is)."""
+    """``{{ value }}`` in a template: the text escaped as ``django.utils.html.escape`` does (``html.escape``), a
+    SafeString kept as it is (``conditional_escape``, without its cost for the many plain strings of a sheet)."""
+    if type(value) is str:
+        return html.escape(value)
     return conditional_escape(value)
 
 

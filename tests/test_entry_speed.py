@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.template import engines
 from django.test.utils import CaptureQueriesContext
@@ -224,10 +225,11 @@ MAY = datetime.date(2025, 5, 1)
 URL = f"/branches/tochigi/{YEAR}/entry/2025-06/"
 # session, user, branch, membership, plan, report (6); the sheet: plan_results (2), same month last year, notes (4);
 # the years before of the changed KPI (1); the write through services.actual_record in its savepoints: the row, the
-# month's report, validation (foreign keys, constraints), the update, its history row, the data version (34); the
+# month's report, the checks of the figures' constraints, the update, its history row, the data version (20); the
 # counts after the save: plan_results (2); the session's message (3). (On a server the savepoints are BEGIN and
-# COMMIT.) The old screen read the whole sheet again after the save, with every past figure, and the target's plan.
-SAVE_QUERIES = 50
+# COMMIT.) Before: 53 (the whole sheet read again after the save with every past figure, the target's plan, the
+# foreign keys and the constraints on the target, period and month an update does not change).
+SAVE_QUERIES = 36
 # as a save up to the write (11), which meets the other version and rolls back (7); the workflow box's notes (1).
 CONFLICT_QUERIES = 19
 
@@ -294,3 +296,32 @@ def test_the_queries_of_a_save_and_a_conflict_do_not_grow_with_the_kpis(tochigi,
         _count(client, _one_cell(plan, "45", stale=True), 200),
     )
     assert large == small
+
+
+# -- the write path validates an update without looking up what it does not change ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "figures",
+    [
+        {"value": Decimal("50"), "numerator": Decimal("1"), "denominator": Decimal("0")},
+        {"value": Decimal("50"), "numerator": Decimal("-1"), "denominator": Decimal("2")},
+        {"value": None},
+        {"value": Decimal("150")},
+    ],
+)
+def test_an_update_is_refused_with_the_messages_of_a_full_validation(figures, tochigi):
+    plan = PlanFactory(branch=tochigi, fiscal_year=FiscalYearFactory(year=YEAR))
+    target = KpiTargetFactory(plan=plan, kpi=KpiFactory(kind=Kpi.Kind.RATE))
+    saved = recorded_actual(target, period=KpiActual.Period.MONTHLY, month=JUNE, value=Decimal("40"))
+    with pytest.raises(ValidationError) as refused:
+        actual_record(
+            target=target, period=KpiActual.Period.MONTHLY, month=JUNE, expected_version=saved.version, **figures
+        )
+    probe = KpiActual.objects.get(pk=saved.pk)
+    for name, value in figures.items():
+        setattr(probe, name, value)
+    with pytest.raises(ValidationError) as full:
+        probe.full_clean()
+    assert refused.value.message_dict == full.value.message_dict
+    assert KpiActual.objects.get(pk=saved.pk).value == Decimal("40")

@@ -114,21 +114,22 @@ def actions_for(user: User, report: MonthReport) -> list[Transition]:
     return [t for t in available(report) if has_permission(user, t.permission, branch)]
 
 
-def submit_blockers(report: MonthReport, results: Iterable[KpiResult] | None = None) -> list[str]:
+def submit_blockers(
+    report: MonthReport, results: Iterable[KpiResult] | None = None, notes: Iterable[ShortfallNote] | None = None
+) -> list[str]:
     """What stops ``report`` from being submitted: one message per KPI of the plan standing at △ or projected
     「未達のおそれ」 that has no 要因 and 対応 (``ShortfallNote``) for the report's month, and in a half's last
     month one per measure without its half-year progress (at most 6 queries).
 
-    The marks and projections are the plan's current ones (``plans.selectors.plan_results``; ``results`` when the
-    caller has just read them, e.g. the month screen).
+    The marks and projections are the plan's current ones (``plans.selectors.plan_results``), the notes the month's;
+    ``results`` and ``notes`` (every note of the plan for the month) when the caller has just read them, e.g. the
+    month screen.
     """
-    noted = {
-        note.target_id
-        for note in ShortfallNote.objects.filter(target__plan_id=report.plan_id, month=report.month).only(
+    if notes is None:
+        notes = ShortfallNote.objects.filter(target__plan_id=report.plan_id, month=report.month).only(
             "target_id", "cause", "action"
         )
-        if note.cause.strip() and note.action.strip()
-    }
+    noted = {note.target_id for note in notes if note.cause.strip() and note.action.strip()}
     blockers = []
     for result in selectors.plan_results(report.plan) if results is None else results:
         if result.mark is Mark.BELOW:

@@ -446,8 +446,8 @@ def _plan_with(n: int, tochigi) -> Plan:
     return plan
 
 
-# session, user, branch, membership, plan, report (get_or_create), plan_results (2), same month last year, notes
-SCREEN_QUERIES = 11  # the sheet (10) and the workflow box's 要因・対応 notes (its plan and marks are the sheet's)
+# session, user, plan with its branch, membership, report (get_or_create), plan_results (2), same month last year, notes
+SCREEN_QUERIES = 9  # the sheet (9, the branch is the plan's); the workflow box reads the sheet's plan, marks, notes
 
 
 def test_the_screen_of_a_24_kpi_plan_answers_with_a_constant_number_of_queries(

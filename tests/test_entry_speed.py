@@ -223,15 +223,15 @@ YEAR = 2025
 JUNE = datetime.date(2025, 6, 1)
 MAY = datetime.date(2025, 5, 1)
 URL = f"/branches/tochigi/{YEAR}/entry/2025-06/"
-# session, user, branch, membership, plan, report (6); the sheet: plan_results (2), same month last year, notes (4);
-# the years before of the changed KPI (1); the write through services.actual_record in its savepoints: the row, the
-# month's report, the checks of the figures' constraints, the update, its history row, the data version (20); the
-# counts after the save: plan_results (2); the session's message (3). (On a server the savepoints are BEGIN and
-# COMMIT.) Before: 53 (the whole sheet read again after the save with every past figure, the target's plan, the
-# foreign keys and the constraints on the target, period and month an update does not change).
-SAVE_QUERIES = 36
-# as a save up to the write (11), which meets the other version and rolls back (7); the workflow box's notes (1).
-CONFLICT_QUERIES = 19
+# session, user, plan with its branch, membership, report (5); the sheet: plan_results (2), the same month last
+# year, notes (4); the years before of the changed KPI (1); the write through services.actual_record in its
+# savepoints: the row, the month's report, the checks of the figures' constraints, the update, its history row, the
+# data version (20); the counts after the save: plan_results (2); the session's message (3). (On a server the
+# savepoints are BEGIN and COMMIT.) Before: 53 (the whole sheet read again after the save with every past figure,
+# the target's plan, the foreign keys and the constraints on the target, period and month an update leaves alone).
+SAVE_QUERIES = 35
+# as a save up to the write (10), which meets the other version and rolls back (7); the workflow box's notes (1).
+CONFLICT_QUERIES = 18
 
 
 def _plan_with(n: int, tochigi) -> Plan:  # noqa: ANN001

@@ -50,10 +50,10 @@ def _month_or_404(raw: str) -> datetime.date:
 def _open(request: HttpRequest, code: str, year: int, raw_month: str) -> tuple[Plan, datetime.date, MonthReport]:
     """The plan and month report, checked: 404 unknown branch / plan / month, 403 without view_branch (reading)
     or enter_actuals (saving). Headquarters reads the month (and reopens it from the workflow box)."""
-    branch = get_object_or_404(Branch, code=code)
+    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch__code=code, fiscal_year_id=year).first()
+    branch = plan.branch if plan is not None else get_object_or_404(Branch, code=code)  # the plan's: no query
     needed = access.Permission.ENTER_ACTUALS if request.method == "POST" else access.Permission.VIEW_BRANCH
     access.require(request.user, needed, branch)
-    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch=branch, fiscal_year_id=year).first()
     if plan is None:
         raise Http404(NO_PLAN.format(branch=branch, year=fiscal.reiwa_label(year)))
     month = _month_or_404(raw_month)
@@ -124,6 +124,8 @@ def _render(
     projected = sheet.projected
     can_enter = access.has_permission(request.user, access.Permission.ENTER_ACTUALS, plan.branch)
     locked = report.is_locked(today)
+    # The month's notes as read (a refused save may have set typed ones on them before rolling back: read again).
+    notes = [row.note for row in sheet.rows if row.note is not None] if outcome is None else None
     context = {
         "plan": plan,
         "branch": plan.branch,
@@ -145,7 +147,7 @@ def _render(
         "just_saved": bool(request.session.pop(SAVED_FLAG, False)),
         "storage_key": f"kpitrack-entry:{plan.branch.code}:{plan.fiscal_year_id}:{month:%Y-%m}",
         "rows_html": rows_html(sheet.rows, read_only=locked or not can_enter),
-        **month_workflow_context(request, report, [row.result for row in sheet.rows]),
+        **month_workflow_context(request, report, [row.result for row in sheet.rows], notes),
     }
     return render(request, "plans/month_entry.html", context, status=status)
 

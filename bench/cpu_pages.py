@@ -27,6 +27,7 @@ PAGES = [  # (path, user)
     ("/national/2024/", "hq"),
     ("/national/2024/kpi/lifestyle_checkup_rate/", "hq"),
     ("/national/2024/status/", "hq"),
+    ("/branches/tokyo/2024/entry/2024-10/", "tokyo"),  # the month screen: no validator, every mode renders
 ]
 
 

@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext_noop
 
 from plans import figures, fiscal
@@ -139,7 +140,7 @@ class Row:
     earlier: list[EarlierMonth]  # this year's previous months, oldest first
     previous_value: Decimal | None  # last month's figure (the hint and the cumulative check)
     previous_display: str
-    past: list[Decimal]  # the branch's monthly figures for this KPI before this month
+    past: list[Decimal]  # this year's monthly figures before this month; ``read_past`` adds the years before
     note: ShortfallNote | None
     typed: dict[str, str] = field(default_factory=dict)  # value / numerator / denominator / text
     version: int = 0
@@ -244,44 +245,39 @@ def _month_a_year_before(month: datetime.date) -> datetime.date:
     return month.replace(year=month.year - 1)
 
 
-def month_sheet(plan: Plan, month: datetime.date, today: datetime.date | None = None) -> Sheet:
-    """Every KPI target of ``plan`` as a row of ``month``'s screen (4 queries whatever the plan's size).
+def month_sheet(
+    plan: Plan, month: datetime.date, today: datetime.date | None = None, *, results: list[KpiResult] | None = None
+) -> Sheet:
+    """Every KPI target of ``plan`` as a row of ``month``'s screen (4 queries whatever the plan's size; 2 with
+    ``results``, the plan's ``plan_results`` already read).
 
-    ``today`` is accepted for symmetry with ``month_save``; the month is checked by ``workflow.report_for``.
+    A row's ``past`` holds only this year's earlier months: the years before are read by ``read_past`` for the
+    rows a save checks (the sheet itself shows only the same month last year). ``today`` is accepted for symmetry
+    with ``month_save``; the month is checked by ``workflow.report_for``.
     """
-    results = plan_results(plan)  # 2 queries: targets with figures, this year's mid-year actuals
-    kpi_ids = [r.target.kpi_id for r in results]
-    year = plan.fiscal_year_id
-    history = (
-        KpiActual.objects.filter(
-            target__plan__branch_id=plan.branch_id,
-            target__kpi_id__in=kpi_ids,
-            period=KpiActual.Period.MONTHLY,
-            target__plan__fiscal_year_id__lt=year,
-        )
-        .order_by("month")
-        .values_list("target__kpi_id", "month", "value", "text_value")
-    )
-    past_by_kpi: dict[int, list[Decimal]] = defaultdict(list)
-    last_year: dict[int, str] = {}
+    if results is None:
+        results = plan_results(plan)  # 2 queries: targets with figures, this year's mid-year actuals
     same_month = _month_a_year_before(month)
-    for kpi_id, when, value, text in history:
-        if value is not None:
-            past_by_kpi[kpi_id].append(value)
-        if when == same_month:
-            last_year[kpi_id] = KpiActual(value=value, text_value=text).display_value
+    last_year = {
+        kpi_id: KpiActual(value=value, text_value=text).display_value
+        for kpi_id, value, text in _history(plan, [r.target.kpi_id for r in results])
+        .filter(month=same_month)
+        .values_list("target__kpi_id", "value", "text_value")
+    }
     notes = {n.target_id: n for n in ShortfallNote.objects.filter(target__plan=plan, month=month)}
     earlier_months = _earlier_months(month, plan)
+    last_month = earlier_months[-1] if earlier_months else None
+    monthly_period = KpiActual.Period.MONTHLY
     rows = []
     for result in results:
         target = result.target
+        target.plan = plan  # the write path's validation reads the target's plan: no query for it
         monthly = {
             a.month: a
             for a in target.mid_year_actuals  # type: ignore[attr-defined]
-            if a.period == KpiActual.Period.MONTHLY
+            if a.period == monthly_period
         }
-        before = [a for m, a in monthly.items() if m < month]
-        previous = monthly.get(earlier_months[-1]) if earlier_months else None
+        previous = monthly.get(last_month) if last_month is not None else None
         actual = monthly.get(month)
         row = Row(
             result=result,
@@ -290,7 +286,7 @@ def month_sheet(plan: Plan, month: datetime.date, today: datetime.date | None = 
             earlier=[EarlierMonth(m, monthly[m].display_value if m in monthly else "") for m in earlier_months],
             previous_value=previous.value if previous is not None else None,
             previous_display=previous.display_value if previous is not None else "",
-            past=[*past_by_kpi.get(target.kpi_id, []), *(a.value for a in before if a.value is not None)],
+            past=[a.value for m, a in monthly.items() if m < month and a.value is not None],
             note=notes.get(target.pk),
         )
         row.version = actual.version if actual is not None else 0
@@ -299,6 +295,32 @@ def month_sheet(plan: Plan, month: datetime.date, today: datetime.date | None = 
             row.cause, row.action = row.note.cause, row.note.action
         rows.append(row)
     return Sheet(plan=plan, month=month, rows=rows)
+
+
+def _history(plan: Plan, kpi_ids: Iterable[int]) -> QuerySet[KpiActual]:
+    """The branch's monthly actuals of these KPIs in the fiscal years before ``plan``'s."""
+    return KpiActual.objects.filter(
+        target__plan__branch_id=plan.branch_id,
+        target__kpi_id__in=list(kpi_ids),
+        period=KpiActual.Period.MONTHLY,
+        target__plan__fiscal_year_id__lt=plan.fiscal_year_id,
+    ).order_by()
+
+
+def read_past(plan: Plan, rows: Sequence[Row]) -> None:
+    """Put the branch's monthly figures of the years before into each row's ``past``, before this year's earlier
+    months already there (1 query, none without rows): what the range check (``outside_past_range``) reads."""
+    if not rows:
+        return
+    past_by_kpi: dict[int, list[Decimal]] = defaultdict(list)
+    for kpi_id, value in (
+        _history(plan, {r.target.kpi_id for r in rows})
+        .filter(value__isnull=False)
+        .values_list("target__kpi_id", "value")
+    ):
+        past_by_kpi[kpi_id].append(value)
+    for row in rows:
+        row.past = [*past_by_kpi.get(row.target.kpi_id, []), *row.past]
 
 
 def _saved_fields(actual: KpiActual | None) -> dict[str, str]:
@@ -329,7 +351,10 @@ class Figures:
 
 @dataclass
 class SaveOutcome:
-    """What ``month_save`` did: ``saved`` is False when nothing was written (``message`` says why)."""
+    """What ``month_save`` did: ``saved`` is False when nothing was written (``message`` says why).
+
+    ``sheet`` is the month as read before the save, with what was typed and each row's messages (after a save the
+    screen is read again: the view redirects); ``before`` and ``after`` are the ◎/○/△ and projection counts."""
 
     sheet: Sheet
     saved: bool
@@ -491,8 +516,10 @@ def month_save(
         new = _parse(row)
         if new is None or _unchanged(row, new):
             continue
-        _warn(row, new)
         changes.append((row, new))
+    read_past(plan, [row for row, new in changes if new.value is not None and not row.is_choice])
+    for row, new in changes:
+        _warn(row, new)
     if any(row.errors for row in sheet.rows):
         return SaveOutcome(sheet, False, NOTHING_SAVED)
     if any(row.warnings and not row.reason for row in sheet.rows):
@@ -506,9 +533,9 @@ def month_save(
             if any(r.errors for r in sheet.rows):
                 raise _RollBack
             # (a reopened month is flagged for re-approval by the write path itself: services.actual_record)
-            after_sheet = month_sheet(plan, month, today)
+            after = _summary(plan_results(plan)) if written or notes else before  # the counts the save gives
             if preview:
-                raise _Previewed(_summary([r.result for r in after_sheet.rows]))
+                raise _Previewed(after)
     except _Previewed as previewed:
         return SaveOutcome(sheet, False, PREVIEWED, before=before, after=previewed.after)
     except _RollBack:
@@ -518,10 +545,9 @@ def month_save(
         failed = any(r.errors for r in sheet.rows)
         return SaveOutcome(sheet, False, NOTHING_SAVED if failed else CONFLICTS)
     if not written and not notes:
-        return SaveOutcome(after_sheet, True, NO_CHANGES, before=before, after=before)
+        return SaveOutcome(sheet, True, NO_CHANGES, before=before, after=before)
     message = SAVED.format(month=fiscal.month_label(month), count=written + notes)
-    after = _summary([r.result for r in after_sheet.rows])
-    return SaveOutcome(after_sheet, True, message, written=written + notes, before=before, after=after)
+    return SaveOutcome(sheet, True, message, written=written + notes, before=before, after=after)
 
 
 def _write(changes: list[tuple[Row, Figures]], month: datetime.date, user: AbstractBaseUser | None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from branches.access import Permission, User, has_permission
 from branches.models import Branch, Membership
 from plans import fiscal, selectors, versions
 from plans.models import MonthReport, Plan, ShortfallNote
+from plans.results import KpiResult
 from plans.rules import Mark
 
 Status = MonthReport.Status
@@ -112,22 +114,24 @@ def actions_for(user: User, report: MonthReport) -> list[Transition]:
     return [t for t in available(report) if has_permission(user, t.permission, branch)]
 
 
-def submit_blockers(report: MonthReport) -> list[str]:
+def submit_blockers(
+    report: MonthReport, results: Iterable[KpiResult] | None = None, notes: Iterable[ShortfallNote] | None = None
+) -> list[str]:
     """What stops ``report`` from being submitted: one message per KPI of the plan standing at △ or projected
     「未達のおそれ」 that has no 要因 and 対応 (``ShortfallNote``) for the report's month, and in a half's last
     month one per measure without its half-year progress (at most 6 queries).
 
-    The marks and projections are the plan's current ones (``plans.selectors.plan_results``).
+    The marks and projections are the plan's current ones (``plans.selectors.plan_results``), the notes the month's;
+    ``results`` and ``notes`` (every note of the plan for the month) when the caller has just read them, e.g. the
+    month screen.
     """
-    noted = {
-        note.target_id
-        for note in ShortfallNote.objects.filter(target__plan_id=report.plan_id, month=report.month).only(
+    if notes is None:
+        notes = ShortfallNote.objects.filter(target__plan_id=report.plan_id, month=report.month).only(
             "target_id", "cause", "action"
         )
-        if note.cause.strip() and note.action.strip()
-    }
+    noted = {note.target_id for note in notes if note.cause.strip() and note.action.strip()}
     blockers = []
-    for result in selectors.plan_results(report.plan):
+    for result in selectors.plan_results(report.plan) if results is None else results:
         if result.mark is Mark.BELOW:
             state = STATE_BELOW
         elif result.mark is None and result.projection is not None and result.projection.on_track is False:

@@ -446,9 +446,9 @@ def _plan_with(n: int, tochigi) -> Plan:
     return plan
 
 
-# session, user, branch, membership, plan, report (get_or_create), plan_results (2), history, notes
-#: the user is read with their membership; the sheet (10) and the workflow box: moves, 要因・対応 notes, marks
-SCREEN_QUERIES = 14
+# session, user with membership, plan with its branch, report (get_or_create), plan_results (2), same month last
+# year, notes: the sheet's; the workflow box reads the sheet's plan, marks, notes
+SCREEN_QUERIES = 8
 
 
 def test_the_screen_of_a_24_kpi_plan_answers_with_a_constant_number_of_queries(

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import datetime
+import html
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import Context
+from django.template.base import render_value_in_context
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from branches import access
 from branches.models import Branch
-from plans import entry, fiscal, workflow
-from plans.entry import SaveOutcome, Sheet
+from plans import entry, fiscal, rules, workflow
+from plans.entry import Row, SaveOutcome, Sheet
+from plans.formatting import format_figure
 from plans.models import MonthReport, Plan
 from plans.views.common import NO_PLAN
 from plans.views.dashboards import mark_summary
@@ -42,10 +50,10 @@ def _month_or_404(raw: str) -> datetime.date:
 def _open(request: HttpRequest, code: str, year: int, raw_month: str) -> tuple[Plan, datetime.date, MonthReport]:
     """The plan and month report, checked: 404 unknown branch / plan / month, 403 without view_branch (reading)
     or enter_actuals (saving). Headquarters reads the month (and reopens it from the workflow box)."""
-    branch = get_object_or_404(Branch, code=code)
+    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch__code=code, fiscal_year_id=year).first()
+    branch = plan.branch if plan is not None else get_object_or_404(Branch, code=code)  # the plan's: no query
     needed = access.Permission.ENTER_ACTUALS if request.method == "POST" else access.Permission.VIEW_BRANCH
     access.require(request.user, needed, branch)
-    plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch=branch, fiscal_year_id=year).first()
     if plan is None:
         raise Http404(NO_PLAN.format(branch=branch, year=fiscal.reiwa_label(year)))
     month = _month_or_404(raw_month)
@@ -53,6 +61,7 @@ def _open(request: HttpRequest, code: str, year: int, raw_month: str) -> tuple[P
         report = workflow.report_for(plan, month, today=timezone.localdate())
     except workflow.WorkflowError as exc:
         raise Http404(str(exc)) from exc
+    report.plan = plan  # the workflow box reads the report's plan and branch: the ones read here
     return plan, month, report
 
 
@@ -115,6 +124,8 @@ def _render(
     projected = sheet.projected
     can_enter = access.has_permission(request.user, access.Permission.ENTER_ACTUALS, plan.branch)
     locked = report.is_locked(today)
+    # The month's notes as read (a refused save may have set typed ones on them before rolling back: read again).
+    notes = [row.note for row in sheet.rows if row.note is not None] if outcome is None else None
     context = {
         "plan": plan,
         "branch": plan.branch,
@@ -135,6 +146,179 @@ def _render(
         "next_month": next_month,
         "just_saved": bool(request.session.pop(SAVED_FLAG, False)),
         "storage_key": f"kpitrack-entry:{plan.branch.code}:{plan.fiscal_year_id}:{month:%Y-%m}",
-        **month_workflow_context(request, report),
+        "rows_html": rows_html(sheet.rows, read_only=locked or not can_enter),
+        **month_workflow_context(request, report, [row.result for row in sheet.rows], notes),
     }
     return render(request, "plans/month_entry.html", context, status=status)
+
+
+# -- the sheet's rows -------------------------------------------------------------------------------------------
+# The rows are written here, not by a template loop: about 60 template nodes a row were most of the screen's time.
+# Every text is escaped as ``{{ value }}`` would be; tests/test_entry_speed.py renders the template the rows came
+# from (tests/templates/month_entry_rows_reference.html) on the same sheets in both languages and compares.
+
+L_LAST_YEAR = gettext_noop("前年同月")
+L_SAVED = gettext_noop("保存済み")
+L_RESULT = gettext_noop("評価・見込み")
+L_NUMERATOR = gettext_noop("分子")
+L_DENOMINATOR = gettext_noop("分母")
+L_RATE = gettext_noop("率")
+L_VALUE = gettext_noop("実績値")
+L_DONE = gettext_noop("実施状況")
+L_BLANK = gettext_noop("（未入力）")
+L_CAUSE = gettext_noop("要因")
+L_ACTION = gettext_noop("対応")
+L_PROJECTED = gettext_noop("見込み")
+L_ON_TRACK = gettext_noop("達成見込み")
+L_AT_RISK = gettext_noop("未達のおそれ")
+L_TARGET = gettext_noop("目標:")
+L_REASON = gettext_noop("理由")
+L_PREVIOUS = gettext_noop("前月: %(value)s")
+L_THEIRS_SAVED = gettext_noop("他の利用者が先に保存しました: 「%(value)s」（%(who)s、%(when)s）")
+L_THEIRS_DELETED = gettext_noop("他の利用者がこの実績を先に削除しました。")
+L_YOURS = gettext_noop("あなたの入力: 「%(value)s」")
+L_KEEP_MINE = gettext_noop("自分の値で保存する")
+L_TAKE_THEIRS = gettext_noop("保存済みの値を使う")
+NONE_SHOWN = "－"
+_LABELS = (
+    L_LAST_YEAR, L_SAVED, L_RESULT, L_NUMERATOR, L_DENOMINATOR, L_RATE, L_VALUE, L_DONE, L_BLANK, L_CAUSE, L_ACTION,
+    L_PROJECTED, L_ON_TRACK, L_AT_RISK, L_TARGET, L_REASON,
+)  # fmt: skip
+
+
+def _e(value: object) -> str:
+    """``{{ value }}`` in a template: the text escaped as ``django.utils.html.escape`` does (``html.escape``), a
+    SafeString kept as it is (``conditional_escape``, without its cost for the many plain strings of a sheet)."""
+    if type(value) is str:
+        return html.escape(value)
+    return conditional_escape(value)
+
+
+def _messages(css: str, texts: list[str]) -> str:
+    return "".join(f'<span class="msg {css}">{_e(t)}</span>' for t in texts)
+
+
+def rows_html(rows: list[Row], *, read_only: bool) -> SafeString:
+    """The ``<tr>`` rows of the month sheet (``plans/month_entry.html``'s table body), in the active language."""
+    labels = {text: _e(_(text)) for text in _LABELS}  # msgid → its translation, escaped
+    disabled = " disabled" if read_only else ""
+    return mark_safe("\n".join(_row_html(i, row, labels, disabled) for i, row in enumerate(rows)))  # noqa: S308
+
+
+def _row_html(index: int, row: Row, labels: dict[str, str], disabled: str) -> str:  # noqa: C901, PLR0912, PLR0915
+    r = row.result
+    p = _e(row.prefix)
+    errors = row.errors
+    actual = row.actual
+    saved = _e(row.saved)
+    out = [
+        f'<tr class="entry-row state-{_e(row.state)}" data-grid-row="{_e(localize(index))}" id="{p}">\n'
+        f'<th scope="row" class="kpi">\n<span class="kpi-name">{_e(r.name)}</span>\n'
+        f'<span class="target-text">{labels[L_TARGET]} {_e(r.target.target_text or NONE_SHOWN)}</span>\n</th>\n'
+        f'<td class="num" data-label="{labels[L_LAST_YEAR]}">{_e(row.last_year or NONE_SHOWN)}</td>\n'
+    ]
+    out.extend(
+        f'<td class="num earlier" data-label="{_e(fiscal.month_label(e.month))}">{_e(e.display or NONE_SHOWN)}</td>'
+        for e in row.earlier
+    )
+    counts = ""
+    if actual is not None and actual.numerator is not None:
+        counts = f"<small>{_e(floatformat(actual.numerator, '-2'))}/{_e(floatformat(actual.denominator, '-2'))}</small>"
+    out.append(
+        f'\n<td class="num saved-value" data-label="{labels[L_SAVED]}">{_e(row.saved or NONE_SHOWN)}{counts}</td>\n'
+        f'<td class="inputs">\n<input type="hidden" name="{p}-version" value="{_e(str(row.version))}">\n'
+    )
+    typed = row.typed
+    if row.is_choice:
+        refused = " is-refused" if errors.get("text") else ""
+        options = "".join(
+            f'<option value="{_e(c)}"{" selected" if typed["text"] == c else ""}>{_e(_(c))}</option>'
+            for c in row.choices
+        )
+        out.append(
+            f'<label class="field"><span class="sr">{labels[L_DONE]}</span>\n'
+            f'<select name="{p}-text" class="cell{refused}" data-col="2" data-saved="{saved}"{disabled}>\n'
+            f'<option value=""{"" if typed["text"] else " selected"}>{labels[L_BLANK]}</option>\n'
+            f"{options}\n</select></label>\n{_messages('refused', errors.get('text', []))}\n"
+        )
+    else:
+        if row.is_rate:
+            out.append('<span class="counts">\n')
+            for name, col, label in (("numerator", 0, L_NUMERATOR), ("denominator", 1, L_DENOMINATOR)):
+                saved_count = _e(floatformat(getattr(actual, name), "-2")) if actual is not None else ""
+                out.append(
+                    f'<label class="field"><span class="lbl">{labels[label]}</span><input name="{p}-{name}" '
+                    f'value="{_e(typed[name])}" class="cell count{" is-refused" if errors.get(name) else ""}" '
+                    f'data-col="{col}" data-saved="{saved_count}" inputmode="decimal" autocomplete="off"{disabled}>'
+                    "</label>\n"
+                )
+            out.append("</span>\n")
+        unit = f'<span class="unit">{_e(r.kpi.unit)}</span>' if r.kpi.unit else ""
+        out.append(
+            f'<label class="field value"><span class="lbl">{labels[L_RATE if row.is_rate else L_VALUE]}</span>'
+            f'<input name="{p}-value" value="{_e(typed["value"])}" class="cell'
+            f'{" is-refused" if errors.get("value") else ""}" data-col="2" data-saved="{saved}" '
+            f'placeholder="{_e(row.previous_display)}" inputmode="decimal" autocomplete="off"{disabled}>'
+            f"{unit}</label>\n"
+        )
+        if row.is_rate:
+            out.append(
+                f'<output class="live-rate" data-precision="{_e(str(r.target.precision))}" aria-live="polite">'
+                "</output>\n"
+            )
+        out.append(f"{_messages('refused', row.value_errors)}\n")
+    if row.previous_display:
+        out.append(f'<span class="hint">{_(L_PREVIOUS) % {"value": _e(row.previous_display)}}</span>\n')
+    if row.conflict_pending:
+        out.append(f'<div class="conflict" role="alert">\n<input type="hidden" name="{p}-conflict" value="1">\n')
+        conflict = row.conflict
+        if conflict is not None:
+            when = render_value_in_context(conflict.entered_at, Context())
+            who = _e(conflict.entered_by or NONE_SHOWN)
+            theirs = _(L_THEIRS_SAVED) % {"value": _e(conflict.display_value), "who": who, "when": when}
+            out.append(f"<p>{theirs}</p>\n")
+        else:
+            out.append(f"<p>{_e(_(L_THEIRS_DELETED))}</p>\n")
+        yours = _(L_YOURS) % {"value": _e(typed["value"] or typed["text"] or NONE_SHOWN)}
+        out.append(
+            f"<p>{yours}</p>\n"
+            f'<label><input type="radio" name="{p}-resolve" value="mine"> {_e(_(L_KEEP_MINE))}</label>\n'
+            f'<label><input type="radio" name="{p}-resolve" value="theirs"> {_e(_(L_TAKE_THEIRS))}</label>\n'
+            "</div>\n"
+        )
+    out.append(f"{_messages('refused', errors.get('resolve', []))}\n")
+    if row.warnings or row.reason or errors.get("reason"):
+        out.append(
+            f'<div class="warning">\n{_messages("warned", row.warnings)}\n'
+            f'<label class="field reason"><span class="lbl">{labels[L_REASON]}</span><input name="{p}-reason" '
+            f'value="{_e(row.reason)}" maxlength="200" autocomplete="off"></label>\n'
+            f"{_messages('refused', errors.get('reason', []))}\n</div>\n"
+        )
+    out.append(f'</td>\n<td class="result" data-label="{labels[L_RESULT]}">\n')
+    projection = r.projection
+    if r.mark:
+        out.append(f'<span class="mark {_e(rules.mark_css(r.mark))}">{_e(r.mark)}</span>\n')
+    elif projection:
+        css = "on-track" if projection.on_track else "at-risk" if projection.on_track is False else ""
+        figure = _e(format_figure(projection.value, r.kpi.unit, r.target.precision))
+        note = (
+            f"<small>{labels[L_ON_TRACK]}</small>"
+            if projection.on_track
+            else f"<small>{labels[L_AT_RISK]}</small>"
+            if projection.on_track is False
+            else ""
+        )
+        out.append(f'<span class="projection {css}">{labels[L_PROJECTED]} {figure}\n{note}</span>\n')
+    else:
+        out.append('<span class="mark mark-none">－</span>\n')
+    if row.needs_note or row.cause or errors.get("note"):
+        out.append(
+            '<div class="shortfall">\n'
+            f'<label class="field"><span class="lbl">{labels[L_CAUSE]}</span><input name="{p}-cause" '
+            f'value="{_e(row.cause)}" maxlength="1000" autocomplete="off"{disabled}></label>\n'
+            f'<label class="field"><span class="lbl">{labels[L_ACTION]}</span><input name="{p}-action" '
+            f'value="{_e(row.action)}" maxlength="1000" autocomplete="off"{disabled}></label>\n'
+            f"{_messages('refused', errors.get('note', []))}\n</div>\n"
+        )
+    out.append("</td>\n</tr>")
+    return "".join(out)

@@ -7,6 +7,7 @@ checked here on every POST, whatever buttons the page showed.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +29,8 @@ from django.views.decorators.http import require_GET, require_POST
 from branches import access
 from branches.models import Branch
 from plans import fiscal, versions, workflow
-from plans.models import FiscalYear, MonthReport, Plan
+from plans.models import FiscalYear, MonthReport, Plan, ShortfallNote
+from plans.results import KpiResult
 from plans.views import cache
 from plans.views.cache import national_scope, revalidated
 
@@ -45,11 +47,18 @@ DONE: dict[str, str] = {
 }
 
 
-def month_workflow_context(request: HttpRequest, report: MonthReport) -> dict[str, Any]:
+def month_workflow_context(
+    request: HttpRequest,
+    report: MonthReport,
+    results: Iterable[KpiResult] | None = None,
+    notes: Iterable[ShortfallNote] | None = None,
+) -> dict[str, Any]:
     """What ``plans/_month_workflow.html`` needs: the report, the user's allowed moves, and what still blocks
-    submission (only computed when the user may submit)."""
+    submission (only computed when the user may submit; from ``results`` and ``notes``, the plan's current
+    ``plan_results`` and the month's 要因・対応, when the caller has just read them)."""
     actions = workflow.actions_for(request.user, report)
-    blockers = workflow.submit_blockers(report) if any(a.name == "submit" for a in actions) else []
+    can_submit = any(a.name == "submit" for a in actions)
+    blockers = workflow.submit_blockers(report, results, notes) if can_submit else []
     return {"report": report, "actions": actions, "blockers": blockers}
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import caches
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
@@ -199,15 +200,29 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
     return render(request, "plans/branch_dashboard.html", context)
 
 
-@require_GET
-@login_required
-@revalidated(branch_scope)
-def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
-    """One KPI of one branch: its monthly progress this year and its trend across years."""
-    plan = plan_or_404(request.user, code, year)
+def cached_part(request: HttpRequest, name: str, build: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """``build()``'s part of a page, kept in the cache while the page's data versions are unchanged: the key holds
+    ``name`` (the page and what it is about), the versions the page's ETag was built from, the language and the
+    code that renders it. A part holds nothing that depends on the user or the session (no CSRF token). Built
+    afresh and not kept without data versions (a flash message waits) and when ``build()`` answers None (a 404)."""
+    scopes = getattr(request, "data_scopes", None)
+    if scopes is None:
+        return build()
+    key = f"{name}:{cache.RELEASE}:{get_language()}:{versions.token(scopes)}"
+    found = caches[MATRIX_CACHE].get(key)
+    if found is None:
+        found = build()
+        if found is not None:
+            caches[MATRIX_CACHE].set(key, found, timeout=None)
+    return found
+
+
+def kpi_detail_part(plan: Plan, kpi_code: str) -> dict[str, Any] | None:
+    """The KPI page's content (``content``: its HTML, charts' JSON included) and the KPI's name (``kpi_name``),
+    or None when ``plan`` has no such KPI."""
     history = selectors.kpi_history(plan, kpi_code)
     if history is None:
-        raise Http404(NO_SUCH_KPI)
+        return None
     context = {
         "plan": plan,
         "branch": plan.branch,
@@ -218,6 +233,27 @@ def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> Htt
         "progress_chart": charts.monthly_progress(history),
         "trend_chart": charts.multi_year_trend(history),
         "method_labels": rules.PROJECTION_METHOD_LABELS,
+    }
+    return {
+        "content": render_to_string("plans/_kpi_detail_content.html", context),
+        "kpi_name": history.result.kpi.name,
+    }
+
+
+@require_GET
+@login_required
+@revalidated(branch_scope)
+def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
+    """One KPI of one branch: its monthly progress this year and its trend across years."""
+    plan = plan_or_404(request.user, code, year)
+    part = cached_part(request, f"kpi-detail:{plan.pk}:{kpi_code}", lambda: kpi_detail_part(plan, kpi_code))
+    if part is None:
+        raise Http404(NO_SUCH_KPI)
+    context = {
+        "branch": plan.branch,
+        "fiscal_year": plan.fiscal_year,
+        "kpi_name": part["kpi_name"],
+        "content": mark_safe(part["content"]),  # noqa: S308 (rendered by the template, autoescaped)
     }
     return render(request, "plans/kpi_detail.html", context)
 
@@ -431,6 +467,23 @@ def ranking_rows_html(fiscal_year: FiscalYear, kpi: Kpi, ranking: list[selectors
     return mark_safe("".join(rows))  # noqa: S308 (every text escaped above)
 
 
+def national_kpi_part(fiscal_year: FiscalYear, kpi: Kpi) -> dict[str, Any] | None:
+    """The national KPI page's content (``content``: its HTML, the chart's JSON included), or None when no branch
+    has a target for ``kpi`` in ``fiscal_year``."""
+    ranking = selectors.kpi_ranking(fiscal_year, kpi)
+    if not ranking:
+        return None
+    national_average = next((r.result.national_average for r in ranking if r.result.national_average is not None), None)
+    context = {
+        "fiscal_year": fiscal_year,
+        "kpi": kpi,
+        "rows_html": ranking_rows_html(fiscal_year, kpi, ranking),
+        "chart": charts.branch_ranking(fiscal_year.year, kpi, ranking, national_average),
+        "national_average": national_average,
+    }
+    return {"content": render_to_string("plans/_national_kpi_content.html", context)}
+
+
 @require_GET
 @login_required
 @revalidated(national_scope)
@@ -439,16 +492,12 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
     access.require_all_branches(request.user)
     fiscal_year = get_object_or_404(FiscalYear, year=year)
     kpi = get_object_or_404(Kpi, code=kpi_code)
-    ranking = selectors.kpi_ranking(fiscal_year, kpi)
-    if not ranking:
+    part = cached_part(request, f"national-kpi:{year}:{kpi.pk}", lambda: national_kpi_part(fiscal_year, kpi))
+    if part is None:
         raise Http404(NO_BRANCH_HAS_KPI.format(year=fiscal_year.label, kpi=kpi.name))
-    national_average = next((r.result.national_average for r in ranking if r.result.national_average is not None), None)
     context = {
         "fiscal_year": fiscal_year,
         "kpi": kpi,
-        "rows": ranking,
-        "rows_html": ranking_rows_html(fiscal_year, kpi, ranking),
-        "chart": charts.branch_ranking(fiscal_year.year, kpi, ranking, national_average),
-        "national_average": national_average,
+        "content": mark_safe(part["content"]),  # noqa: S308 (rendered by the template, autoescaped)
     }
     return render(request, "plans/national_kpi.html", context)

@@ -1,8 +1,9 @@
 """The branch KPI page and the national KPI page made faster (issue 12) show exactly what they showed before.
 
 ``tests/reference/*_before.html`` are the two pages' templates as they were before their content was cached and
-partly rendered in Python; each test renders every page of the seed with that template and the context the view
-built then, and compares it, byte for byte, with the page served now, in Japanese and in English.
+partly rendered in Python, ``tests/reference/before.py`` the national page's ranking, rows and chart code of then;
+each test renders every page of the seed with them, as the views did then, and compares it byte for byte with
+the page served now, in Japanese and in English.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from django.utils import translation
 from branches.models import Branch
 from plans import charts, rules, selectors
 from plans.models import FiscalYear, Kpi, KpiTarget, Plan
-from plans.views import dashboards
 from tests.conftest import client_for
 from tests.factories import member
+from tests.reference import before
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def _detail_before(plan: Plan, kpi_code: str, request: HttpRequest, language: st
 
 def _national_before(fiscal_year: FiscalYear, kpi: Kpi, request: HttpRequest, language: str) -> str:
     with translation.override(language):
-        ranking = selectors.kpi_ranking(fiscal_year, kpi)
+        ranking = before.kpi_ranking(fiscal_year, kpi)
         national_average = next(
             (r.result.national_average for r in ranking if r.result.national_average is not None), None
         )
@@ -72,8 +73,8 @@ def _national_before(fiscal_year: FiscalYear, kpi: Kpi, request: HttpRequest, la
             "fiscal_year": fiscal_year,
             "kpi": kpi,
             "rows": ranking,
-            "rows_html": dashboards.ranking_rows_html(fiscal_year, kpi, ranking),
-            "chart": charts.branch_ranking(fiscal_year.year, kpi, ranking, national_average),
+            "rows_html": before.ranking_rows_html(fiscal_year, kpi, ranking),
+            "chart": before.branch_ranking(fiscal_year.year, kpi, ranking, national_average),
             "national_average": national_average,
         }
     return _render_before("national_kpi_before.html", context, request, language)

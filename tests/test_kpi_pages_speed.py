@@ -9,6 +9,7 @@ the page served now, in Japanese and in English.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from django.test import Client
 from django.utils import translation
 
 from branches.models import Branch
-from plans import charts, rules, selectors
-from plans.models import FiscalYear, Kpi, KpiTarget, Plan
+from plans import charts, rules, selectors, versions
+from plans.models import FiscalYear, Kpi, KpiActual, KpiTarget, Plan
 from tests.conftest import client_for
 from tests.factories import member
 from tests.reference import before
@@ -35,8 +36,9 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 
 DETAIL_COLD_QUERIES = 8  # session, user, data versions, membership, plan, targets, actuals, lineage
 DETAIL_WARM_QUERIES = 5  # the content from the cache: no target, actual or lineage read
-NATIONAL_COLD_QUERIES = 7  # session, user, data versions, membership, fiscal year, KPI, targets
-NATIONAL_WARM_QUERIES = 6  # the content from the cache: no target read
+NATIONAL_COLD_QUERIES = 7  # session, user, data versions, membership, branches (and the year), KPI, targets
+NATIONAL_AFTER_A_SAVE_QUERIES = 6  # the branches from the cache, one branch's target read
+NATIONAL_WARM_QUERIES = 5  # the content from the cache: no branch or target read
 
 
 def _render_before(name: str, context: dict[str, Any], request: HttpRequest, language: str) -> str:
@@ -142,8 +144,7 @@ def test_the_cached_content_holds_nothing_of_the_user_who_saw_it_first(hq: Clien
     staff = client_for(member("tochigi-reader", branch=Branch.objects.get(code="tochigi")))
     second, _ = _get(staff, path, "ja")
     assert "hq-manager" in first and "hq-manager" not in second
-    main = re.compile(r"<main.*</main>", re.S)
-    assert main.search(first).group(0) == main.search(second).group(0)
+    assert _main(first) == _main(second)
 
 
 def test_the_branch_kpi_page_runs_a_constant_number_of_queries_cold_and_warm(
@@ -172,8 +173,51 @@ def test_the_national_kpi_page_runs_a_constant_number_of_queries_cold_and_warm(
     KpiTarget.objects.get(
         plan__branch__code="tokyo", plan__fiscal_year_id=2024, kpi__code="lifestyle_checkup_rate"
     ).save()
+    with django_assert_num_queries(NATIONAL_AFTER_A_SAVE_QUERIES):
+        assert hq.get(path).status_code == 200
+    versions.bump()  # the catalog: every branch's entry is read again
     with django_assert_num_queries(NATIONAL_COLD_QUERIES):
         assert hq.get(path).status_code == 200
+
+
+def _main(html: str) -> str:
+    match = re.search(r"<main.*</main>", html, re.S)
+    assert match
+    return match.group(0)
+
+
+def test_after_a_save_in_one_branch_the_national_page_is_the_one_rendered_from_scratch(hq: Client) -> None:
+    """Only the saving branch's entry is read again; the page equals one made with an empty cache."""
+    path = "/national/2023/kpi/lifestyle_checkup_rate/"
+    before_save = _main(hq.get(path).content.decode())
+    actual = KpiActual.objects.filter(
+        target__plan__branch__code="tochigi",
+        target__plan__fiscal_year_id=2023,
+        period=KpiActual.Period.YEAR_END,
+        target__kpi__code="lifestyle_checkup_rate",
+        value__isnull=False,
+    ).first()
+    assert actual is not None
+    actual.value = Decimal("12.3")
+    actual.save()
+    after_save = _main(hq.get(path).content.decode())
+    caches["default"].clear()
+    assert after_save == _main(hq.get(path).content.decode())
+    assert after_save != before_save
+    assert "12.3%" in after_save
+
+
+def test_a_target_added_to_a_branch_without_one_joins_the_ranking(hq: Client) -> None:
+    path = "/national/2023/kpi/lifestyle_checkup_rate/"
+    assert "東京" not in _main(hq.get(path).content.decode())
+    plan = Plan.objects.get(branch__code="tokyo", fiscal_year_id=2024)
+    plan.pk, plan.fiscal_year_id = None, 2023
+    plan.save()
+    assert "東京" not in _main(hq.get(path).content.decode())  # a plan without this KPI: still not ranked
+    KpiTarget.objects.create(
+        plan=plan, kpi=Kpi.objects.get(code="lifestyle_checkup_rate"), target_text="70.0%以上", order=1
+    )
+    assert "東京" in _main(hq.get(path).content.decode())
 
 
 def test_a_kpi_no_plan_has_is_still_404_and_never_cached(hq: Client) -> None:

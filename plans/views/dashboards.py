@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import caches
+from django.db.models import Exists
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -414,71 +417,143 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
     return render(request, "plans/national_matrix.html", context)
 
 
-def ranking_rows_html(fiscal_year: FiscalYear, kpi: Kpi, ranking: list[selectors.RankedResult]) -> str:
-    """The ranking table's body: a heading row where the group changes, then each branch's rank, target,
+@dataclass(frozen=True)
+class RankingEntry:
+    """A branch's row of a KPI's ranking as plain values, ready to rank and print (kept in the cache per branch):
+    what ranks it, its bar in the chart, its table cells after the rank, and the national average."""
+
+    facts: selectors.RankFacts
+    bar: charts.RankingBar
+    cells_html: str
+    national_average: Decimal | None
+
+
+def ranking_cells_html(result: KpiResult, branch: Branch, url: str) -> str:
+    """A branch's row of the ranking table after its rank: the branch linked to its KPI page (``url``), target,
     baseline, figure, as-of and mark, every text escaped (47 rows through a template loop were half of the
     page's time)."""
-    url_pattern = reverse("kpi_detail", args=["BRANCH", fiscal_year.year, kpi.code])
-    year_end_label, empty = escape(_("年度末")), "－"
+    empty = "－"
+    unit, precision = result.kpi.unit, result.target.precision
+    if result.baseline_note:
+        baseline = escape(_(result.baseline_note))
+    else:
+        baseline = escape(format_figure(result.baseline, unit, precision))
+    if result.year_end is not None:
+        as_of = escape(_("年度末"))
+    elif result.latest_month:
+        as_of = _("%(month)s時点") % {"month": escape(fiscal.month_label(result.latest_month))}
+    else:
+        as_of = empty
+    if result.mark:
+        mark = escape(result.mark)
+    elif result.projected_mark:
+        projected = _("%(mark)s（見込み）") % {"mark": escape(result.projected_mark)}
+        mark = f'<span class="projected">{projected}</span>'
+    else:
+        mark = empty
+    return (
+        f'    <td class="nowrap"><a href="{escape(url)}">{escape(branch.name)}</a></td>\n'
+        f"    <td>{escape(result.target.target_text or empty)}</td>"
+        f'<td class="num">{baseline}</td>\n'
+        f'    <td class="num">{escape(format_figure(result.figure, unit, precision))}</td>\n'
+        f'    <td class="nowrap">{as_of}</td>\n'
+        f'    <td class="mark nowrap">{mark}</td>\n'
+        "  </tr>"
+    )
+
+
+def ranking_entry(result: KpiResult, branch: Branch, url_pattern: str) -> RankingEntry:
+    """A branch's ``RankingEntry``; ``url_pattern`` is the KPI page's URL with BRANCH for the branch's code."""
+    return RankingEntry(
+        facts=selectors.RankFacts.of(result, branch),
+        bar=charts.RankingBar.of(result, branch.name),
+        cells_html=ranking_cells_html(result, branch, url_pattern.replace("BRANCH", branch.code, 1)),
+        national_average=result.national_average,
+    )
+
+
+def ranking_rows_html(entries: list[RankingEntry], places: list[selectors.RankPlace]) -> str:
+    """The ranking table's body: a heading row where the group changes, then each branch's rank and cells."""
     rows, group = [], None
-    for row in ranking:
-        result = row.result
-        if row.group != group:
-            group = row.group
+    for place in places:
+        entry = entries[place.index]
+        if place.group != group:
+            group = place.group
             if group == selectors.RankGroup.YEAR_END:
                 heading = _("年度末実績の順位")
             elif group == selectors.RankGroup.AS_OF:
                 heading = _("%(month)s時点の実績の順位（年度末実績のない支部）") % {
-                    "month": escape(fiscal.month_label(row.as_of))
+                    "month": escape(fiscal.month_label(entry.facts.as_of))
                 }
             else:
                 heading = _("順位なし（時点が異なる実績・実績なし）")
             rows.append(f'<tr class="group"><th colspan="7">{heading}</th></tr>')
-        unit, precision = result.kpi.unit, result.target.precision
-        if result.baseline_note:
-            baseline = escape(_(result.baseline_note))
-        else:
-            baseline = escape(format_figure(result.baseline, unit, precision))
-        if result.year_end is not None:
-            as_of = year_end_label
-        elif result.latest_month:
-            as_of = _("%(month)s時点") % {"month": escape(fiscal.month_label(result.latest_month))}
-        else:
-            as_of = empty
-        if result.mark:
-            mark = escape(result.mark)
-        elif result.projected_mark:
-            projected = _("%(mark)s（見込み）") % {"mark": escape(result.projected_mark)}
-            mark = f'<span class="projected">{projected}</span>'
-        else:
-            mark = empty
-        url = url_pattern.replace("BRANCH", row.branch.code, 1)
-        rows.append(
-            "<tr>\n"
-            f'    <td class="num">{escape(localize(row.rank) if row.rank else empty)}</td>\n'
-            f'    <td class="nowrap"><a href="{escape(url)}">{escape(row.branch.name)}</a></td>\n'
-            f"    <td>{escape(result.target.target_text or empty)}</td>"
-            f'<td class="num">{baseline}</td>\n'
-            f'    <td class="num">{escape(format_figure(result.figure, unit, precision))}</td>\n'
-            f'    <td class="nowrap">{as_of}</td>\n'
-            f'    <td class="mark nowrap">{mark}</td>\n'
-            "  </tr>"
-        )
-    return mark_safe("".join(rows))  # noqa: S308 (every text escaped above)
+        rank = escape(localize(place.rank)) if place.rank else "－"
+        rows.append(f'<tr>\n    <td class="num">{rank}</td>\n{entry.cells_html}')
+    return mark_safe("".join(rows))  # noqa: S308 (every text escaped: ranking_cells_html and above)
 
 
-def national_kpi_part(fiscal_year: FiscalYear, kpi: Kpi) -> dict[str, Any] | None:
+def _ranking_key(year: int, kpi_id: int, branch_id: int, scopes: versions.Scopes) -> str:
+    """A branch's ranking entry depends on the catalog, the year-wide scopes and the branch's plans of this year
+    and last (last year's figures are the baseline), the language and the code that renders it."""
+    depends = [versions.CATALOG, (year, 0), (year - 1, 0), (year, branch_id), (year - 1, branch_id)]
+    counters = ".".join(str(scopes.get(scope, 0)) for scope in depends)
+    return f"ranking-entry:{cache.RELEASE}:{get_language()}:{year}:{kpi_id}:{branch_id}:{counters}"
+
+
+def _branch_ids(year: int, scopes: versions.Scopes) -> list[int]:
+    """Every branch's id if fiscal year ``year`` exists, else none (1 query), kept in the cache while the catalog
+    (which holds the branches and the fiscal years) is unchanged."""
+    key = f"branch-ids:{cache.RELEASE}:{scopes.get(versions.CATALOG, 0)}:{year}"
+    found = caches[MATRIX_CACHE].get(key)
+    if found is None:
+        year_exists = Exists(FiscalYear.objects.filter(year=year))
+        found = list(Branch.objects.filter(year_exists).order_by("pk").values_list("pk", flat=True))
+        caches[MATRIX_CACHE].set(key, found, timeout=None)
+    return found
+
+
+def ranking_entries(
+    fiscal_year: FiscalYear, kpi: Kpi, scopes: versions.Scopes | None, branch_ids: list[int] | None
+) -> list[RankingEntry]:
+    """The ``RankingEntry`` of each branch with a target for ``kpi`` in ``fiscal_year``, in no order. Given
+    ``scopes`` and ``branch_ids`` (every branch), a branch's entry (or that it has no target) is taken from the
+    cache while its data versions are unchanged, else read again: after a save, one branch's. Without them, every
+    branch's is read and nothing kept."""
+    url_pattern = reverse("kpi_detail", args=["BRANCH", fiscal_year.year, kpi.code])
+    if scopes is None or branch_ids is None:
+        return [ranking_entry(r, b, url_pattern) for r, b in selectors.kpi_results(fiscal_year, kpi)]
+    store = caches[MATRIX_CACHE]
+    keys = {pk: _ranking_key(fiscal_year.year, kpi.pk, pk, scopes) for pk in branch_ids}
+    found = store.get_many(list(keys.values()))
+    missing = [pk for pk in branch_ids if keys[pk] not in found]
+    fresh: dict[int, RankingEntry | bool] = {}
+    if missing:
+        read = selectors.kpi_results(fiscal_year, kpi, None if len(missing) == len(branch_ids) else missing)
+        fresh = dict.fromkeys(missing, False)  # False: no target
+        fresh.update((b.pk, ranking_entry(r, b, url_pattern)) for r, b in read)
+        store.set_many({keys[pk]: entry for pk, entry in fresh.items()}, timeout=None)
+    entries = [fresh[pk] if pk in fresh else found[keys[pk]] for pk in branch_ids]
+    return [entry for entry in entries if isinstance(entry, RankingEntry)]
+
+
+def national_kpi_part(
+    fiscal_year: FiscalYear, kpi: Kpi, scopes: versions.Scopes | None, branch_ids: list[int] | None
+) -> dict[str, Any] | None:
     """The national KPI page's content (``content``: its HTML, the chart's JSON included), or None when no branch
-    has a target for ``kpi`` in ``fiscal_year``."""
-    ranking = selectors.kpi_ranking(fiscal_year, kpi)
-    if not ranking:
+    has a target for ``kpi`` in ``fiscal_year`` (``ranking_entries``)."""
+    entries = ranking_entries(fiscal_year, kpi, scopes, branch_ids)
+    if not entries:
         return None
-    national_average = next((r.result.national_average for r in ranking if r.result.national_average is not None), None)
+    places = selectors.rank_order([entry.facts for entry in entries], kpi.direction)
+    ranked = [entries[place.index] for place in places]
+    national_average = next((e.national_average for e in ranked if e.national_average is not None), None)
+    bars = [e.bar.placed(p.rank, p.group, e.facts.as_of) for e, p in zip(ranked, places, strict=True)]
     context = {
         "fiscal_year": fiscal_year,
         "kpi": kpi,
-        "rows_html": ranking_rows_html(fiscal_year, kpi, ranking),
-        "chart": charts.branch_ranking(fiscal_year.year, kpi, ranking, national_average),
+        "rows_html": ranking_rows_html(entries, places),
+        "chart": charts.ranking_chart(fiscal_year.year, kpi, bars, national_average),
         "national_average": national_average,
     }
     return {"content": render_to_string("plans/_national_kpi_content.html", context)}
@@ -490,9 +565,14 @@ def national_kpi_part(fiscal_year: FiscalYear, kpi: Kpi) -> dict[str, Any] | Non
 def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse:
     """One KPI across every branch: target, actual and mark, ranked, with the national average."""
     access.require_all_branches(request.user)
-    fiscal_year = get_object_or_404(FiscalYear, year=year)
+    scopes = getattr(request, "data_scopes", None)
+    branch_ids = _branch_ids(year, scopes) if scopes is not None else None
+    # The fiscal year is read only to tell an unknown year (404) from a year without branches.
+    fiscal_year = FiscalYear(year=year) if branch_ids else get_object_or_404(FiscalYear, year=year)
     kpi = get_object_or_404(Kpi, code=kpi_code)
-    part = cached_part(request, f"national-kpi:{year}:{kpi.pk}", lambda: national_kpi_part(fiscal_year, kpi))
+    part = cached_part(
+        request, f"national-kpi:{year}:{kpi.pk}", lambda: national_kpi_part(fiscal_year, kpi, scopes, branch_ids)
+    )
     if part is None:
         raise Http404(NO_BRANCH_HAS_KPI.format(year=fiscal_year.label, kpi=kpi.name))
     context = {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import caches
@@ -417,15 +417,38 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
     return render(request, "plans/national_matrix.html", context)
 
 
-@dataclass(frozen=True)
-class RankingEntry:
-    """A branch's row of a KPI's ranking as plain values, ready to rank and print (kept in the cache per branch):
-    what ranks it, its bar in the chart, its table cells after the rank, and the national average."""
+class RankingEntry(NamedTuple):
+    """A branch's row of a KPI's ranking as plain values, ready to rank and print (kept in the cache per branch,
+    so a tuple of primitives: cheap to pickle): what ranks it, its bar in the chart, its table cells after the rank
+    (``cells_html``) and the national average. Marks are their symbols, "" for none."""
 
-    facts: selectors.RankFacts
-    bar: charts.RankingBar
-    cells_html: str
+    figure: Decimal | None
+    has_year_end: bool
+    latest_month: datetime.date | None
+    precision: int
+    jis_code: str
+    name: str
+    mark: str
+    projected_mark: str
+    reference: Decimal | None
     national_average: Decimal | None
+    cells_html: str
+
+    def facts(self) -> selectors.RankFacts:
+        return selectors.RankFacts(self.figure, self.has_year_end, self.latest_month, self.precision, self.jis_code)
+
+    def bar(self, place: selectors.RankPlace) -> charts.RankingBar:
+        """The branch's bar in the chart, at its ``place`` in the ranking."""
+        return charts.RankingBar(
+            self.name,
+            self.figure,
+            Mark(self.mark) if self.mark else None,
+            Mark(self.projected_mark) if self.projected_mark else None,
+            self.reference,
+            place.rank,
+            place.group,
+            self.facts().as_of,
+        )
 
 
 def ranking_cells_html(result: KpiResult, branch: Branch, url: str) -> str:
@@ -464,11 +487,19 @@ def ranking_cells_html(result: KpiResult, branch: Branch, url: str) -> str:
 
 def ranking_entry(result: KpiResult, branch: Branch, url_pattern: str) -> RankingEntry:
     """A branch's ``RankingEntry``; ``url_pattern`` is the KPI page's URL with BRANCH for the branch's code."""
+    url = url_pattern.replace("BRANCH", branch.code, 1)
     return RankingEntry(
-        facts=selectors.RankFacts.of(result, branch),
-        bar=charts.RankingBar.of(result, branch.name),
-        cells_html=ranking_cells_html(result, branch, url_pattern.replace("BRANCH", branch.code, 1)),
+        figure=result.figure,
+        has_year_end=isinstance(result.year_end, Decimal),
+        latest_month=result.latest_month,
+        precision=result.target.precision,
+        jis_code=branch.jis_code,
+        name=branch.name,
+        mark=str(result.mark or ""),
+        projected_mark=str(result.projected_mark or ""),
+        reference=result.reference,
         national_average=result.national_average,
+        cells_html=ranking_cells_html(result, branch, url),
     )
 
 
@@ -483,7 +514,7 @@ def ranking_rows_html(entries: list[RankingEntry], places: list[selectors.RankPl
                 heading = _("年度末実績の順位")
             elif group == selectors.RankGroup.AS_OF:
                 heading = _("%(month)s時点の実績の順位（年度末実績のない支部）") % {
-                    "month": escape(fiscal.month_label(entry.facts.as_of))
+                    "month": escape(fiscal.month_label(entry.facts().as_of))
                 }
             else:
                 heading = _("順位なし（時点が異なる実績・実績なし）")
@@ -545,10 +576,10 @@ def national_kpi_part(
     entries = ranking_entries(fiscal_year, kpi, scopes, branch_ids)
     if not entries:
         return None
-    places = selectors.rank_order([entry.facts for entry in entries], kpi.direction)
+    places = selectors.rank_order([entry.facts() for entry in entries], kpi.direction)
     ranked = [entries[place.index] for place in places]
     national_average = next((e.national_average for e in ranked if e.national_average is not None), None)
-    bars = [e.bar.placed(p.rank, p.group, e.facts.as_of) for e, p in zip(ranked, places, strict=True)]
+    bars = [entries[p.index].bar(p) for p in places]
     context = {
         "fiscal_year": fiscal_year,
         "kpi": kpi,

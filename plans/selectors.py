@@ -96,7 +96,6 @@ def kpi_history(plan: Plan, kpi_code: str) -> KpiHistory | None:
     targets = list(
         _with_figures()
         .filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code)
-        .select_related("measure")
         .order_by("plan__fiscal_year_id")
     )
     by_year = {t.plan_year: t for t in targets}  # type: ignore[attr-defined]

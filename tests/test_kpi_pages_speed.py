@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.test import Client
 from django.utils import translation
@@ -228,3 +230,23 @@ def test_a_kpi_no_plan_has_is_still_404_and_never_cached(hq: Client) -> None:
         assert hq.get(f"/national/2021/kpi/{unplanned.code}/").status_code == 404
     kept = [key for key in caches["default"]._cache if "kpi-detail:" in key or "national-kpi:" in key]  # locmem
     assert kept == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/branches/tochigi/2023/kpi/lifestyle_checkup_rate/", "/national/2023/kpi/lifestyle_checkup_rate/"]
+)
+def test_a_page_with_a_waiting_message_is_read_afresh_and_shows_the_same_content(
+    hq: Client, rf: Any, path: str
+) -> None:
+    """With a flash message waiting there are no data versions: nothing is taken from the cache or kept."""
+    cached = _main(hq.get(path).content.decode())
+    storage = CookieStorage(rf.get(path))
+    storage.add(messages.INFO, "保存しました")
+    carrier = HttpResponse()
+    storage.update(carrier)
+    hq.cookies["messages"] = carrier.cookies["messages"].value
+    caches["default"].clear()
+    shown = _main(hq.get(path).content.decode())
+    assert "保存しました" in shown
+    assert shown.replace('<ul class="messages"><li class="info">保存しました</li></ul>', "") == cached
+    assert list(caches["default"]._cache) == []  # locmem: nothing kept

@@ -39,8 +39,8 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 DETAIL_COLD_QUERIES = 8  # session, user, data versions, membership, plan, targets, actuals, lineage
 DETAIL_WARM_QUERIES = 5  # the content from the cache: no target, actual or lineage read
 NATIONAL_COLD_QUERIES = 7  # session, user, data versions, membership, branches (and the year), KPI, targets
-NATIONAL_AFTER_A_SAVE_QUERIES = 6  # the branches from the cache, one branch's target read
-NATIONAL_WARM_QUERIES = 5  # the content from the cache: no branch or target read
+NATIONAL_AFTER_A_SAVE_QUERIES = 5  # branches and KPI from the cache (the catalog is unchanged), one branch's target
+NATIONAL_WARM_QUERIES = 4  # the content from the cache: no branch, KPI or target read
 
 
 def _render_before(name: str, context: dict[str, Any], request: HttpRequest, language: str) -> str:
@@ -250,3 +250,21 @@ def test_a_page_with_a_waiting_message_is_read_afresh_and_shows_the_same_content
     assert "保存しました" in shown
     assert shown.replace('<ul class="messages"><li class="info">保存しました</li></ul>', "") == cached
     assert list(caches["default"]._cache) == []  # locmem: nothing kept
+
+
+def test_an_unknown_year_or_kpi_is_404_each_time(hq: Client) -> None:
+    for _ in range(2):
+        assert hq.get("/national/2099/kpi/lifestyle_checkup_rate/").status_code == 404
+        assert hq.get("/national/2024/kpi/no_such_kpi/").status_code == 404
+    assert hq.get("/national/2024/kpi/lifestyle_checkup_rate/").status_code == 200
+
+
+def test_a_renamed_kpi_shows_its_new_name_on_both_pages_at_once(hq: Client) -> None:
+    pages = ["/national/2023/kpi/lifestyle_checkup_rate/", "/branches/tochigi/2023/kpi/lifestyle_checkup_rate/"]
+    for page in pages:
+        assert hq.get(page).status_code == 200
+    kpi = Kpi.objects.get(code="lifestyle_checkup_rate")
+    kpi.name = "特定健診受診率（改称）"
+    kpi.save()
+    assert "<title>特定健診受診率（改称） 全支部" in hq.get(pages[0]).content.decode()
+    assert "<title>特定健診受診率（改称） 栃木" in hq.get(pages[1]).content.decode()

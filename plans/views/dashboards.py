@@ -532,14 +532,15 @@ def _ranking_key(year: int, kpi_id: int, branch_id: int, scopes: versions.Scopes
     return f"ranking-entry:{cache.RELEASE}:{get_language()}:{year}:{kpi_id}:{branch_id}:{counters}"
 
 
-def _branch_ids(year: int, scopes: versions.Scopes) -> list[int]:
-    """Every branch's id if fiscal year ``year`` exists, else none (1 query), kept in the cache while the catalog
-    (which holds the branches and the fiscal years) is unchanged."""
-    key = f"branch-ids:{cache.RELEASE}:{scopes.get(versions.CATALOG, 0)}:{year}"
+def _national_catalog(year: int, kpi_code: str, scopes: versions.Scopes) -> tuple[list[int], Kpi | None]:
+    """Every branch's id (none when fiscal year ``year`` does not exist) and the KPI ``kpi_code`` (None when there
+    is none), read in 2 queries and kept in the cache while the catalog (branches, years, KPIs) is unchanged."""
+    key = f"national-kpi-catalog:{cache.RELEASE}:{scopes.get(versions.CATALOG, 0)}:{year}:{kpi_code}"
     found = caches[MATRIX_CACHE].get(key)
     if found is None:
         year_exists = Exists(FiscalYear.objects.filter(year=year))
-        found = list(Branch.objects.filter(year_exists).order_by("pk").values_list("pk", flat=True))
+        branch_ids = list(Branch.objects.filter(year_exists).order_by("pk").values_list("pk", flat=True))
+        found = (branch_ids, Kpi.objects.filter(code=kpi_code).first())
         caches[MATRIX_CACHE].set(key, found, timeout=None)
     return found
 
@@ -597,10 +598,10 @@ def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse
     """One KPI across every branch: target, actual and mark, ranked, with the national average."""
     access.require_all_branches(request.user)
     scopes = getattr(request, "data_scopes", None)
-    branch_ids = _branch_ids(year, scopes) if scopes is not None else None
-    # The fiscal year is read only to tell an unknown year (404) from a year without branches.
+    branch_ids, kpi = _national_catalog(year, kpi_code, scopes) if scopes is not None else (None, None)
+    # Read here only to answer 404 (an unknown year, then an unknown KPI) or without data versions.
     fiscal_year = FiscalYear(year=year) if branch_ids else get_object_or_404(FiscalYear, year=year)
-    kpi = get_object_or_404(Kpi, code=kpi_code)
+    kpi = kpi or get_object_or_404(Kpi, code=kpi_code)
     part = cached_part(
         request, f"national-kpi:{year}:{kpi.pk}", lambda: national_kpi_part(fiscal_year, kpi, scopes, branch_ids)
     )

@@ -524,12 +524,13 @@ def ranking_rows_html(entries: list[RankingEntry], places: list[selectors.RankPl
     return mark_safe("".join(rows))  # noqa: S308 (every text escaped: ranking_cells_html and above)
 
 
-def _ranking_key(year: int, kpi_id: int, branch_id: int, scopes: versions.Scopes) -> str:
-    """A branch's ranking entry depends on the catalog, the year-wide scopes and the branch's plans of this year
-    and last (last year's figures are the baseline), the language and the code that renders it."""
-    depends = [versions.CATALOG, (year, 0), (year - 1, 0), (year, branch_id), (year - 1, branch_id)]
-    counters = ".".join(str(scopes.get(scope, 0)) for scope in depends)
-    return f"ranking-entry:{cache.RELEASE}:{get_language()}:{year}:{kpi_id}:{branch_id}:{counters}"
+def _ranking_keys(year: int, kpi_id: int, branch_ids: list[int], scopes: versions.Scopes) -> dict[int, str]:
+    """Each branch's cache key of its ranking entry, which depends on the catalog, the year-wide scopes and the
+    branch's plans of this year and last (last year's figures are the baseline), the language and the code that
+    renders it."""
+    shared = ".".join(str(scopes.get(scope, 0)) for scope in (versions.CATALOG, (year, 0), (year - 1, 0)))
+    prefix = f"ranking-entry:{cache.RELEASE}:{get_language()}:{year}:{kpi_id}:{shared}"
+    return {pk: f"{prefix}:{pk}:{scopes.get((year, pk), 0)}.{scopes.get((year - 1, pk), 0)}" for pk in branch_ids}
 
 
 def _national_catalog(year: int, kpi_code: str, scopes: versions.Scopes) -> tuple[list[int], Kpi | None]:
@@ -556,7 +557,7 @@ def ranking_entries(
     if scopes is None or branch_ids is None:
         return [ranking_entry(r, b, url_pattern) for r, b in selectors.kpi_results(fiscal_year, kpi)]
     store = caches[MATRIX_CACHE]
-    keys = {pk: _ranking_key(fiscal_year.year, kpi.pk, pk, scopes) for pk in branch_ids}
+    keys = _ranking_keys(fiscal_year.year, kpi.pk, branch_ids, scopes)
     found = store.get_many(list(keys.values()))
     missing = [pk for pk in branch_ids if keys[pk] not in found]
     fresh: dict[int, RankingEntry | bool] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from plans.selectors import RankGroup
 
 if TYPE_CHECKING:
     from plans.models import Kpi
+    from plans.results import KpiResult
     from plans.selectors import KpiHistory, RankedResult
 
 #: Bar and marker colours by mark, matching the CSS (static/css/kpitrack.css).
@@ -294,8 +296,38 @@ def multi_year_trend(history: KpiHistory) -> dict[str, Any] | None:
     return {"data": data, "layout": layout}
 
 
+@dataclass(frozen=True)
+class RankingBar:
+    """A branch in the ranking chart, as plain values: its name, figure, mark (or projected mark) and target."""
+
+    name: str
+    figure: Decimal | None
+    mark: Mark | None
+    projected_mark: Mark | None
+    reference: Decimal | None
+    rank: int | None = None
+    group: RankGroup = RankGroup.UNRANKED
+    as_of: datetime.date | None = None
+
+    @classmethod
+    def of(cls, result: KpiResult, name: str) -> RankingBar:
+        """A branch's bar (unranked until ``placed``) from its result."""
+        return cls(name, result.figure, result.mark, result.projected_mark, result.reference)
+
+    def placed(self, rank: int | None, group: RankGroup, as_of: datetime.date | None) -> RankingBar:
+        return replace(self, rank=rank, group=group, as_of=as_of)
+
+
 def branch_ranking(
     fiscal_year: int, kpi: Kpi, ranking: list[RankedResult], national_average: Decimal | None
+) -> dict[str, Any] | None:
+    """``ranking_chart`` of ``kpi_ranking``'s rows."""
+    bars = [RankingBar.of(r.result, r.branch.name).placed(r.rank, r.group, r.as_of) for r in ranking]
+    return ranking_chart(fiscal_year, kpi, bars, national_average)
+
+
+def ranking_chart(
+    fiscal_year: int, kpi: Kpi, ranking: list[RankingBar], national_average: Decimal | None
 ) -> dict[str, Any] | None:
     """The ranked branches' figures for one KPI, coloured by mark, with the national average line.
 
@@ -314,9 +346,8 @@ def branch_ranking(
         rows = [r for r in ranked if r.group is group]
         if not rows:
             continue
-        results = [r.result for r in rows]
-        marks = [r.mark or r.projected_mark for r in results]
-        projected = [r.mark is None and r.projected_mark is not None for r in results]
+        marks = [r.mark or r.projected_mark for r in rows]
+        projected = [r.mark is None and r.projected_mark is not None for r in rows]
         if group is RankGroup.YEAR_END:
             name = _("年度末実績")
         else:
@@ -325,8 +356,8 @@ def branch_ranking(
             {
                 "type": "bar",
                 "name": name,
-                "x": [r.branch.name for r in rows],
-                "y": [_float(r.figure) for r in results],
+                "x": [r.name for r in rows],
+                "y": [_float(r.figure) for r in rows],
                 "marker": {
                     "color": [mark_colour(m) for m in marks],
                     "opacity": [0.45 if p else 1.0 for p in projected],
@@ -345,8 +376,8 @@ def branch_ranking(
         "type": "scatter",
         "mode": "markers",
         "name": _("目標（基準値）"),
-        "x": [r.branch.name for r in ranked],
-        "y": [_float(r.result.reference) for r in ranked],
+        "x": [r.name for r in ranked],
+        "y": [_float(r.reference) for r in ranked],
         "marker": {"symbol": "line-ew-open", "size": 18, "line": {"width": 3, "color": "#d35400"}},
         "cliponaxis": False,
         "hovertemplate": hover,
@@ -372,7 +403,7 @@ def branch_ranking(
                 "type": "scatter",
                 "mode": "lines",
                 "name": _("全国平均 {figure}").format(figure=format_figure(national_average, unit, precision)),
-                "x": [ranked[0].branch.name, ranked[-1].branch.name],
+                "x": [ranked[0].name, ranked[-1].name],
                 "y": [float(national_average)] * 2,
                 "line": {"color": "#6c757d", "dash": "dot"},
                 "hoverinfo": "skip",

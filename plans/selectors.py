@@ -10,7 +10,7 @@ import datetime
 import functools
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -121,7 +121,6 @@ def kpi_history(plan: Plan, kpi_code: str) -> KpiHistory | None:
     targets = list(
         _with_figures()
         .filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code)
-        .select_related("measure")
         .order_by("plan__fiscal_year_id")
     )
     by_year = {t.plan_year: t for t in targets}  # type: ignore[attr-defined]
@@ -250,21 +249,80 @@ class RankedResult:
         return self.result.latest_month
 
 
-def _ranked(rows: list[tuple[KpiResult, Branch]], group: RankGroup, sign: int) -> list[RankedResult]:
-    """``rows`` best figure first, figures equal at the KPI's published precision sharing a rank (同順位, as
+@dataclass(frozen=True)
+class RankFacts:
+    """What decides a branch's place in a KPI's ranking, as plain values (kept in the cache per branch)."""
+
+    figure: Decimal | None  # the year-end actual, else the latest mid-year figure
+    has_year_end: bool
+    latest_month: datetime.date | None
+    precision: int  # the published decimals: figures equal at it share a rank
+    jis_code: str
+
+    @classmethod
+    def of(cls, result: KpiResult, branch: Branch) -> RankFacts:
+        return cls(
+            figure=result.figure,
+            has_year_end=isinstance(result.year_end, Decimal),
+            latest_month=result.latest_month,
+            precision=result.target.precision,
+            jis_code=branch.jis_code,
+        )
+
+    @property
+    def as_of(self) -> datetime.date | None:
+        """The month of a mid-year figure; None for a year-end figure or no figure."""
+        return None if self.has_year_end or self.figure is None else self.latest_month
+
+
+@dataclass(frozen=True)
+class RankPlace:
+    index: int  # in the ranked facts
+    rank: int | None
+    group: RankGroup
+
+
+def _ranked(facts: Sequence[RankFacts], indexes: list[int], group: RankGroup, sign: int) -> list[RankPlace]:
+    """``indexes`` best figure first, figures equal at the KPI's published precision sharing a rank (同順位, as
     they are judged and shown); ties broken by JIS order."""
 
-    def published(result: KpiResult) -> Decimal:
-        return rules.round_published(result.figure or Decimal(0), result.target.precision)
+    def published(index: int) -> Decimal:
+        return rules.round_published(facts[index].figure or Decimal(0), facts[index].precision)
 
-    rows = sorted(rows, key=lambda rb: (sign * published(rb[0]), rb[1].jis_code))
-    ranked: list[RankedResult] = []
+    indexes = sorted(indexes, key=lambda i: (sign * published(i), facts[i].jis_code))
+    ranked: list[RankPlace] = []
     rank, previous = 0, None
-    for index, (result, branch) in enumerate(rows, start=1):
-        if published(result) != previous:
-            rank, previous = index, published(result)
-        ranked.append(RankedResult(rank=rank, result=result, branch=branch, group=group))
+    for place, index in enumerate(indexes, start=1):
+        if published(index) != previous:
+            rank, previous = place, published(index)
+        ranked.append(RankPlace(index=index, rank=rank, group=group))
     return ranked
+
+
+def rank_order(facts: Sequence[RankFacts], direction: str) -> list[RankPlace]:
+    """Each of ``facts`` in the order of the ranking with its rank and group, ranking only like with like.
+
+    Year-end actuals are ranked together (group YEAR_END, first). Among branches without one, the
+    mid-year figures at the most common as-of month are ranked together (group AS_OF, ranks from 1
+    again). A mid-year figure at any other month is listed unranked with its month (newest month first),
+    then branches without a figure, in JIS order. Which way is best follows the KPI's ``direction``.
+    """
+    sign = 1 if direction == Kpi.Direction.LOWER else -1
+    year_end = [i for i, f in enumerate(facts) if f.has_year_end]
+    mid_year = [i for i, f in enumerate(facts) if f.figure is not None and not f.has_year_end]
+    month = ranking_month([facts[i].latest_month for i in mid_year if facts[i].latest_month is not None])
+    at_month = [i for i in mid_year if facts[i].latest_month == month]
+    other_months = sorted(
+        (i for i in mid_year if facts[i].latest_month != month),
+        key=lambda i: (sign * (facts[i].figure or 0), facts[i].jis_code),
+    )
+    other_months.sort(key=lambda i: facts[i].latest_month or datetime.date.min, reverse=True)  # newest month first
+    no_figure = sorted((i for i, f in enumerate(facts) if f.figure is None), key=lambda i: facts[i].jis_code)
+    return [
+        *_ranked(facts, year_end, RankGroup.YEAR_END, sign),
+        *_ranked(facts, at_month, RankGroup.AS_OF, sign),
+        *(RankPlace(index=i, rank=None, group=RankGroup.UNRANKED) for i in [*other_months, *no_figure]),
+    ]
 
 
 def ranking_month(months: list[datetime.date]) -> datetime.date | None:
@@ -273,38 +331,26 @@ def ranking_month(months: list[datetime.date]) -> datetime.date | None:
     return max(counts, key=lambda month: (counts[month], month)) if counts else None
 
 
-def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
-    """Every branch's result for ``kpi`` in ``fiscal_year``, ranking only like with like (1 query).
+def kpi_results(
+    fiscal_year: FiscalYear, kpi: Kpi, branch_ids: Collection[int] | None = None
+) -> list[tuple[KpiResult, Branch]]:
+    """Each branch's result for ``kpi`` in ``fiscal_year`` with its branch, in no order; only ``branch_ids``'
+    when given (1 query)."""
+    targets = _with_figures().filter(plan__fiscal_year=fiscal_year, kpi=kpi)
+    if branch_ids is not None:
+        targets = targets.filter(plan__branch_id__in=branch_ids)
+    rows = _share_kpis(targets.select_related(None).select_related("plan__branch").order_by(), {kpi.pk: kpi})
+    return [(result_for(t), t.plan.branch) for t in rows]
 
-    Year-end actuals are ranked together (group YEAR_END, first). Among branches without one, the
-    mid-year figures at the most common as-of month are ranked together (group AS_OF, ranks from 1
-    again). A mid-year figure at any other month is listed unranked with its month (newest month first),
-    then branches without a figure, in JIS order. Which way is best follows the KPI's direction.
-    """
-    targets = _share_kpis(
-        _with_figures()
-        .filter(plan__fiscal_year=fiscal_year, kpi=kpi)
-        .select_related(None)
-        .select_related("plan__branch")
-        .order_by(),
-        {kpi.pk: kpi},
-    )
-    results = [(result_for(t), t.plan.branch) for t in targets]
-    sign = 1 if kpi.direction == Kpi.Direction.LOWER else -1
-    year_end = [rb for rb in results if isinstance(rb[0].year_end, Decimal)]
-    mid_year = [rb for rb in results if rb[0].figure is not None and not isinstance(rb[0].year_end, Decimal)]
-    month = ranking_month([r.latest_month for r, _ in mid_year if r.latest_month is not None])
-    at_month = [rb for rb in mid_year if rb[0].latest_month == month]
-    other_months = sorted(
-        (rb for rb in mid_year if rb[0].latest_month != month),
-        key=lambda rb: (sign * (rb[0].figure or 0), rb[1].jis_code),
-    )
-    other_months.sort(key=lambda rb: rb[0].latest_month or datetime.date.min, reverse=True)  # newest month first
-    no_figure = sorted((rb for rb in results if rb[0].figure is None), key=lambda rb: rb[1].jis_code)
+
+def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
+    """Every branch's result for ``kpi`` in ``fiscal_year``, ranking only like with like (1 query): see
+    ``rank_order``."""
+    results = kpi_results(fiscal_year, kpi)
+    places = rank_order([RankFacts.of(result, branch) for result, branch in results], kpi.direction)
     return [
-        *_ranked(year_end, RankGroup.YEAR_END, sign),
-        *_ranked(at_month, RankGroup.AS_OF, sign),
-        *(RankedResult(rank=None, result=r, branch=b) for r, b in [*other_months, *no_figure]),
+        RankedResult(rank=p.rank, result=results[p.index][0], branch=results[p.index][1], group=p.group)
+        for p in places
     ]
 
 

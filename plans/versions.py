@@ -196,17 +196,29 @@ TARGETS = (-1, -1)
 
 def target_scopes(targets: QuerySet[KpiTarget], fiscal_years: Collection[int] | None = None) -> Scopes:
     """The versions of a page that shows only ``targets`` and what every page may show (2 queries): the catalog,
-    the year-wide scopes (of ``fiscal_years``; of every year when None) and, under ``TARGETS``, a digest of the
-    targets' ids and stamps. A page of one KPI (one branch across years, or every branch in a year) is thus not
-    invalidated by a save of another KPI: every write a target's figures or rows show replaces its stamp, a target
-    added or removed changes the ids, and anything else is in the catalog or a year-wide scope.
-    A target's result also reads last year's figures of its KPI: ``targets`` must hold those targets too."""
+    the year-wide scopes (of ``fiscal_years``; of every year when None), under each plan's own scope (fiscal year,
+    branch id) a digest of the ids and stamps of that plan's targets among ``targets`` (what the page shows of the
+    plan), and under ``TARGETS`` a digest of them all. A page of one KPI (one branch across years, or every branch
+    in a year) is thus not invalidated by a save of another KPI: every write a target's figures or rows show
+    replaces its stamp, a target added or removed changes the ids, and anything else is in the catalog or a
+    year-wide scope. A target's result also reads last year's figures of its KPI: ``targets`` must hold those
+    targets too."""
     where = Q(branch_id=0) if fiscal_years is None else Q(branch_id=0, fiscal_year__in=(0, *fiscal_years))
     rows = DataVersion.objects.filter(where).order_by().values_list("fiscal_year", "branch_id", "version")
     found: Scopes = {(y, b): v for y, b, v in rows}
-    stamps = ";".join(f"{pk}.{stamp}" for pk, stamp in targets.order_by("pk").values_list("pk", "data_version"))
-    found[TARGETS] = int.from_bytes(hashlib.blake2b(stamps.encode(), digest_size=8).digest(), "big")
+    shown: dict[tuple[int, int], list[str]] = {}
+    for pk, stamp, year, branch in targets.order_by("pk").values_list(
+        "pk", "data_version", "plan__fiscal_year_id", "plan__branch_id"
+    ):
+        shown.setdefault((year, branch), []).append(f"{pk}.{stamp}")
+    for plan_scope, stamps in shown.items():
+        found[plan_scope] = _digest(";".join(stamps))
+    found[TARGETS] = _digest(";".join(f"{y}.{b}.{found[(y, b)]}" for y, b in sorted(shown)))
     return found
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 def current(fiscal_year: int, branch_id: int | None = None) -> str:

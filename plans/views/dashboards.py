@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import caches
+from django.db.models import Exists
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
@@ -239,15 +243,29 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
     return render(request, "plans/branch_dashboard.html", context)
 
 
-@require_GET
-@login_required
-@revalidated(branch_kpi_scope)
-def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
-    """One KPI of one branch: its monthly progress this year and its trend across years."""
-    plan = plan_or_404(request.user, code, year)
+def cached_part(request: HttpRequest, name: str, build: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """``build()``'s part of a page, kept in the cache while the page's data versions are unchanged: the key holds
+    ``name`` (the page and what it is about), the versions the page's ETag was built from, the language and the
+    code that renders it. A part holds nothing that depends on the user or the session (no CSRF token). Built
+    afresh and not kept without data versions (a flash message waits) and when ``build()`` answers None (a 404)."""
+    scopes = getattr(request, "data_scopes", None)
+    if scopes is None:
+        return build()
+    key = f"{name}:{cache.RELEASE}:{get_language()}:{versions.token(scopes)}"
+    found = caches[MATRIX_CACHE].get(key)
+    if found is None:
+        found = build()
+        if found is not None:
+            caches[MATRIX_CACHE].set(key, found, timeout=None)
+    return found
+
+
+def kpi_detail_part(plan: Plan, kpi_code: str) -> dict[str, Any] | None:
+    """The KPI page's content (``content``: its HTML, charts' JSON included) and the KPI's name (``kpi_name``),
+    or None when ``plan`` has no such KPI."""
     history = selectors.kpi_history(plan, kpi_code)
     if history is None:
-        raise Http404(NO_SUCH_KPI)
+        return None
     context = {
         "plan": plan,
         "branch": plan.branch,
@@ -258,6 +276,27 @@ def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> Htt
         "progress_chart": charts.monthly_progress(history),
         "trend_chart": charts.multi_year_trend(history),
         "method_labels": rules.PROJECTION_METHOD_LABELS,
+    }
+    return {
+        "content": render_to_string("plans/_kpi_detail_content.html", context),
+        "kpi_name": history.result.kpi.name,
+    }
+
+
+@require_GET
+@login_required
+@revalidated(branch_kpi_scope)
+def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
+    """One KPI of one branch: its monthly progress this year and its trend across years."""
+    plan = plan_or_404(request.user, code, year)
+    part = cached_part(request, f"kpi-detail:{plan.pk}:{kpi_code}", lambda: kpi_detail_part(plan, kpi_code))
+    if part is None:
+        raise Http404(NO_SUCH_KPI)
+    context = {
+        "branch": plan.branch,
+        "fiscal_year": plan.fiscal_year,
+        "kpi_name": part["kpi_name"],
+        "content": mark_safe(part["content"]),  # noqa: S308 (rendered by the template, autoescaped)
     }
     return render(request, "plans/kpi_detail.html", context)
 
@@ -418,57 +457,179 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
     return render(request, "plans/national_matrix.html", context)
 
 
-def ranking_rows_html(fiscal_year: FiscalYear, kpi: Kpi, ranking: list[selectors.RankedResult]) -> str:
-    """The ranking table's body: a heading row where the group changes, then each branch's rank, target,
+class RankingEntry(NamedTuple):
+    """A branch's row of a KPI's ranking as plain values, ready to rank and print (kept in the cache per branch,
+    so a tuple of primitives: cheap to pickle): what ranks it, its bar in the chart, its table cells after the rank
+    (``cells_html``) and the national average. Marks are their symbols, "" for none."""
+
+    figure: Decimal | None
+    has_year_end: bool
+    latest_month: datetime.date | None
+    precision: int
+    jis_code: str
+    name: str
+    mark: str
+    projected_mark: str
+    reference: Decimal | None
+    national_average: Decimal | None
+    cells_html: str
+
+    def facts(self) -> selectors.RankFacts:
+        return selectors.RankFacts(self.figure, self.has_year_end, self.latest_month, self.precision, self.jis_code)
+
+    def bar(self, place: selectors.RankPlace) -> charts.RankingBar:
+        """The branch's bar in the chart, at its ``place`` in the ranking."""
+        return charts.RankingBar(
+            self.name,
+            self.figure,
+            Mark(self.mark) if self.mark else None,
+            Mark(self.projected_mark) if self.projected_mark else None,
+            self.reference,
+            place.rank,
+            place.group,
+            self.facts().as_of,
+        )
+
+
+def ranking_cells_html(result: KpiResult, branch: Branch, url: str) -> str:
+    """A branch's row of the ranking table after its rank: the branch linked to its KPI page (``url``), target,
     baseline, figure, as-of and mark, every text escaped (47 rows through a template loop were half of the
     page's time)."""
-    url_pattern = reverse("kpi_detail", args=["BRANCH", fiscal_year.year, kpi.code])
-    year_end_label, empty = escape(_("年度末")), "－"
+    empty = "－"
+    unit, precision = result.kpi.unit, result.target.precision
+    if result.baseline_note:
+        baseline = escape(_(result.baseline_note))
+    else:
+        baseline = escape(format_figure(result.baseline, unit, precision))
+    if result.year_end is not None:
+        as_of = escape(_("年度末"))
+    elif result.latest_month:
+        as_of = _("%(month)s時点") % {"month": escape(fiscal.month_label(result.latest_month))}
+    else:
+        as_of = empty
+    if result.mark:
+        mark = escape(result.mark)
+    elif result.projected_mark:
+        projected = _("%(mark)s（見込み）") % {"mark": escape(result.projected_mark)}
+        mark = f'<span class="projected">{projected}</span>'
+    else:
+        mark = empty
+    return (
+        f'    <td class="nowrap"><a href="{escape(url)}">{escape(branch.name)}</a></td>\n'
+        f"    <td>{escape(result.target.target_text or empty)}</td>"
+        f'<td class="num">{baseline}</td>\n'
+        f'    <td class="num">{escape(format_figure(result.figure, unit, precision))}</td>\n'
+        f'    <td class="nowrap">{as_of}</td>\n'
+        f'    <td class="mark nowrap">{mark}</td>\n'
+        "  </tr>"
+    )
+
+
+def ranking_entry(result: KpiResult, branch: Branch, url_pattern: str) -> RankingEntry:
+    """A branch's ``RankingEntry``; ``url_pattern`` is the KPI page's URL with BRANCH for the branch's code."""
+    url = url_pattern.replace("BRANCH", branch.code, 1)
+    return RankingEntry(
+        figure=result.figure,
+        has_year_end=isinstance(result.year_end, Decimal),
+        latest_month=result.latest_month,
+        precision=result.target.precision,
+        jis_code=branch.jis_code,
+        name=branch.name,
+        mark=str(result.mark or ""),
+        projected_mark=str(result.projected_mark or ""),
+        reference=result.reference,
+        national_average=result.national_average,
+        cells_html=ranking_cells_html(result, branch, url),
+    )
+
+
+def ranking_rows_html(entries: list[RankingEntry], places: list[selectors.RankPlace]) -> str:
+    """The ranking table's body: a heading row where the group changes, then each branch's rank and cells."""
     rows, group = [], None
-    for row in ranking:
-        result = row.result
-        if row.group != group:
-            group = row.group
+    for place in places:
+        entry = entries[place.index]
+        if place.group != group:
+            group = place.group
             if group == selectors.RankGroup.YEAR_END:
                 heading = _("年度末実績の順位")
             elif group == selectors.RankGroup.AS_OF:
                 heading = _("%(month)s時点の実績の順位（年度末実績のない支部）") % {
-                    "month": escape(fiscal.month_label(row.as_of))
+                    "month": escape(fiscal.month_label(entry.facts().as_of))
                 }
             else:
                 heading = _("順位なし（時点が異なる実績・実績なし）")
             rows.append(f'<tr class="group"><th colspan="7">{heading}</th></tr>')
-        unit, precision = result.kpi.unit, result.target.precision
-        if result.baseline_note:
-            baseline = escape(_(result.baseline_note))
-        else:
-            baseline = escape(format_figure(result.baseline, unit, precision))
-        if result.year_end is not None:
-            as_of = year_end_label
-        elif result.latest_month:
-            as_of = _("%(month)s時点") % {"month": escape(fiscal.month_label(result.latest_month))}
-        else:
-            as_of = empty
-        if result.mark:
-            mark = escape(result.mark)
-        elif result.projected_mark:
-            projected = _("%(mark)s（見込み）") % {"mark": escape(result.projected_mark)}
-            mark = f'<span class="projected">{projected}</span>'
-        else:
-            mark = empty
-        url = url_pattern.replace("BRANCH", row.branch.code, 1)
-        rows.append(
-            "<tr>\n"
-            f'    <td class="num">{escape(localize(row.rank) if row.rank else empty)}</td>\n'
-            f'    <td class="nowrap"><a href="{escape(url)}">{escape(row.branch.name)}</a></td>\n'
-            f"    <td>{escape(result.target.target_text or empty)}</td>"
-            f'<td class="num">{baseline}</td>\n'
-            f'    <td class="num">{escape(format_figure(result.figure, unit, precision))}</td>\n'
-            f'    <td class="nowrap">{as_of}</td>\n'
-            f'    <td class="mark nowrap">{mark}</td>\n'
-            "  </tr>"
-        )
-    return mark_safe("".join(rows))  # noqa: S308 (every text escaped above)
+        rank = escape(localize(place.rank)) if place.rank else "－"
+        rows.append(f'<tr>\n    <td class="num">{rank}</td>\n{entry.cells_html}')
+    return mark_safe("".join(rows))  # noqa: S308 (every text escaped: ranking_cells_html and above)
+
+
+def _ranking_keys(year: int, kpi_id: int, branch_ids: list[int], scopes: versions.Scopes) -> dict[int, str]:
+    """Each branch's cache key of its ranking entry, which depends on the catalog, the year-wide scopes and the
+    branch's plans of this year and last (last year's figures are the baseline), the language and the code that
+    renders it."""
+    shared = ".".join(str(scopes.get(scope, 0)) for scope in (versions.CATALOG, (year, 0), (year - 1, 0)))
+    prefix = f"ranking-entry:{cache.RELEASE}:{get_language()}:{year}:{kpi_id}:{shared}"
+    return {pk: f"{prefix}:{pk}:{scopes.get((year, pk), 0)}.{scopes.get((year - 1, pk), 0)}" for pk in branch_ids}
+
+
+def _national_catalog(year: int, kpi_code: str, scopes: versions.Scopes) -> tuple[list[int], Kpi | None]:
+    """Every branch's id (none when fiscal year ``year`` does not exist) and the KPI ``kpi_code`` (None when there
+    is none), read in 2 queries and kept in the cache while the catalog (branches, years, KPIs) is unchanged."""
+    key = f"national-kpi-catalog:{cache.RELEASE}:{scopes.get(versions.CATALOG, 0)}:{year}:{kpi_code}"
+    found = caches[MATRIX_CACHE].get(key)
+    if found is None:
+        year_exists = Exists(FiscalYear.objects.filter(year=year))
+        branch_ids = list(Branch.objects.filter(year_exists).order_by("pk").values_list("pk", flat=True))
+        found = (branch_ids, Kpi.objects.filter(code=kpi_code).first())
+        caches[MATRIX_CACHE].set(key, found, timeout=None)
+    return found
+
+
+def ranking_entries(
+    fiscal_year: FiscalYear, kpi: Kpi, scopes: versions.Scopes | None, branch_ids: list[int] | None
+) -> list[RankingEntry]:
+    """The ``RankingEntry`` of each branch with a target for ``kpi`` in ``fiscal_year``, in no order. Given
+    ``scopes`` and ``branch_ids`` (every branch), a branch's entry (or that it has no target) is taken from the
+    cache while its data versions are unchanged, else read again: after a save, one branch's. Without them, every
+    branch's is read and nothing kept."""
+    url_pattern = reverse("kpi_detail", args=["BRANCH", fiscal_year.year, kpi.code])
+    if scopes is None or branch_ids is None:
+        return [ranking_entry(r, b, url_pattern) for r, b in selectors.kpi_results(fiscal_year, kpi)]
+    store = caches[MATRIX_CACHE]
+    keys = _ranking_keys(fiscal_year.year, kpi.pk, branch_ids, scopes)
+    found = store.get_many(list(keys.values()))
+    missing = [pk for pk in branch_ids if keys[pk] not in found]
+    fresh: dict[int, RankingEntry | bool] = {}
+    if missing:
+        read = selectors.kpi_results(fiscal_year, kpi, None if len(missing) == len(branch_ids) else missing)
+        fresh = dict.fromkeys(missing, False)  # False: no target
+        fresh.update((b.pk, ranking_entry(r, b, url_pattern)) for r, b in read)
+        store.set_many({keys[pk]: entry for pk, entry in fresh.items()}, timeout=None)
+    entries = [fresh[pk] if pk in fresh else found[keys[pk]] for pk in branch_ids]
+    return [entry for entry in entries if isinstance(entry, RankingEntry)]
+
+
+def national_kpi_part(
+    fiscal_year: FiscalYear, kpi: Kpi, scopes: versions.Scopes | None, branch_ids: list[int] | None
+) -> dict[str, Any] | None:
+    """The national KPI page's content (``content``: its HTML, the chart's JSON included), or None when no branch
+    has a target for ``kpi`` in ``fiscal_year`` (``ranking_entries``)."""
+    entries = ranking_entries(fiscal_year, kpi, scopes, branch_ids)
+    if not entries:
+        return None
+    places = selectors.rank_order([entry.facts() for entry in entries], kpi.direction)
+    ranked = [entries[place.index] for place in places]
+    national_average = next((e.national_average for e in ranked if e.national_average is not None), None)
+    bars = [entries[p.index].bar(p) for p in places]
+    context = {
+        "fiscal_year": fiscal_year,
+        "kpi": kpi,
+        "rows_html": ranking_rows_html(entries, places),
+        "chart": charts.ranking_chart(fiscal_year.year, kpi, bars, national_average),
+        "national_average": national_average,
+    }
+    return {"content": render_to_string("plans/_national_kpi_content.html", context)}
 
 
 @require_GET
@@ -477,18 +638,19 @@ def ranking_rows_html(fiscal_year: FiscalYear, kpi: Kpi, ranking: list[selectors
 def national_kpi(request: HttpRequest, year: int, kpi_code: str) -> HttpResponse:
     """One KPI across every branch: target, actual and mark, ranked, with the national average."""
     access.require_all_branches(request.user)
-    fiscal_year = get_object_or_404(FiscalYear, year=year)
-    kpi = get_object_or_404(Kpi, code=kpi_code)
-    ranking = selectors.kpi_ranking(fiscal_year, kpi)
-    if not ranking:
+    scopes = getattr(request, "data_scopes", None)
+    branch_ids, kpi = _national_catalog(year, kpi_code, scopes) if scopes is not None else (None, None)
+    # Read here only to answer 404 (an unknown year, then an unknown KPI) or without data versions.
+    fiscal_year = FiscalYear(year=year) if branch_ids else get_object_or_404(FiscalYear, year=year)
+    kpi = kpi or get_object_or_404(Kpi, code=kpi_code)
+    part = cached_part(
+        request, f"national-kpi:{year}:{kpi.pk}", lambda: national_kpi_part(fiscal_year, kpi, scopes, branch_ids)
+    )
+    if part is None:
         raise Http404(NO_BRANCH_HAS_KPI.format(year=fiscal_year.label, kpi=kpi.name))
-    national_average = next((r.result.national_average for r in ranking if r.result.national_average is not None), None)
     context = {
         "fiscal_year": fiscal_year,
         "kpi": kpi,
-        "rows": ranking,
-        "rows_html": ranking_rows_html(fiscal_year, kpi, ranking),
-        "chart": charts.branch_ranking(fiscal_year.year, kpi, ranking, national_average),
-        "national_average": national_average,
+        "content": mark_safe(part["content"]),  # noqa: S308 (rendered by the template, autoescaped)
     }
     return render(request, "plans/national_kpi.html", context)

@@ -73,9 +73,9 @@ MARK_RANK = {"◎": 3, "○": 2, "△": 1, "－": 0}
 #: 8 + published_columns (one query) + the data versions of the ETag + the targets' stamps (result cache), without
 #: the membership (read with the user) (issue 12)
 DASHBOARD_QUERIES = 10
-DETAIL_QUERIES = 8  # - membership (with the user) + the data versions and the stamps of the targets shown (ETag)
+DETAIL_QUERIES = 7  # - membership (with the user); the data versions with the targets' stamps (ETag)
 MATRIX_QUERIES = 9  # - membership (with the user) + data versions (ETag), the columns, the branch list (issue 12)
-NATIONAL_KPI_QUERIES = 7  # - membership (with the user) + the data versions and the targets' stamps (ETag)
+NATIONAL_KPI_QUERIES = 6  # - membership (with the user); the data versions with the targets' stamps
 
 
 # -- helpers ----------------------------------------------------------------------------------------

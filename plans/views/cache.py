@@ -25,12 +25,11 @@ from django.utils.translation import get_language
 
 from branches import access
 from plans import versions
-from plans.models import KpiTarget
 
 CACHE_CONTROL = "private, no-cache"
 
 #: What a page depends on: (fiscal year, branch code) for a branch's pages, (fiscal year, None) for the national
-#: ones, the versions already read (``plans.versions.target_scopes``) for a page of one KPI, or None for "no
+#: ones, the versions already read (``plans.versions.kpi_scopes``) for a page of one KPI, or None for "no
 #: validator" (the view then runs as usual).
 Scope = tuple[int, str | None] | versions.Scopes | None
 View = Callable[..., HttpResponse]
@@ -85,13 +84,12 @@ def national_scope(request: HttpRequest, year: int, **kwargs: Any) -> Scope:
 def branch_kpi_scope(request: HttpRequest, code: str, year: int, kpi_code: str, **kwargs: Any) -> Scope:
     """A branch's KPI page shows that branch's targets of the KPI in every year (with the national averages): a
     save of another KPI of the branch leaves it as it was."""
-    return versions.target_scopes(KpiTarget.objects.filter(plan__branch__code=code, kpi__code=kpi_code))
+    return versions.kpi_scopes(kpi_code, branch_code=code)
 
 
 def national_kpi_scope(request: HttpRequest, year: int, kpi_code: str, **kwargs: Any) -> Scope:
     """The national page of a KPI shows every branch's target of it in ``year``, judged against last year's."""
-    targets = KpiTarget.objects.filter(plan__fiscal_year_id__in=(year - 1, year), kpi__code=kpi_code)
-    return versions.target_scopes(targets, fiscal_years=(year - 1, year))
+    return versions.kpi_scopes(kpi_code, fiscal_year=year)
 
 
 def revalidated(scope: Callable[..., Scope]) -> Callable[[View], View]:

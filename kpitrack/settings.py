@@ -115,15 +115,16 @@ TEMPLATES = [
 
 # Each app process keeps its database connection for DB_CONN_MAX_AGE seconds instead of opening one per request
 # (on SQLite that also keeps its page cache warm: a new connection per request cost more than a dashboard's
-# queries). A connection that broke meanwhile (the database restarted) is checked and replaced at the start of
-# the next request (CONN_HEALTH_CHECKS), so the request does not fail.
+# queries). With DB_CONN_HEALTH_CHECKS a connection that broke meanwhile (the database restarted) is checked and
+# replaced at the start of the next request (one `SELECT 1` per request on PostgreSQL), so the request does not fail.
 DB_CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", "60")
+DB_CONN_HEALTH_CHECKS = envbool("DB_CONN_HEALTH_CHECKS", "true")
 if os.getenv("DATABASE_URL"):
     import dj_database_url
 
     DATABASES = {
         "default": dj_database_url.parse(
-            os.environ["DATABASE_URL"], conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True
+            os.environ["DATABASE_URL"], conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=DB_CONN_HEALTH_CHECKS
         )
     }
 else:
@@ -132,7 +133,7 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.getenv("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             "CONN_MAX_AGE": DB_CONN_MAX_AGE,
-            "CONN_HEALTH_CHECKS": True,
+            "CONN_HEALTH_CHECKS": DB_CONN_HEALTH_CHECKS,
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 # Every write transaction takes the write lock when it begins and waits up to `timeout` seconds

@@ -57,7 +57,8 @@ REASON = "負荷試験"
 LOGIN_TIMEOUT = 180  # every user logs in at once before the run; on a busy machine the queue is long
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION = re.compile(r'name="t(\d+)-version" value="(\d+)"')
-VALUE_INPUT = re.compile(r'name="t(\d+)-value"')
+VALUE_INPUT = re.compile(r'name="t(\d+)-value" value="([^"]*)"')
+NO_CHANGES = "変更はありませんでした。"  # plans.entry.NO_CHANGES: the answer to a save that changed nothing
 KINDS = (
     "branch_dashboard",
     "kpi_detail",
@@ -92,6 +93,7 @@ class Tally:
     error_samples: list[str] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
     conflicts: int = 0
+    unchanged: int = 0  # saves answered 「変更はありませんでした」 (the value was the one saved): not acknowledged
     stale: list[str] = field(default_factory=list)
 
     def error(self, kind: str, detail: str) -> None:
@@ -244,12 +246,15 @@ def save_month(
     page = got[2]
     token = CSRF.search(page)
     versions = {int(pk): int(version) for pk, version in VERSION.findall(page)}
-    cells = [int(pk) for pk in VALUE_INPUT.findall(page)][:hot]  # few cells, so that users meet on them
+    shown_values = dict(VALUE_INPUT.findall(page))
+    cells = [int(pk) for pk in shown_values][:hot]  # few cells, so that users meet on them
     if token is None or not cells or 'data-locked="1"' in page:
         tally.error("entry_get", f"{path}: no open month form to save")
         return
     target = rng.choice(cells)
     value = Decimal(rng.randint(1, 99))
+    while shown_values[str(target)] and Decimal(shown_values[str(target)].replace(",", "")) == value:
+        value = Decimal(rng.randint(1, 99))  # a user types a new figure: the same one would save nothing
     form = {
         "csrfmiddlewaretoken": token.group(1),
         f"t{target}-version": str(versions[target]),
@@ -283,8 +288,12 @@ def acknowledged(
     status, location, text = answer
     base = int(form[f"t{target}-version"])
     if status == 302 and location.endswith(path):
-        tally.acks.append(Ack(target, month, base, value, username))
         after = measured(tally, session, "entry_after_save", path)
+        if after is not None and NO_CHANGES in after[2]:
+            # the value sent is the one saved (「自分の値で保存」 of the value the other user saved): nothing written
+            tally.unchanged += 1
+            return False
+        tally.acks.append(Ack(target, month, base, value, username))
         if after is not None:
             shown = dict(VERSION.findall(after[2])).get(str(target))
             if shown is None or int(shown) < base + 1:
@@ -369,7 +378,8 @@ def hq_user(
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """CPU time used so far by these processes and their live children (gunicorn's workers, PostgreSQL's backends)."""
+    """CPU time used so far by these processes and their children (gunicorn's workers, PostgreSQL's backends): the
+    live ones, and those that ended and were waited for (a worker gunicorn replaced after GUNICORN_MAX_REQUESTS)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -380,6 +390,8 @@ def cpu_seconds(pids: list[int]) -> float:
         pid, parent = int(stat.parent.name), int(fields[1])
         if pid in pids or parent in pids:
             total += int(fields[11]) + int(fields[12])
+        if pid in pids:
+            total += int(fields[13]) + int(fields[14])  # its children's that ended
     return total / ticks
 
 
@@ -487,7 +499,7 @@ def main() -> int:
     samples: list[str] = []
     acks: list[Ack] = []
     stale: list[str] = []
-    conflicts = 0
+    conflicts = unchanged = 0
     for tally in tallies:
         for kind, values in tally.times.items():
             times[kind].extend(values)
@@ -501,6 +513,7 @@ def main() -> int:
         acks += tally.acks
         stale += tally.stale
         conflicts += tally.conflicts
+        unchanged += tally.unchanged
     problems = verify(acks)
 
     every = [value for values in times.values() for value in values]
@@ -535,6 +548,7 @@ def main() -> int:
         )
     print(
         f"\nsaves: {len(acks)} acknowledged, {conflicts} conflicts shown (then saved once with 「自分の値で保存」), "
+        f"{unchanged} answered 「変更はありませんでした」, "
         f"{len({(a.target_id, a.month) for a in acks})} cells; stale reads after a save: {len(stale)}; "
         f"database check: {'nothing lost' if not problems else f'{len(problems)} problems'}"
     )
@@ -559,6 +573,7 @@ def main() -> int:
                 "pages": rows,
                 "acknowledged_saves": len(acks),
                 "conflicts": conflicts,
+                "unchanged": unchanged,
                 "stale_reads": stale,
                 "problems": problems,
                 "cpu_ms_per_request": cpu_ms,

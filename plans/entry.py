@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_noop
 
-from plans import figures, fiscal, versions
+from plans import figures, fiscal
 from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
 from plans.results import KpiResult, mark_counts, projected_counts
 from plans.rules import Mark
@@ -256,7 +256,7 @@ def month_sheet(
     with ``month_save``; the month is checked by ``workflow.report_for``.
     """
     if results is None:
-        results = _results(plan)
+        results = plan_results(plan)  # 2 queries: targets with figures, this year's mid-year actuals
     same_month = _month_a_year_before(month)
     last_year = {
         kpi_id: KpiActual(value=value, text_value=text).display_value
@@ -477,12 +477,6 @@ def _summary(results: Sequence[KpiResult]) -> dict[str, int]:
     }
 
 
-def _results(plan: Plan) -> list[KpiResult]:
-    """The plan's results with their mid-year actuals, from the result cache where current: the data versions
-    they depend on (1 query), the targets' stamps (1), and the targets whose stamp changed (2)."""
-    return plan_results(plan, versions.scopes(plan.fiscal_year_id, plan.branch_id), with_actuals=True)
-
-
 def month_save(
     *,
     plan: Plan,
@@ -539,7 +533,7 @@ def month_save(
             if any(r.errors for r in sheet.rows):
                 raise _RollBack
             # (a reopened month is flagged for re-approval by the write path itself: services.actual_record)
-            after = _summary(_results(plan)) if written or notes else before  # the counts the save gives
+            after = _summary(plan_results(plan)) if written or notes else before  # the counts the save gives
             if preview:
                 raise _Previewed(after)
     except _Previewed as previewed:

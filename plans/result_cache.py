@@ -33,17 +33,14 @@ def context_token(scopes: versions.Scopes, fiscal_year: int) -> str:
     return versions.token({scope: scopes.get(scope, 0) for scope in wanted})
 
 
-def key(target_id: int, stamp: int, previous_stamp: int, context: str, *, with_actuals: bool = False) -> str:
-    kind = "target-result+actuals" if with_actuals else "target-result"
-    return f"{kind}:{versions.RELEASE}:{target_id}:{stamp}:{previous_stamp}:{context}"
+def key(target_id: int, stamp: int, previous_stamp: int, context: str) -> str:
+    return f"target-result:{versions.RELEASE}:{target_id}:{stamp}:{previous_stamp}:{context}"
 
 
-def _cacheable(result: KpiResult, with_actuals: bool) -> KpiResult:
-    """What is kept: the result, with the target's mid-year actuals (``target.mid_year_actuals``, for the month
-    screen's rows) or without them (the result's ``monthly`` holds their figures: enough for a dashboard)."""
+def _cacheable(result: KpiResult) -> KpiResult:
+    """What is kept: the result without the target's prefetched actuals (the result's ``monthly`` holds them)."""
     state = result.target.__dict__
-    if not with_actuals:
-        state.pop("mid_year_actuals", None)
+    state.pop("mid_year_actuals", None)
     state.pop("_prefetched_objects_cache", None)
     return result
 
@@ -52,19 +49,17 @@ def results(
     stamps: Sequence[TargetStamp],
     scopes: versions.Scopes,
     compute: Callable[[list[int]], list[KpiResult]],
-    *,
-    with_actuals: bool = False,
 ) -> list[KpiResult]:
     """The results of the targets in ``stamps``, in their order: from the cache where current, the rest from
     ``compute(target ids)`` (one call, its results then kept). ``scopes`` are the versions the page read
     (``plans.versions.scopes``) before ``stamps`` were read. A target gone by the time ``compute`` runs is
-    left out. ``with_actuals`` keeps (and gives back) each target's ``mid_year_actuals`` too."""
+    left out."""
     contexts: dict[int, str] = {}
     keys: dict[int, str] = {}
     for target_id, stamp, fiscal_year, previous_stamp in stamps:
         if fiscal_year not in contexts:
             contexts[fiscal_year] = context_token(scopes, fiscal_year)
-        keys[target_id] = key(target_id, stamp, previous_stamp, contexts[fiscal_year], with_actuals=with_actuals)
+        keys[target_id] = key(target_id, stamp, previous_stamp, contexts[fiscal_year])
     cache = caches[CACHE]
     found = cache.get_many(list(keys.values()))
     missing = [target_id for target_id, cache_key in keys.items() if cache_key not in found]
@@ -73,7 +68,7 @@ def results(
         fresh = {result.target.pk: result for result in compute(missing)}
         for target_id, result in fresh.items():
             result.cache_key = keys[target_id]
-        cache.set_many({keys[pk]: _cacheable(result, with_actuals) for pk, result in fresh.items()}, timeout=None)
+        cache.set_many({keys[pk]: _cacheable(result) for pk, result in fresh.items()}, timeout=None)
     ordered = []
     for target_id, cache_key in keys.items():
         result = found.get(cache_key) or fresh.get(target_id)

@@ -43,23 +43,18 @@ def _mid_year_actuals() -> Prefetch:
     return Prefetch("actuals", queryset=actuals, to_attr="mid_year_actuals")
 
 
-def plan_results(
-    plan: Plan, scopes: versions.Scopes | None = None, *, with_actuals: bool = False
-) -> list[KpiResult]:
-    """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries); each target holds
-    its monthly and interim actuals as ``mid_year_actuals``.
+def plan_results(plan: Plan, scopes: versions.Scopes | None = None) -> list[KpiResult]:
+    """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries).
 
     With ``scopes`` (the data versions the page read: ``plans.versions.scopes``), each target's result is taken
     from ``plans.result_cache`` where it is current: 1 query when none changed, 3 when some did (only those are
-    computed). Those targets hold their ``mid_year_actuals`` only when asked ``with_actuals``."""
+    computed)."""
     if scopes is None:
         return _results_of(_plan_targets().filter(plan=plan))
     year = plan.fiscal_year_id
     targets = KpiTarget.objects.filter(plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 1, year))
     stamps = target_stamps(targets.order_by("plan__fiscal_year_id", "measure__area_id", "order", "id"), year)
-    return result_cache.results(
-        stamps, scopes, lambda ids: _results_of(_plan_targets().filter(pk__in=ids)), with_actuals=with_actuals
-    )
+    return result_cache.results(stamps, scopes, lambda ids: _results_of(_plan_targets().filter(pk__in=ids)))
 
 
 def target_stamps(targets: QuerySet[KpiTarget], fiscal_year: int) -> list[result_cache.TargetStamp]:

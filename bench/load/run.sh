@@ -9,7 +9,9 @@
 # gunicorn serving kpitrack.wsgi with DEBUG off → bench/load/loadtest.py (load users, timed mix, report,
 # database check). Exits with the load test's status: non-zero on any error, stale read or lost save.
 # Environment: LOAD_SECONDS (60), LOAD_WORKERS (2), LOAD_PORT (a free one), LOAD_PGPORT (55449), LOAD_YEARS (10),
-# LOAD_OUT (bench/results/load.json).
+# LOAD_OUT (bench/results/load.json), LOAD_CACHE (locmem: each worker's own cache, the default; redis: a throw-away
+# redis-server shared by the workers, as several app servers would share one, Debian's redis-server installed when
+# missing).
 # Arguments after `--` go to loadtest.py (see its --help).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,8 +27,10 @@ pgport="${LOAD_PGPORT:-55449}"
 years="${LOAD_YEARS:-10}"
 
 server=""
+redis=""
 stop() {
   if [ -n "$server" ]; then kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true; fi
+  if [ -n "$redis" ]; then kill "$redis" 2>/dev/null && wait "$redis" 2>/dev/null || true; fi
   pg_stop fast
 }
 trap stop EXIT
@@ -38,6 +42,18 @@ export SECRET_KEY
 export ALLOWED_HOSTS="127.0.0.1,localhost"
 export STATIC_ROOT="$data/static"  # pages link static files; the load does not fetch them
 mkdir -p "$STATIC_ROOT"
+
+watch_redis=()
+if [ "${LOAD_CACHE:-locmem}" = redis ]; then
+  if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+  redis-server --unixsocket "$data/redis.sock" --port 0 --save "" --appendonly no >"$data/redis.log" 2>&1 &
+  redis=$!
+  for _ in $(seq 50); do [ -S "$data/redis.sock" ] && break; sleep 0.1; done
+  export CACHE_BACKEND=django.core.cache.backends.redis.RedisCache CACHE_LOCATION="unix://$data/redis.sock"
+  watch_redis=(--watch "redis=$redis")
+fi
 
 .venv/bin/python manage.py migrate -v 0
 .venv/bin/python manage.py load_seed >/dev/null
@@ -55,9 +71,9 @@ postmaster="$(head -n 1 "$data/db/postmaster.pid")"
 status=0
 out="${LOAD_OUT:-bench/results/load.json}"
 .venv/bin/python bench/load/loadtest.py --base "http://127.0.0.1:$port" --duration "$seconds" "$@" --out "$out" \
-  --watch "gunicorn=$server" --watch "postgresql=$postmaster" || status=$?
+  --watch "gunicorn=$server" --watch "postgresql=$postmaster" "${watch_redis[@]}" || status=$?
 if [ -s "$data/gunicorn.log" ] && [ "$status" != 0 ]; then
   echo "--- gunicorn log (last 40 lines) ---"; tail -n 40 "$data/gunicorn.log"
 fi
-echo "load test: gunicorn $workers sync workers, $seconds s; exit status $status"
+echo "load test: gunicorn $workers sync workers, cache ${LOAD_CACHE:-locmem}, $seconds s; exit status $status"
 exit "$status"

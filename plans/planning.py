@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from branches import access
-from plans import fiscal, phrases, rules
+from plans import fiscal, phrases, rules, versions
 from plans.models import FiscalYear, Kpi, KpiActual, KpiChange, KpiTarget, Measure, Plan
 
 User = AbstractBaseUser | AnonymousUser
@@ -293,6 +293,13 @@ def _apply(target: KpiTarget, text: str) -> None:
         raise ValidationError({"target_text": str(exc)}) from exc
 
 
+def _lock_plan_of(target: KpiTarget) -> None:
+    """The plan's data version row before the target's (``plans.versions.bump``'s lock order)."""
+    scope = Plan.objects.filter(pk=target.plan_id).values_list("fiscal_year_id", "branch_id").first()
+    if scope is not None:
+        versions.lock_plan(*scope)
+
+
 @transaction.atomic
 def target_update(target: KpiTarget, text: str, *, user: User, expected_text: str, reason: str = "") -> bool:
     """Set ``target``'s phrase to ``text`` (rule, value and baseline read from it) and validate it.
@@ -303,6 +310,7 @@ def target_update(target: KpiTarget, text: str, *, user: User, expected_text: st
     """
     text = text.strip()
     why = _reason(reason, REASON_TARGET_UPDATE)
+    _lock_plan_of(target)
     current = KpiTarget.objects.select_for_update().select_related("kpi", "plan").filter(pk=target.pk).first()
     if current is None:
         raise TargetConflict(None, kpi_name=target.kpi.name, stored=None, typed=text)
@@ -415,6 +423,7 @@ def target_remove(
 
     Refused while the target has actuals (they would be lost): ``PlanningError``, nothing written.
     """
+    _lock_plan_of(target)
     current = KpiTarget.objects.select_for_update().select_related("kpi", "plan", "plan__branch").filter(
         pk=target.pk
     ).first()

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from branches.models import Branch
-from plans import fiscal, selectors, workflow
+from plans import fiscal, selectors, versions, workflow
 from plans.models import FiscalYear, Measure, MeasureProgress, MonthReport, Plan
 from plans.results import KpiResult
 
@@ -288,7 +288,9 @@ class SaveOutcome:
 
 
 def _locked_report(plan: Plan, half: Half, today: datetime.date) -> MonthReport | None:
-    """The half's month report, locked for the transaction; None while its month is still to come."""
+    """The half's month report, locked for the transaction; None while its month is still to come. The plan's data
+    version row is taken first (``plans.versions.bump``'s lock order)."""
+    versions.lock_plan(plan.fiscal_year_id, plan.branch_id)
     month = half.last_month(plan.fiscal_year_id)
     if month > today.replace(day=1):
         return MonthReport.objects.select_for_update().filter(plan=plan, month=month).first()

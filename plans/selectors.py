@@ -583,11 +583,13 @@ class PublishedColumns:
 def published_columns(plan: Plan) -> dict[int, PublishedColumns]:
     """Per KPI id of ``plan``: the two previous years' actuals, next year's target, the changes that take
     effect this year or next, and the published remark (1 query, whatever the plan's size).
+    ``published_columns_as_read`` also says what it read of this year's targets."""
+    return published_columns_as_read(plan)[0]
 
-    The next year "has a plan" when the branch's FY+1 plan holds any target (an empty plan prints no column).
-    A definition change (基準変更, or a KPI replaced by another) is shown with the lineage note when that note is
-    a ※…変更 mark (「※算出方法変更」), else as 「※基準変更」.
-    """
+
+def published_columns_as_read(plan: Plan) -> tuple[dict[int, PublishedColumns], list[tuple[int, str, str]]]:
+    """``published_columns(plan)`` and, sorted, the (KPI id, target as written, note) of this year's targets it
+    read them with (1 query)."""
     year = plan.fiscal_year_id
     year_end = KpiActual.objects.filter(target=OuterRef("pk"), period=KpiActual.Period.YEAR_END).order_by()
     changes = KpiChange.objects.filter(kpi=OuterRef("kpi")).order_by("pk")
@@ -634,7 +636,8 @@ def published_columns(plan: Plan) -> dict[int, PublishedColumns]:
             next_year_definition_change=_change_mark(row[7]),
             remark=published_remark(row[3]),
         )
-    return columns
+    read = sorted((kpi_id, row[2], row[3]) for (kpi_id, fiscal_year), row in by_year.items() if fiscal_year == year)
+    return columns, read
 
 
 def _change_mark(note: str | None) -> str:

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Subquery
 
 from branches.models import Branch
@@ -65,13 +65,13 @@ def _stamp() -> int:
     return secrets.randbits(62) + 1
 
 
-def _bump_scope(fiscal_year: int, branch_id: int) -> None:
-    scope = DataVersion.objects.filter(fiscal_year=fiscal_year, branch_id=branch_id)
+def _bump_scope(fiscal_year: int, branch_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
+    scope = DataVersion.objects.using(using).filter(fiscal_year=fiscal_year, branch_id=branch_id)
     if scope.update(version=_stamp()):
         return
     try:
-        with transaction.atomic():
-            DataVersion.objects.create(fiscal_year=fiscal_year, branch_id=branch_id, version=_stamp())
+        with transaction.atomic(using=using):
+            DataVersion.objects.using(using).create(fiscal_year=fiscal_year, branch_id=branch_id, version=_stamp())
     except IntegrityError:  # created by a concurrent write meanwhile
         scope.update(version=_stamp())
 
@@ -84,16 +84,34 @@ def _plan_targets(fiscal_year: int, branch_id: int) -> QuerySet[KpiTarget]:
     return KpiTarget.objects.filter(plan__fiscal_year_id=fiscal_year, plan__branch_id=branch_id)
 
 
-def bump(fiscal_year: int | None = None, branch_id: int | None = None, *, target_id: int | None = None) -> None:
+def bump(
+    fiscal_year: int | None = None,
+    branch_id: int | None = None,
+    *,
+    target_id: int | None = None,
+    stamp_targets: bool = True,
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
     """Bump one scope: the catalog (no argument: every page), year ``fiscal_year`` for every branch, or
     ``branch_id``'s plan for ``fiscal_year`` and every KPI target of it — or, with ``target_id`` (a write of that
-    target's figures only), that target alone. Call it inside the write's transaction."""
+    target's figures only), that target alone; or none of them (``stamp_targets`` false: a write no target's
+    result, row or KPI page shows, e.g. a month report's status). Call it inside the write's transaction.
+
+    Lock order: the plan's data version row first, then its targets' rows. A write that locks a row of the plan
+    itself (``select_for_update``) takes the data version first with ``lock_plan``, so that two writes of one plan
+    never wait for each other in a cycle."""
     if not fiscal_year:
-        _bump_scope(*CATALOG)
+        _bump_scope(*CATALOG, using=using)
         return
-    _bump_scope(fiscal_year, branch_id or 0)
-    if branch_id:
+    _bump_scope(fiscal_year, branch_id or 0, using=using)
+    if branch_id and stamp_targets:
         _stamp_targets(KpiTarget.objects.filter(pk=target_id) if target_id else _plan_targets(fiscal_year, branch_id))
+
+
+def lock_plan(fiscal_year: int, branch_id: int) -> None:
+    """Take the plan's data version row (bumping it, not its targets) before any other row of the plan is
+    locked: see ``bump``'s lock order. Call it first in the write's transaction."""
+    _bump_scope(fiscal_year, branch_id)
 
 
 def _where_scopes(scopes: Iterable[tuple[int, int]], prefix: str = "") -> Q:
@@ -139,9 +157,9 @@ def bump_targets(target_ids: Iterable[int]) -> None:
     ids = set(target_ids)
     if not ids:
         return
-    _stamp_targets(KpiTarget.objects.filter(pk__in=ids))
     plans = Plan.objects.filter(pk__in=KpiTarget.objects.filter(pk__in=ids).values("plan_id"))
-    bump_scopes(plans.values_list("fiscal_year_id", "branch_id"), stamp_targets=False)
+    bump_scopes(plans.values_list("fiscal_year_id", "branch_id"), stamp_targets=False)  # the lock order of ``bump``
+    _stamp_targets(KpiTarget.objects.filter(pk__in=ids))
 
 
 Scopes = dict[tuple[int, int], int]

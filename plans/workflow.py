@@ -191,6 +191,7 @@ def month_transition(
         raise WorkflowError(UNTIL_REQUIRED)
     if until is not None and until < today:
         raise WorkflowError(UNTIL_IN_PAST)
+    versions.lock_plan(*_plan_scope(report))  # the plan's data version row first (plans.versions.bump)
     current = MonthReport.objects.select_for_update().get(pk=report.pk)
     if current.version != expected_version:
         raise WorkflowError(STATUS_CONFLICT.format(status=current.get_status_display()))
@@ -372,6 +373,14 @@ class BranchReminder:
         return "・".join(c.month_label for c in self.already_reminded)
 
 
+
+def _plan_scope(report: MonthReport) -> tuple[int, int]:
+    """(fiscal year, branch id) of ``report``'s plan, without a query when the plan was read with it."""
+    plan = report._state.fields_cache.get("plan")
+    if plan is not None and plan.pk == report.plan_id:
+        return plan.fiscal_year_id, plan.branch_id
+    return Plan.objects.filter(pk=report.plan_id).values_list("fiscal_year_id", "branch_id").get()
+
 def plan_reminders(late: list[StatusCell], today: datetime.date) -> list[BranchReminder]:
     """Group the late cells by branch and find each branch's recipients (1 query)."""
     by_branch: dict[int, BranchReminder] = {}
@@ -450,7 +459,8 @@ def send_reminders(
             [MonthReport(plan=c.plan, month=c.month, last_reminded_on=today) for c in cells if c.report is None],
             ignore_conflicts=True,
         )
-        versions.bump_scopes((c.plan.fiscal_year_id, c.plan.branch_id) for c in cells)  # shows 最後に督促した日
+        # shows 最後に督促した日 on the status page; no target's result or KPI page shows it
+        versions.bump_scopes(((c.plan.fiscal_year_id, c.plan.branch_id) for c in cells), stamp_targets=False)
     for reminder, message in to_send:
         logger.info(
             "reminder sent: branch=%s months=%s to=%s by=%s",

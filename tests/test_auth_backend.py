@@ -45,3 +45,18 @@ def test_a_signed_in_page_sees_the_membership_read_with_the_user(tochigi_staff: 
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"].startswith("/branches/tochigi/")
+
+
+def test_a_session_signed_in_through_djangos_model_backend_stays_signed_in_after_the_migration(
+    tochigi_staff: AbstractBaseUser, client: Any
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("branches.migrations.0004_sessions_membership_backend")
+    client.force_login(tochigi_staff, backend=migration.OLD)  # a session from before the new backend
+    assert client.get("/")["Location"].startswith("/accounts/login/")  # Django no longer accepts it
+    assert migration.move_sessions(apps, migration.OLD, migration.NEW) == 1
+    assert client.get("/")["Location"].startswith("/branches/tochigi/")  # signed in, as before the deployment
+    assert migration.move_sessions(apps, migration.NEW, migration.OLD) == 1  # and back

@@ -4,6 +4,7 @@ one computed from scratch."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -285,3 +286,65 @@ def test_a_save_of_last_years_figure_computes_this_years_result_of_that_kpi_agai
     cached = selectors.plan_results(plan_2024, scopes)
     assert [export_row(r) for r in cached] == [export_row(r) for r in selectors.plan_results(plan_2024)]
     assert next(r for r in cached if r.target.pk == this_year.pk).previous_year_end == Decimal("41.3")
+
+
+def test_published_columns_read_after_an_edit_are_not_kept_under_the_key_of_the_text_before_it(
+    tochigi_staff: AbstractBaseUser,
+) -> None:
+    """A request reads the targets (note ONE), an edit commits note TWO before it reads the published columns, then
+    the edit is undone: the page must show ONE, not the TWO kept under ONE's key (the key can come back)."""
+    from plans.views import dashboards
+
+    read = plan()
+    edited = KpiTarget.objects.filter(plan=read).order_by("pk").first()
+    assert edited is not None
+    edited.note = "REMARK-ONE"
+    edited.save()
+    scopes = versions.scopes(2023, branch_code="tochigi")
+    results = selectors.plan_results(read, scopes)
+    edited.note = "REMARK-TWO"
+    edited.save()
+    key, columns = dashboards._published_columns(read, scopes, results)
+    assert columns[edited.kpi_id].remark == "REMARK-TWO"  # shown on that one page, as read
+    assert key is None  # and kept nowhere
+    edited.note = "REMARK-ONE"
+    edited.save()
+    html = client_for(tochigi_staff).get(DASHBOARD).content.decode()
+    assert "REMARK-ONE" in html and "REMARK-TWO" not in html
+
+
+@pytest.mark.parametrize("write", ["month_report", "budget_line", "progress", "reminder"])
+def test_a_write_no_result_shows_bumps_the_plan_but_stamps_no_target(write: str) -> None:
+    from plans.models import BudgetLine, MeasureProgress, MonthReport
+
+    before, version = stamps(), versions.current(2023, plan().branch_id)
+    if write == "month_report":
+        MonthReport.objects.create(plan=plan(), month=datetime.date(2023, 4, 1))
+    elif write == "budget_line":
+        BudgetLine.objects.create(plan=plan(), programme="テスト事業", budget_amount=Decimal("1000"))
+    elif write == "progress":
+        measure = Measure.objects.filter(plan=plan()).first()
+        assert measure is not None
+        MeasureProgress.objects.create(measure=measure, period="上期", status="実施中")
+    else:
+        versions.bump_scopes([(2023, plan().branch_id)], stamp_targets=False)
+    assert stamps() == before
+    assert versions.current(2023, plan().branch_id) != version
+
+
+def test_a_renamed_user_shows_on_the_kpi_page_at_once_and_a_login_invalidates_nothing(
+    tochigi_staff: AbstractBaseUser,
+) -> None:
+    month = datetime.date(2023, 10, 1)
+    services.actual_record(
+        target=target(), period=KpiActual.Period.MONTHLY, month=month, value=Decimal("11"), user=tochigi_staff
+    )
+    client = client_for(tochigi_staff)
+    tag = client.get(BRANCH_KPI_PAGE)["ETag"]
+    client_for(tochigi_staff)  # another login: Django saves last_login only
+    assert revalidate(client, BRANCH_KPI_PAGE, tag).status_code == 304
+    tochigi_staff.username = "tochigi-renamed"
+    tochigi_staff.save()
+    response = revalidate(client, BRANCH_KPI_PAGE, tag)
+    assert response.status_code == 200
+    assert "tochigi-renamed" in response.content.decode()

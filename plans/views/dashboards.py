@@ -142,7 +142,11 @@ def kpi_table(request: HttpRequest, plan: Plan, form: ResultFilterForm) -> dict[
         return found
     results = selectors.plan_results(plan, scopes)  # only the targets whose figures changed are computed
     published_key, published = _published_columns(plan, scopes, results)
-    row_keys = {r.target.pk: f"kpi-row:{language}:{r.cache_key}:{published_key}" for r in results if r.cache_key}
+    row_keys = (
+        {r.target.pk: f"kpi-row:{language}:{r.cache_key}:{published_key}" for r in results if r.cache_key}
+        if published_key
+        else {}
+    )
     known = store.get_many(list(row_keys.values()))
     known_rows = {pk: known[row_key] for pk, row_key in row_keys.items() if row_key in known}
     part = _kpi_table_part(request, plan, form, results, published, known_rows=known_rows)
@@ -154,10 +158,12 @@ def kpi_table(request: HttpRequest, plan: Plan, form: ResultFilterForm) -> dict[
 
 def _published_columns(
     plan: Plan, scopes: versions.Scopes, results: list[KpiResult]
-) -> tuple[str, dict[int, selectors.PublishedColumns]]:
+) -> tuple[str | None, dict[int, selectors.PublishedColumns]]:
     """``selectors.published_columns(plan)`` and the key it is kept under. They read the branch's other years and
     the catalog (every version but this plan's) and this year's targets as written, which ``results`` hold: a
-    save of a figure this year leaves them as they were."""
+    save of a figure this year leaves them as they were. The key holds those phrases and notes, which can come
+    back (an edit undone): the columns are kept only when the targets they read are the ones ``results`` hold, else
+    (a target edited meanwhile) they are used for this page and the key is None (nothing kept, rows included)."""
     year, branch_id = plan.fiscal_year_id, plan.branch_id
     others = versions.token({scope: v for scope, v in scopes.items() if scope != (year, branch_id)})
     written = sorted((r.kpi.pk, r.target.target_text, r.target.note) for r in results)
@@ -166,7 +172,9 @@ def _published_columns(
     store = caches[MATRIX_CACHE]
     published = store.get(key)
     if published is None:
-        published = selectors.published_columns(plan)
+        published, read = selectors.published_columns_as_read(plan)
+        if read != written:
+            return None, published
         store.set(key, published, timeout=None)
     return key, published
 

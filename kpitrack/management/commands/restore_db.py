@@ -28,5 +28,5 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         # The catalog's data version anew: no page or result an app server keeps in its cache from before the
         # restore is read for the restored data, even where a stamp of the backup is met again.
-        versions.bump()
+        versions.bump(using=options["database"])
         self.stdout.write(DONE.format(path=source))

@@ -146,11 +146,6 @@ def bump_plans(plan_ids: Iterable[int]) -> None:
         bump_scopes(Plan.objects.filter(pk__in=ids).values_list("fiscal_year_id", "branch_id"))
 
 
-def bump_plan(plan_id: int) -> None:
-    """``bump_plans([plan_id])``."""
-    bump_plans([plan_id])
-
-
 def bump_targets(target_ids: Iterable[int]) -> None:
     """After a write of the figures (actuals) of the KPI targets in ``target_ids`` that sent no signal (a bulk
     write, a conditional ``UPDATE``): stamp those targets and bump their plans' scopes (4 queries however many)."""

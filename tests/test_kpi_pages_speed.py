@@ -24,8 +24,9 @@ from django.test import Client
 from django.utils import translation
 
 from branches.models import Branch
-from plans import charts, rules, selectors, versions
+from plans import selectors, versions
 from plans.models import FiscalYear, Kpi, KpiActual, KpiTarget, Plan
+from plans.views import dashboards
 from tests.conftest import client_for
 from tests.factories import member
 from tests.reference import before
@@ -55,17 +56,7 @@ def _detail_before(plan: Plan, kpi_code: str, request: HttpRequest, language: st
     with translation.override(language):
         history = selectors.kpi_history(plan, kpi_code)
         assert history is not None
-        context = {
-            "plan": plan,
-            "branch": plan.branch,
-            "fiscal_year": plan.fiscal_year,
-            "history": history,
-            "result": history.result,
-            "kpi": history.result.kpi,
-            "progress_chart": charts.monthly_progress(history),
-            "trend_chart": charts.multi_year_trend(history),
-            "method_labels": rules.PROJECTION_METHOD_LABELS,
-        }
+        context = dashboards.kpi_detail_context(plan, history)  # the view's context of then, unchanged
     return _render_before("kpi_detail_before.html", context, request, language)
 
 

@@ -274,7 +274,15 @@ def kpi_detail_part(plan: Plan, kpi_code: str) -> dict[str, Any] | None:
     history = selectors.kpi_history(plan, kpi_code)
     if history is None:
         return None
-    context = {
+    return {
+        "content": render_to_string("plans/_kpi_detail_content.html", kpi_detail_context(plan, history)),
+        "kpi_name": history.result.kpi.name,
+    }
+
+
+def kpi_detail_context(plan: Plan, history: selectors.KpiHistory) -> dict[str, Any]:
+    """What the KPI page's content is rendered with: the plan, the KPI's history and its two charts' data."""
+    return {
         "plan": plan,
         "branch": plan.branch,
         "fiscal_year": plan.fiscal_year,
@@ -284,10 +292,6 @@ def kpi_detail_part(plan: Plan, kpi_code: str) -> dict[str, Any] | None:
         "progress_chart": charts.monthly_progress(history),
         "trend_chart": charts.multi_year_trend(history),
         "method_labels": rules.PROJECTION_METHOD_LABELS,
-    }
-    return {
-        "content": render_to_string("plans/_kpi_detail_content.html", context),
-        "kpi_name": history.result.kpi.name,
     }
 
 
@@ -536,12 +540,13 @@ def ranking_cells_html(result: KpiResult, branch: Branch, url: str) -> str:
 def ranking_entry(result: KpiResult, branch: Branch, url_pattern: str) -> RankingEntry:
     """A branch's ``RankingEntry``; ``url_pattern`` is the KPI page's URL with BRANCH for the branch's code."""
     url = url_pattern.replace("BRANCH", branch.code, 1)
+    facts = selectors.RankFacts.of(result, branch)  # what ranks it, read as the selector reads it
     return RankingEntry(
-        figure=result.figure,
-        has_year_end=isinstance(result.year_end, Decimal),
-        latest_month=result.latest_month,
-        precision=result.target.precision,
-        jis_code=branch.jis_code,
+        figure=facts.figure,
+        has_year_end=facts.has_year_end,
+        latest_month=facts.latest_month,
+        precision=facts.precision,
+        jis_code=facts.jis_code,
         name=branch.name,
         mark=str(result.mark or ""),
         projected_mark=str(result.projected_mark or ""),

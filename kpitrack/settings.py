@@ -211,12 +211,11 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 # shared by every app server (CACHE_BACKEND Redis / Memcached / database) they are also kept in that cache
 # (cached_db: each page reads the session from the cache, a write goes to both), which spares one query per page.
 # With a per-process cache (locmem, the default) they are NOT: a logout or an ended session on one server would
-# live on in another server's copy, so every page reads the session from the database.
+# live on in another server's copy, so every page reads the session from the database. kpitrack.sessions are
+# Django's stores with that read written in SQL (no ORM query building on every page).
 _PROCESS_CACHES = ("locmem", "dummy", "filebased")
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.db"
-    if any(kind in _cache_backend for kind in _PROCESS_CACHES)
-    else "django.contrib.sessions.backends.cached_db"
+    "kpitrack.sessions.db" if any(kind in _cache_backend for kind in _PROCESS_CACHES) else "kpitrack.sessions.cached_db"
 )
 # Idle timeout: a session unused for SESSION_IDLE_MINUTES ends (the next page asks to log in again). Each request
 # of a signed-in user pushes the end back; to spare a database write on every page the push is written at most

@@ -60,3 +60,47 @@ def test_a_session_signed_in_through_djangos_model_backend_stays_signed_in_after
     assert migration.move_sessions(apps, migration.OLD, migration.NEW) == 1
     assert client.get("/")["Location"].startswith("/branches/tochigi/")  # signed in, as before the deployment
     assert migration.move_sessions(apps, migration.NEW, migration.OLD) == 1  # and back
+
+
+def _fields(instance: Any) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("who", ["tochigi_staff", "hq_manager", "outsider"])
+def test_the_user_read_in_sql_is_the_user_the_orm_reads(who: str, request: Any) -> None:
+    """Every field of the user and of their membership, typed as the ORM types them (dates, booleans, keys)."""
+    from kpitrack.auth import user_with_membership
+
+    original = request.getfixturevalue(who)
+    get_user_model().objects.filter(pk=original.pk).update(first_name="花子", last_name="山田")
+    expected = get_user_model().objects.select_related("membership").get(pk=original.pk)
+    got = user_with_membership(original.pk)
+    assert got is not None
+    assert _fields(got) == _fields(expected)
+    assert got._state.adding is False and got._state.db == expected._state.db
+    assert hasattr(got, "membership") == hasattr(expected, "membership")
+    if hasattr(expected, "membership"):
+        assert _fields(got.membership) == _fields(expected.membership)
+        assert got.membership.user is got
+
+
+def test_a_signed_in_users_last_login_comes_back_as_an_aware_datetime(
+    tochigi_staff: AbstractBaseUser, client: Any
+) -> None:
+    from kpitrack.auth import user_with_membership
+
+    client.force_login(tochigi_staff)  # sets last_login
+    user = user_with_membership(tochigi_staff.pk)
+    assert user is not None and user.last_login is not None
+    assert user.last_login.utcoffset() is not None
+    assert user.last_login == get_user_model().objects.get(pk=tochigi_staff.pk).last_login
+
+
+@pytest.mark.parametrize("user_id", ["not-a-number", "", None, "12abc"])
+def test_a_session_with_a_malformed_user_id_signs_nobody_in(user_id: Any) -> None:
+    assert MembershipBackend().get_user(user_id) is None
+
+
+def test_the_user_read_as_a_string_id_from_the_session(tochigi_staff: AbstractBaseUser) -> None:
+    user = MembershipBackend().get_user(str(tochigi_staff.pk))  # sessions hold the id as text
+    assert user is not None and user.pk == tochigi_staff.pk

@@ -58,5 +58,6 @@ class SqlReadMixin:
             self._session_key = None
             return None
         data, expire_date = row
-        return Session.from_db(alias, ["session_key", "session_data", "expire_date"],
-                               [self.session_key, data, _as_datetime(expire_date)])
+        return Session.from_db(
+            alias, ["session_key", "session_data", "expire_date"], [self.session_key, data, _as_datetime(expire_date)]
+        )

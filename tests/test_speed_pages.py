@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -317,6 +318,20 @@ def test_a_cached_matrix_after_a_save_is_the_matrix_rendered_from_scratch(hq):
     fresh = _part(hq.get("/national/2023/").content.decode(), "<tbody>", "</tbody>")
     assert cached == fresh
     assert "41.0" in cached
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_cached_matrix_head_is_the_head_rendered_from_scratch_and_follows_the_catalog(hq, language):
+    hq.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    hq.get("/national/2023/")  # the head cached
+    kpi = Kpi.objects.get(code=KPI)
+    kpi.name = "見出し試験のKPI名"
+    kpi.save()
+    cached = _part(hq.get("/national/2023/").content.decode(), "<thead>", "</thead>")
+    caches["default"].clear()
+    fresh = _part(hq.get("/national/2023/").content.decode(), "<thead>", "</thead>")
+    assert cached == fresh
+    assert 'title="見出し試験のKPI名"' in cached
 
 
 def test_the_matrix_cells_agree_with_export_results(hq):

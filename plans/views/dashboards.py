@@ -435,6 +435,29 @@ def cached_matrix_rows(
     return columns, [fresh[pk] if pk in fresh else found[keys[pk]] for pk in branch_ids]
 
 
+def matrix_head_html(fiscal_year: FiscalYear, columns: list[Kpi], scopes: versions.Scopes | None) -> str:
+    """The matrix's header row (``plans/_matrix_head.html``: a link per KPI column, the mark counts' heads). It
+    shows the columns and their KPIs' names: kept while the columns and the catalog are unchanged (the key holds
+    their ids, the catalog's version, the year, the language and the code that renders it). Without ``scopes`` it
+    is rendered and not kept."""
+
+    def rendered() -> str:
+        context = {"fiscal_year": fiscal_year, "kpis": columns, "marks": list(Mark)}
+        return render_to_string("plans/_matrix_head.html", context)
+
+    if scopes is None:
+        return mark_safe(rendered())  # noqa: S308 (a template's output, escaped by it)
+    ids = ",".join(str(kpi.pk) for kpi in columns)
+    digest = hashlib.blake2b(ids.encode(), digest_size=8).hexdigest()
+    key = f"matrix-head:{cache.RELEASE}:{get_language()}:{fiscal_year.year}:{scopes.get((0, 0), 0)}:{digest}"
+    store = caches[MATRIX_CACHE]
+    found = store.get(key)
+    if found is None:
+        found = rendered()
+        store.set(key, found, timeout=None)
+    return mark_safe(found)  # noqa: S308 (a template's output, escaped by it)
+
+
 @require_GET
 @login_required
 @revalidated(national_scope)
@@ -444,7 +467,8 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
     fiscal_year = get_object_or_404(FiscalYear, year=year)
     show_all = request.GET.get("all") == "1"
     at_risk_only = request.GET.get("at_risk") == "1"
-    columns, every_row = cached_matrix_rows(fiscal_year, getattr(request, "data_scopes", None))
+    scopes = getattr(request, "data_scopes", None)
+    columns, every_row = cached_matrix_rows(fiscal_year, scopes)
     with_plan = [row for row in every_row if row["has_plan"]]
     rows = every_row if show_all and not at_risk_only else with_plan
     if at_risk_only:
@@ -456,8 +480,7 @@ def national_matrix(request: HttpRequest, year: int) -> HttpResponse:
         projected.update(row["projected"])
     context = {
         "fiscal_year": fiscal_year,
-        "kpis": columns,
-        "marks": list(Mark),
+        "head_html": matrix_head_html(fiscal_year, columns, scopes),
         "rows": rows,
         "summary": mark_summary(totals),
         "projected": dict(projected),

@@ -114,6 +114,9 @@ class KpiResultTable(tables.Table):
         #: rendered itself: a view may keep these in a cache and hand them back as ``known_rows``.
         self.known_rows: Mapping[int, str] = {}
         self.rendered_rows: dict[int, str] = {}
+        #: The ``<thead>`` as rendered already (a view may keep it: it depends only on the language and the query
+        #: string, which holds the sort order); empty: plans/_kpi_table.html renders plans/_kpi_table_head.html.
+        self.head_html = ""
         super().__init__(*args, **kwargs)
 
     def body_html(self) -> str:

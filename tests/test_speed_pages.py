@@ -361,6 +361,24 @@ def test_a_cached_kpi_table_is_the_table_rendered_from_scratch(tochigi_staff):
     assert exported[KPI]["actual"] == 41.0
 
 
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_kpi_table_head_follows_each_requests_sort_order_and_filters(tochigi_staff, language):
+    """The head is kept per language and query string: each sort order's links and arrows, each filter kept in
+    the sort links, as rendered from scratch."""
+    client = client_for(tochigi_staff)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    pages = [f"/branches/tochigi/2023/{q}" for q in ("", "?sort=kpi", "?sort=-kpi", "?mark=△&sort=-mark")]
+    cached = {page: _part(client.get(page).content.decode(), "<thead>", "</thead>") for page in pages}
+    cached = {page: _part(client.get(page).content.decode(), "<thead>", "</thead>") for page in pages}  # from cache
+    for page in pages:
+        caches["default"].clear()
+        assert cached[page] == _part(client.get(page).content.decode(), "<thead>", "</thead>"), page
+    assert len(set(cached.values())) == len(pages)
+    assert 'class="asc kpi orderable"><a href="?sort=-kpi"' in cached[pages[1]]
+    assert 'class="desc kpi orderable"><a href="?sort=kpi"' in cached[pages[2]]
+    assert "mark=%E2%96%B3" in cached[pages[3]]
+
+
 def test_no_cached_fragment_holds_a_csrf_token_or_the_users_name(hq, hq_manager):
     hq.get("/national/2023/")
     hq.get("/branches/tochigi/2023/")

@@ -191,6 +191,7 @@ def _kpi_table_part(
     table = KpiResultTable(shown, branch_code=plan.branch.code, year=plan.fiscal_year_id, published=published)
     table.known_rows = known_rows or {}
     RequestConfig(request, paginate=False).configure(table)
+    table.head_html = kpi_table_head_html(request, table, keep=known_rows is not None)
     return {
         "table_html": table.as_html(request),
         "summary": mark_summary(mark_counts(results)),
@@ -199,6 +200,26 @@ def _kpi_table_part(
         "projected": projected_summary(results),
         "rendered_rows": table.rendered_rows,
     }
+
+
+def kpi_table_head_html(request: HttpRequest, table: KpiResultTable, *, keep: bool) -> str:
+    """The KPI table's ``<thead>`` (plans/_kpi_table_head.html): each column's header and sort link. It depends
+    only on the language and the query string (the sort order and the filters the links keep): with ``keep`` it is
+    kept in the cache under those, and the code that renders it."""
+
+    def rendered() -> str:
+        return render_to_string("plans/_kpi_table_head.html", {"table": table}, request=request)
+
+    if not keep:
+        return mark_safe(rendered())  # noqa: S308 (a template's output, escaped by it)
+    digest = hashlib.blake2b(request.GET.urlencode().encode(), digest_size=12).hexdigest()
+    key = f"kpi-table-head:{cache.RELEASE}:{get_language()}:{digest}"
+    store = caches[MATRIX_CACHE]
+    found = store.get(key)
+    if found is None:
+        found = rendered()
+        store.set(key, found, timeout=None)
+    return mark_safe(found)  # noqa: S308 (a template's output, escaped by it)
 
 
 def filter_fields_html(form: ResultFilterForm) -> str:

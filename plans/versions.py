@@ -220,16 +220,18 @@ def kpi_scopes(kpi_code: str, *, branch_code: str | None = None, fiscal_year: in
     quote = connection.ops.quote_name
     target, plan, kpi, branch = (quote(m._meta.db_table) for m in (KpiTarget, Plan, Kpi, Branch))
     shared = f"SELECT 0, fiscal_year, branch_id, version FROM {quote(DataVersion._meta.db_table)} WHERE branch_id = 0"
+    # From the plans to their one target of the KPI (the index of one_target_per_kpi_and_plan), the KPI's and the
+    # branch's ids as scalar subqueries: PostgreSQL plans it in a fraction of a four-table join's time.
     targets = (
-        f"SELECT t.id, p.fiscal_year_id, p.branch_id, t.data_version FROM {target} t "
-        f"JOIN {plan} p ON t.plan_id = p.id JOIN {kpi} k ON t.kpi_id = k.id"
+        f"SELECT t.id, p.fiscal_year_id, p.branch_id, t.data_version FROM {plan} p JOIN {target} t "
+        f"ON t.plan_id = p.id AND t.kpi_id = (SELECT id FROM {kpi} WHERE code = %s)"
     )
     if branch_code is not None:
-        targets += f" JOIN {branch} b ON p.branch_id = b.id WHERE k.code = %s AND b.code = %s"
+        targets += f" WHERE p.branch_id = (SELECT id FROM {branch} WHERE code = %s)"
         params: list[object] = [kpi_code, branch_code]
     elif fiscal_year is not None:
         shared += " AND fiscal_year IN (0, %s, %s)"
-        targets += " WHERE k.code = %s AND p.fiscal_year_id IN (%s, %s)"
+        targets += " WHERE p.fiscal_year_id IN (%s, %s)"
         params = [fiscal_year - 1, fiscal_year, kpi_code, fiscal_year - 1, fiscal_year]
     else:
         raise ValueError("kpi_scopes needs a branch_code or a fiscal_year")
@@ -244,7 +246,13 @@ def kpi_scopes(kpi_code: str, *, branch_code: str | None = None, fiscal_year: in
         else:
             shown.setdefault((year, branch_id), []).append((pk, version))
     for plan_scope, stamps in shown.items():
-        found[plan_scope] = _digest(";".join(f"{pk}.{stamp}" for pk, stamp in sorted(stamps)))
+        # A plan has one target of a KPI (one_target_per_kpi_and_plan): its id and stamp side by side, exactly
+        # (a stamp is under 2**63); several (were the constraint ever lifted) are digested.
+        found[plan_scope] = (
+            (stamps[0][0] << 64) | stamps[0][1]
+            if len(stamps) == 1
+            else _digest(";".join(f"{pk}.{stamp}" for pk, stamp in sorted(stamps)))
+        )
     found[TARGETS] = _digest(";".join(f"{y}.{b}.{found[(y, b)]}" for y, b in sorted(shown)))
     return found
 

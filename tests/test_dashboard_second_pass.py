@@ -175,6 +175,23 @@ def test_it_offers_hq_only_branches_with_a_plan_that_year_and_that_branchs_years
     )
 
 
+def test_the_branch_picker_follows_a_plan_created_or_deleted_and_a_branch_renamed(manager):
+    """The picker's options are kept per catalog version: which plans exist and the branches' names are in it."""
+    from branches.models import Branch
+
+    assert pickers(manager.get(GIFU_2024).content.decode())[0] == ["tochigi", "tokyo", "gifu", "kagoshima"]
+    newcomer = Branch.objects.exclude(plans__fiscal_year_id=2024).order_by("jis_code").first()
+    assert newcomer is not None
+    plan = PlanFactory(branch=newcomer, fiscal_year=FiscalYear.objects.get(year=2024))
+    assert newcomer.code in pickers(manager.get(GIFU_2024).content.decode())[0]
+    plan.delete()
+    assert pickers(manager.get(GIFU_2024).content.decode())[0] == ["tochigi", "tokyo", "gifu", "kagoshima"]
+    gifu = Branch.objects.get(code="gifu")
+    gifu.name = "岐阜（改称試験）"
+    gifu.save()
+    assert '<option value="gifu" selected>岐阜（改称試験）</option>' in manager.get(GIFU_2024).content.decode()
+
+
 def test_it_offers_staff_only_their_own_branch(gifu_staff):
     assert pickers(client_for(gifu_staff).get(GIFU_2024).content.decode()) == (["gifu"], ["2023", "2024"])
 

@@ -222,6 +222,28 @@ def kpi_table_head_html(request: HttpRequest, table: KpiResultTable, *, keep: bo
     return mark_safe(found)  # noqa: S308 (a template's output, escaped by it)
 
 
+def branch_options_html(plan: Plan, sees_all: bool, scopes: versions.Scopes | None) -> str:
+    """The branch picker's ``<option>``s (plans/_branch_options.html), ``plan``'s branch selected: every branch
+    with a plan that year for a user who sees all branches, else their own. Which plans exist is the catalog's
+    version: the list is kept while it is unchanged (the key holds it, the year, the branch, the language and the
+    code that renders it); rendered and not kept without ``scopes``."""
+
+    def rendered() -> str:
+        branches = selectors.branches_with_plan(plan.fiscal_year_id) if sees_all else [plan.branch]
+        return render_to_string("plans/_branch_options.html", {"branches": branches, "branch": plan.branch})
+
+    if scopes is None:
+        return mark_safe(rendered())  # noqa: S308 (a template's output, escaped by it)
+    catalog = scopes.get(versions.CATALOG, 0)
+    key = f"branch-options:{cache.RELEASE}:{get_language()}:{plan.pk}:{sees_all}:{catalog}"
+    store = caches[MATRIX_CACHE]
+    found = store.get(key)
+    if found is None:
+        found = rendered()
+        store.set(key, found, timeout=None)
+    return mark_safe(found)  # noqa: S308 (a template's output, escaped by it)
+
+
 def filter_fields_html(form: ResultFilterForm) -> str:
     """The filter form's labelled fields as HTML. Their choices are fixed, so the HTML depends only on the
     language and the values asked for: a valid or unbound form's is kept in the cache (Django renders each
@@ -264,7 +286,7 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
         "form": form,
         "filter_fields": filter_fields_html(form),
         **kpi_table(request, plan, form),
-        "branches": selectors.branches_with_plan(year) if sees_all else [plan.branch],
+        "branch_options": branch_options_html(plan, sees_all, getattr(request, "data_scopes", None)),
         "sees_all": sees_all,
         **year_links(year, selectors.plan_years(plan.branch)),
         **plan_links(plan),

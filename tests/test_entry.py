@@ -210,6 +210,35 @@ def test_a_good_save_writes_actuals_with_history_and_redirects(tochigi_staff, pl
     assert 'data-saved="1"' not in client.get(URL).content.decode()  # the signal is shown once
 
 
+def test_the_saved_signal_is_a_cookie_bound_to_the_session_not_a_session_write(
+    tochigi_staff, plan, targets, rate, count, done
+):
+    client = client_for(tochigi_staff)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(URL, form(plan, **{cell(rate): "55.5"}))
+    assert response.status_code == 302
+    assert not any("django_session" in q["sql"] and "UPDATE" in q["sql"] for q in queries)
+    flag = response.cookies[entry_views.SAVED_FLAG]
+    assert flag.value and flag["httponly"]
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(URL)
+    assert 'data-saved="1"' in page.content.decode()
+    assert not any("django_session" in q["sql"] and "UPDATE" in q["sql"] for q in queries)
+    assert page.cookies[entry_views.SAVED_FLAG].value == ""  # deleted once read
+    other = client_for(tochigi_staff)  # another session (another browser) showing a copied flag: not saved there
+    other.cookies[entry_views.SAVED_FLAG] = flag.value
+    assert 'data-saved="1"' not in other.get(URL).content.decode()
+
+
+def test_a_save_that_changes_nothing_sets_no_saved_signal(tochigi_staff, plan, targets):
+    client = client_for(tochigi_staff)
+    response = client.post(URL, form(plan))
+    assert response.status_code == 302
+    assert entry_views.SAVED_FLAG not in response.cookies
+    assert 'data-saved="1"' not in client.get(URL).content.decode()
+
+
 def test_full_width_digits_and_thousands_separators_are_accepted(tochigi_staff, plan, rate, count):
     client_for(tochigi_staff).post(URL, form(plan, **{cell(rate): "７２．２", cell(count): "1,529"}))
     assert KpiActual.objects.get(target=rate, month=JUNE).value == Decimal("72.2")

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 
 from branches.models import Branch
 from plans import services
@@ -388,3 +389,72 @@ def test_it_reports_a_create_create_race_on_postgresql_as_a_conflict_showing_the
         assert conflicts[0].current.pk == stored.pk
         assert conflicts[0].current.value == stored.value
         assert _history(committed_target).count() == 1
+
+
+# -- the figures' check constraints judged in Python (services.FIGURE_CHECKS) ------------------------------------
+
+FIGURE_CASES = [
+    {"value": Decimal("50"), "numerator": Decimal("5"), "denominator": Decimal("10")},
+    {"value": None, "text_value": ""},
+    {"value": None, "text_value": "実施"},
+    {"value": Decimal("50"), "numerator": Decimal("5"), "denominator": Decimal("0")},
+    {"value": Decimal("50"), "numerator": Decimal("-1"), "denominator": Decimal("10")},
+    {"value": None, "numerator": Decimal("-1"), "denominator": Decimal("-3")},
+    {"value": "abc", "numerator": Decimal("-1"), "denominator": Decimal("0")},
+    {"value": Decimal("50"), "numerator": "x", "denominator": Decimal("0")},
+]
+
+
+def _errors(check: Any) -> dict[str, list[tuple[str, str | None]]] | None:
+    try:
+        check()
+    except ValidationError as exc:
+        return {name: [(e.messages[0], e.code) for e in errors] for name, errors in exc.error_dict.items()}
+    return None
+
+
+@pytest.mark.parametrize("figures", FIGURE_CASES)
+@pytest.mark.parametrize("exclude", [services.UNCHANGED_BY_UPDATE, ("entered_by",), ()])
+@pytest.mark.parametrize("with_target", [True, False])
+def test_the_figures_checks_in_python_give_the_errors_the_database_checks_give(
+    target: KpiTarget, figures: dict[str, Any], exclude: tuple[str, ...], with_target: bool
+) -> None:
+    """Without a target, ``clean()`` checks no figure: the constraints alone refuse them."""
+
+    def actual() -> KpiActual:
+        owner = {"target": target} if with_target else {}
+        return KpiActual(period=KpiActual.Period.INTERIM, month=SEPTEMBER, **owner, **figures)
+
+    expected = _errors(lambda: actual().full_clean(exclude=exclude))
+    assert _errors(lambda: services._full_clean(actual(), exclude)) == expected
+
+
+def test_the_figures_checks_in_python_refuse_what_the_database_refuses(target: KpiTarget) -> None:
+    for figures in (FIGURE_CASES[i] for i in (1, 3, 4, 5)):  # no figure, a 0 denominator, a negative numerator
+        assert _errors(lambda f=figures: services._full_clean(KpiActual(**f), services.UNCHANGED_BY_UPDATE))
+
+
+def test_each_figures_check_in_python_is_a_check_constraint_of_the_actual() -> None:
+    names = {c.name for c in KpiActual._meta.constraints}
+    assert set(services.FIGURE_CHECKS) <= names
+
+
+def test_an_update_checks_the_figures_constraints_without_a_query(
+    target: KpiTarget, django_assert_num_queries: Any
+) -> None:
+    _record(target, "50")
+    with CaptureQueriesContext(connection) as queries:
+        _record(target, "51", expected_version=1)
+    assert not any('"_check"' in q["sql"] for q in queries)
+    with pytest.raises(ValidationError) as refused:
+        actual_record(
+            target=target,
+            period=KpiActual.Period.INTERIM,
+            month=SEPTEMBER,
+            value=Decimal("50"),
+            numerator=Decimal("5"),
+            denominator=Decimal("0"),
+            expected_version=2,
+        )
+    assert refused.value.message_dict == {"denominator": ["分母に0は入力できません。"]}  # clean()'s, as before
+    assert KpiActual.objects.get(target=target).value == Decimal("51")

@@ -109,7 +109,9 @@ def _validate_new(actual: KpiActual) -> None:
     """Field, model and check-constraint validation of a new actual. Uniqueness is left to the read before it and
     to the database (a concurrent insert is reported as a conflict, not as a validation error)."""
     actual.full_clean(validate_unique=False, validate_constraints=False)
-    actual.validate_constraints(exclude={"target"})
+    errors = _constraint_errors(actual, {"target"})  # ``actual.validate_constraints(exclude={"target"})``
+    if errors:
+        raise ValidationError(errors)
 
 
 def _insert(actual: KpiActual) -> bool:
@@ -184,38 +186,51 @@ def actual_record(
 
 UNCHANGED_BY_UPDATE = ("target", "period", "month", "entered_by")
 
-#: The check constraints of ``KpiActual`` on its figures, judged in Python: the fields each reads, and whether an
-#: actual satisfies it. Django's ``validate_constraints`` runs a query (in a savepoint) for each: three queries of
-#: every update. tests/test_services.py proves each agrees with the database's check on valid and invalid figures.
-FIGURE_CHECKS: dict[str, tuple[frozenset[str], Callable[[KpiActual], bool]]] = {
+#: The check constraints of ``KpiActual``, judged in Python: the fields each reads, and whether an actual satisfies
+#: it. Django's ``validate_constraints`` runs a query (in a savepoint) for each: three queries of every update, five
+#: of every new actual. tests/test_services.py proves each agrees with the database's check on valid and invalid rows.
+PYTHON_CHECKS: dict[str, tuple[frozenset[str], Callable[[KpiActual], bool]]] = {
+    "actual_month_set_unless_year_end": (
+        frozenset({"period", "month"}),
+        lambda a: (a.month is None) == (a.period == KpiActual.Period.YEAR_END),
+    ),
     "actual_has_a_value": (frozenset({"value", "text_value"}), lambda a: a.value is not None or a.text_value != ""),
     "actual_denominator_positive": (frozenset({"denominator"}), lambda a: a.denominator is None or a.denominator > 0),
     "actual_numerator_not_negative": (frozenset({"numerator"}), lambda a: a.numerator is None or a.numerator >= 0),
+    "actual_month_first_day": (frozenset({"month"}), lambda a: a.month is None or a.month.day == 1),
 }
 
 
-def _full_clean(actual: KpiActual, exclude: Sequence[str]) -> None:
-    """``actual.full_clean(exclude=exclude)`` with the figures' check constraints judged in Python (``FIGURE_CHECKS``):
-    the same errors in the same order, without a query for each. Any other constraint not left out by ``exclude``
-    is validated by Django as before."""
+def _constraint_errors(actual: KpiActual, exclude: set[str]) -> dict[str, Any]:
+    """``actual.validate_constraints(exclude)``'s errors (by field), with the check constraints of ``PYTHON_CHECKS``
+    judged without a query; any other constraint validated by Django."""
     errors: dict[str, Any] = {}
-    try:
-        actual.full_clean(exclude=exclude, validate_constraints=False)
-    except ValidationError as exc:
-        errors = exc.update_error_dict(errors)
-    skipped = set(exclude) | {name for name in errors if name != NON_FIELD_ERRORS}  # as full_clean leaves out
     for constraint in actual._meta.constraints:
-        check = FIGURE_CHECKS.get(constraint.name)
+        check = PYTHON_CHECKS.get(constraint.name)
         try:
             if check is None:
-                constraint.validate(KpiActual, actual, exclude=skipped)
-            elif not check[0] & skipped and not check[1](actual):
+                constraint.validate(KpiActual, actual, exclude=exclude)
+            elif not check[0] & exclude and not check[1](actual):
                 raise ValidationError(constraint.get_violation_error_message(), code=constraint.violation_error_code)
         except ValidationError as exc:
             if exc.code == "unique" and len(getattr(constraint, "fields", ())) == 1:
                 errors.setdefault(constraint.fields[0], []).append(exc)  # type: ignore[attr-defined]
             else:
                 errors = exc.update_error_dict(errors)
+    return errors
+
+
+def _full_clean(actual: KpiActual, exclude: Sequence[str]) -> None:
+    """``actual.full_clean(exclude=exclude)``, its constraints validated by ``_constraint_errors``: the same errors in
+    the same order."""
+    errors: dict[str, Any] = {}
+    try:
+        actual.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    skipped = set(exclude) | {name for name in errors if name != NON_FIELD_ERRORS}  # as full_clean leaves out
+    for name, found in _constraint_errors(actual, skipped).items():
+        errors.setdefault(name, []).extend(found)
     if errors:
         raise ValidationError(errors)
 

@@ -391,7 +391,7 @@ def test_it_reports_a_create_create_race_on_postgresql_as_a_conflict_showing_the
         assert _history(committed_target).count() == 1
 
 
-# -- the figures' check constraints judged in Python (services.FIGURE_CHECKS) ------------------------------------
+# -- the check constraints judged in Python (services.PYTHON_CHECKS) ---------------------------------------------
 
 FIGURE_CASES = [
     {"value": Decimal("50"), "numerator": Decimal("5"), "denominator": Decimal("10")},
@@ -434,9 +434,48 @@ def test_the_figures_checks_in_python_refuse_what_the_database_refuses(target: K
         assert _errors(lambda f=figures: services._full_clean(KpiActual(**f), services.UNCHANGED_BY_UPDATE))
 
 
-def test_each_figures_check_in_python_is_a_check_constraint_of_the_actual() -> None:
+ROW_CASES = [
+    {"period": KpiActual.Period.INTERIM, "month": SEPTEMBER, "value": Decimal("50")},
+    {"period": KpiActual.Period.INTERIM, "month": None, "value": Decimal("50")},
+    {"period": KpiActual.Period.YEAR_END, "month": SEPTEMBER, "value": Decimal("50")},
+    {"period": KpiActual.Period.YEAR_END, "month": None, "value": Decimal("50")},
+    {"period": KpiActual.Period.MONTHLY, "month": datetime.date(2023, 9, 2), "value": None},
+    {"period": KpiActual.Period.MONTHLY, "month": datetime.date(2023, 9, 2), "denominator": Decimal("0")},
+]
+
+
+def _validated_as_new_by_django(actual: KpiActual) -> None:
+    actual.full_clean(validate_unique=False, validate_constraints=False)
+    actual.validate_constraints(exclude={"target"})
+
+
+@pytest.mark.parametrize(
+    "row", ROW_CASES + [{"period": KpiActual.Period.MONTHLY, "month": SEPTEMBER, **f} for f in FIGURE_CASES]
+)
+@pytest.mark.parametrize("with_target", [True, False])
+def test_a_new_actual_is_refused_with_the_errors_the_database_checks_give(
+    target: KpiTarget, row: dict[str, Any], with_target: bool
+) -> None:
+    def actual() -> KpiActual:
+        return KpiActual(**({"target": target} if with_target else {}), **row)
+
+    assert _errors(lambda: services._validate_new(actual())) == _errors(lambda: _validated_as_new_by_django(actual()))
+
+
+def test_the_row_checks_in_python_refuse_what_the_database_refuses() -> None:
+    for row in (ROW_CASES[i] for i in (1, 2, 4, 5)):  # no month, a year-end month, not the 1st, no figure
+        assert services._constraint_errors(KpiActual(**row), {"target"})
+
+
+def test_a_new_actual_is_checked_without_a_query(target: KpiTarget) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        _record(target, "50")
+    assert not any('"_check"' in q["sql"] for q in queries)
+
+
+def test_each_check_in_python_is_a_check_constraint_of_the_actual() -> None:
     names = {c.name for c in KpiActual._meta.constraints}
-    assert set(services.FIGURE_CHECKS) <= names
+    assert set(services.PYTHON_CHECKS) <= names
 
 
 def test_an_update_checks_the_figures_constraints_without_a_query(

@@ -146,6 +146,41 @@ def test_it_refuses_a_month_outside_the_plans_year_in_japanese(tochigi_staff, ta
     assert "2025年3月は令和7年度の月ではありません。" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("persona", "method", "status"),
+    [
+        ("tochigi_staff", "get", 200),
+        ("gifu_staff", "get", 403),
+        ("outsider", "get", 403),
+        ("hq_manager", "get", 200),
+        ("hq_manager", "post", 403),
+        ("gifu_staff", "post", 403),
+    ],
+)
+def test_a_month_opened_before_is_checked_as_a_month_opened_first(request, plan, rate, persona, method, status):
+    """The report exists: the plan, branch and report are read in one query, and who may do what is the same."""
+    MonthReport.objects.create(plan=plan, month=JUNE)
+    client = client_for(request.getfixturevalue(persona))
+    posted = {cell(rate): "60", cell(rate, "version"): "0"}
+    response = client.get(URL) if method == "get" else client.post(URL, posted)
+    assert response.status_code == status
+    assert not KpiActual.objects.filter(target=rate).exists()
+
+
+@pytest.mark.parametrize("raw", ["2025-6", "2025-06-01"])
+def test_a_month_opened_before_but_written_otherwise_is_still_404(tochigi_staff, plan, targets, raw):
+    MonthReport.objects.create(plan=plan, month=JUNE)
+    assert client_for(tochigi_staff).get(f"/branches/tochigi/{YEAR}/entry/{raw}/").status_code == 404
+
+
+def test_a_future_month_with_a_report_is_refused_in_japanese(tochigi, tochigi_staff):
+    plan = PlanFactory(branch=tochigi, fiscal_year=FiscalYearFactory(year=2099))
+    MonthReport.objects.create(plan=plan, month=datetime.date(2099, 5, 1))  # e.g. made in the admin
+    response = client_for(tochigi_staff).get("/branches/tochigi/2099/entry/2099-05/")
+    assert response.status_code == 404
+    assert "2099年5月はまだ来ていません。" in response.content.decode()
+
+
 def test_it_refuses_a_month_in_the_future_in_japanese(tochigi, tochigi_staff):
     PlanFactory(branch=tochigi, fiscal_year=FiscalYearFactory(year=2099))
     response = client_for(tochigi_staff).get("/branches/tochigi/2099/entry/2099-05/")
@@ -475,9 +510,9 @@ def _plan_with(n: int, tochigi) -> Plan:
     return plan
 
 
-# session, user with membership, plan with its branch, report (get_or_create), plan_results (2), same month last
-# year, notes: the sheet's; the workflow box reads the sheet's plan, marks, notes
-SCREEN_QUERIES = 8
+# session, user with membership, the report with its plan and branch, plan_results (2), same month last year, notes:
+# the sheet's; the workflow box reads the sheet's plan, marks, notes. Before: 8 (the plan, then the report).
+SCREEN_QUERIES = 7
 
 
 def test_the_screen_of_a_24_kpi_plan_answers_with_a_constant_number_of_queries(

@@ -54,10 +54,39 @@ def _month_or_404(raw: str) -> datetime.date:
 
 def _open(request: HttpRequest, code: str, year: int, raw_month: str) -> tuple[Plan, datetime.date, MonthReport]:
     """The plan and month report, checked: 404 unknown branch / plan / month, 403 without view_branch (reading)
-    or enter_actuals (saving). Headquarters reads the month (and reopens it from the workflow box)."""
+    or enter_actuals (saving). Headquarters reads the month (and reopens it from the workflow box).
+
+    A month opened before (its report exists): the report with its plan, branch and year in one query."""
+    needed = access.Permission.ENTER_ACTUALS if request.method == "POST" else access.Permission.VIEW_BRANCH
+    try:
+        month = _month_or_404(raw_month)
+    except Http404:
+        month = None  # refused below, after the branch, the permission and the plan (as a month opened first)
+    report = (
+        MonthReport.objects.select_related("plan__branch", "plan__fiscal_year")
+        .filter(plan__branch__code=code, plan__fiscal_year_id=year, month=month)
+        .order_by()
+        .first()
+        if month is not None
+        else None
+    )
+    if report is None:
+        return _open_first(request, code, year, raw_month, needed)
+    plan = report.plan
+    access.require(request.user, needed, plan.branch)
+    try:
+        workflow.check_month(plan, report.month, today=timezone.localdate())
+    except workflow.WorkflowError as exc:
+        raise Http404(str(exc)) from exc
+    return plan, report.month, report
+
+
+def _open_first(
+    request: HttpRequest, code: str, year: int, raw_month: str, needed: access.Permission
+) -> tuple[Plan, datetime.date, MonthReport]:
+    """``_open`` of a month without its report yet (created as a draft), or of a request refused."""
     plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch__code=code, fiscal_year_id=year).first()
     branch = plan.branch if plan is not None else get_object_or_404(Branch, code=code)  # the plan's: no query
-    needed = access.Permission.ENTER_ACTUALS if request.method == "POST" else access.Permission.VIEW_BRANCH
     access.require(request.user, needed, branch)
     if plan is None:
         raise Http404(NO_PLAN.format(branch=branch, year=fiscal.reiwa_label(year)))

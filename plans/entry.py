@@ -22,16 +22,17 @@ Decisions:
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models.query import RawQuerySet
 from django.utils.translation import gettext_noop
 
 from plans import figures, fiscal
@@ -249,7 +250,8 @@ def month_sheet(
     plan: Plan, month: datetime.date, today: datetime.date | None = None, *, results: list[KpiResult] | None = None
 ) -> Sheet:
     """Every KPI target of ``plan`` as a row of ``month``'s screen (4 queries whatever the plan's size; 2 with
-    ``results``, the plan's ``plan_results`` already read).
+    ``results``, the plan's ``plan_results`` already read). The same month last year and the month's notes are read
+    in SQL written once (``_history``, ``_notes``): building them through the ORM cost more than running them.
 
     A row's ``past`` holds only this year's earlier months: the years before are read by ``read_past`` for the
     rows a save checks (the sheet itself shows only the same month last year). ``today`` is accepted for symmetry
@@ -257,14 +259,8 @@ def month_sheet(
     """
     if results is None:
         results = plan_results(plan)  # 2 queries: targets with figures, this year's mid-year actuals
-    same_month = _month_a_year_before(month)
-    last_year = {
-        kpi_id: KpiActual(value=value, text_value=text).display_value
-        for kpi_id, value, text in _history(plan, [r.target.kpi_id for r in results])
-        .filter(month=same_month)
-        .values_list("target__kpi_id", "value", "text_value")
-    }
-    notes = {n.target_id: n for n in ShortfallNote.objects.filter(target__plan=plan, month=month)}
+    last_year = {a.kpi_id: a.display_value for a in _history(plan, month=_month_a_year_before(month))}
+    notes = {n.target_id: n for n in _notes(plan, month)}
     earlier_months = _earlier_months(month, plan)
     last_month = earlier_months[-1] if earlier_months else None
     monthly_period = KpiActual.Period.MONTHLY
@@ -297,14 +293,44 @@ def month_sheet(
     return Sheet(plan=plan, month=month, rows=rows)
 
 
-def _history(plan: Plan, kpi_ids: Iterable[int]) -> QuerySet[KpiActual]:
-    """The branch's monthly actuals of these KPIs in the fiscal years before ``plan``'s."""
-    return KpiActual.objects.filter(
-        target__plan__branch_id=plan.branch_id,
-        target__kpi_id__in=list(kpi_ids),
-        period=KpiActual.Period.MONTHLY,
-        target__plan__fiscal_year_id__lt=plan.fiscal_year_id,
-    ).order_by()
+@functools.cache
+def _sql(vendor: str) -> dict[str, str]:
+    """The month screen's own reads as SQL, by backend (the models' table names quoted)."""
+    quote = connection.ops.quote_name
+    actual, target, plan, note = (quote(m._meta.db_table) for m in (KpiActual, KpiTarget, Plan, ShortfallNote))
+    history = (
+        f"SELECT a.id, a.value, a.text_value, t.kpi_id AS kpi_id FROM {actual} a "  # noqa: S608 (model names)
+        f"JOIN {target} t ON a.target_id = t.id JOIN {plan} p ON t.plan_id = p.id "
+        "WHERE p.branch_id = %s AND p.fiscal_year_id < %s AND a.period = %s"
+    )
+    return {
+        "month": f"{history} AND a.month = %s",
+        "past": f"{history} AND a.value IS NOT NULL AND t.kpi_id IN ({{kpis}})",
+        "notes": (
+            f"SELECT n.* FROM {note} n JOIN {target} t ON n.target_id = t.id "  # noqa: S608 (model names)
+            "WHERE t.plan_id = %s AND n.month = %s"
+        ),
+    }
+
+
+def _history(
+    plan: Plan, *, month: datetime.date | None = None, kpi_ids: Collection[int] = ()
+) -> RawQuerySet[KpiActual]:
+    """The branch's monthly actuals in the fiscal years before ``plan``'s (1 query): those of ``month``, or those
+    with a value of the KPIs ``kpi_ids``. Each carries its KPI's id as ``kpi_id`` (the value, the text, no more)."""
+    sql = _sql(connection.vendor)
+    params: list[object] = [plan.branch_id, plan.fiscal_year_id, KpiActual.Period.MONTHLY]
+    if month is not None:
+        return KpiActual.objects.raw(sql["month"], [*params, connection.ops.adapt_datefield_value(month)])
+    ids = sorted(kpi_ids)
+    return KpiActual.objects.raw(sql["past"].format(kpis=", ".join(["%s"] * len(ids))), [*params, *ids])
+
+
+def _notes(plan: Plan, month: datetime.date) -> RawQuerySet[ShortfallNote]:
+    """The 要因・対応 of ``plan``'s targets for ``month`` (1 query)."""
+    return ShortfallNote.objects.raw(
+        _sql(connection.vendor)["notes"], [plan.pk, connection.ops.adapt_datefield_value(month)]
+    )
 
 
 def read_past(plan: Plan, rows: Sequence[Row]) -> None:
@@ -313,12 +339,8 @@ def read_past(plan: Plan, rows: Sequence[Row]) -> None:
     if not rows:
         return
     past_by_kpi: dict[int, list[Decimal]] = defaultdict(list)
-    for kpi_id, value in (
-        _history(plan, {r.target.kpi_id for r in rows})
-        .filter(value__isnull=False)
-        .values_list("target__kpi_id", "value")
-    ):
-        past_by_kpi[kpi_id].append(value)
+    for past in _history(plan, kpi_ids={r.target.kpi_id for r in rows}):
+        past_by_kpi[past.kpi_id].append(past.value)  # type: ignore[attr-defined]
     for row in rows:
         row.past = [*past_by_kpi.get(row.target.kpi_id, []), *row.past]
 

@@ -211,6 +211,32 @@ def test_read_past_gives_every_earlier_monthly_figure_of_the_branch_for_the_kpi(
     assert any(len(row.past) > 1 for row in rows)
 
 
+def test_the_sheets_same_month_last_year_and_notes_are_what_the_orm_reads():
+    """Read in SQL written once (``entry._history``, ``entry._notes``): the same figures and notes as the ORM's."""
+    plan = _gifu()
+    ShortfallNote.objects.create(target=plan.targets.first(), month=GIFU_SEPTEMBER, cause="要因", action="対応")
+    for sheet in _seed_sheets():
+        same_month = sheet.month.replace(year=sheet.month.year - 1)
+        expected = {
+            a.target.kpi_id: a.display_value
+            for a in KpiActual.objects.filter(
+                target__plan__branch_id=sheet.plan.branch_id,
+                target__plan__fiscal_year_id__lt=sheet.plan.fiscal_year_id,
+                target__kpi__targets__plan=sheet.plan,
+                period=KpiActual.Period.MONTHLY,
+                month=same_month,
+            ).select_related("target")
+        }
+        assert {row.target.kpi_id: row.last_year for row in sheet.rows if row.last_year} == expected
+        notes = ShortfallNote.objects.filter(target__plan=sheet.plan, month=sheet.month)
+        assert {row.target.pk: row.note for row in sheet.rows if row.note is not None} == {
+            n.target_id: n for n in notes
+        }
+        assert all(row.cause == row.note.cause for row in sheet.rows if row.note is not None)
+    assert any(row.last_year for sheet in _seed_sheets() for row in sheet.rows)
+    assert any(row.note for row in entry.month_sheet(plan, GIFU_SEPTEMBER).rows)
+
+
 def test_read_past_of_no_rows_reads_nothing(django_assert_num_queries):
     plan = _gifu()
     with django_assert_num_queries(0):

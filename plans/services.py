@@ -17,7 +17,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from plans import figures, fiscal, versions, workflow
 from plans.models import KpiActual, KpiTarget, MonthReport
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 CONFLICT_MESSAGE = (
     "この実績は他の利用者が先に更新しました（版 {current}）。保存されている値は「{stored}」、入力された値は「{typed}」"
@@ -75,7 +77,10 @@ def display_value(value: Decimal | None, text: str) -> str:
 def _locked(target: KpiTarget, period: str, month: datetime.date | None) -> KpiActual | None:
     # On PostgreSQL this locks the row; on SQLite the whole write transaction is serialized by
     # ``transaction_mode = IMMEDIATE`` (settings), so the read below is already the latest committed state.
-    return KpiActual.objects.select_for_update().filter(target=target, period=period, month=month).first()
+    if month is None:
+        return _first_for_update(KpiActual, "target_id = %s AND period = %s AND month IS NULL", [target.pk, period])
+    where = "target_id = %s AND period = %s AND month = %s"
+    return _first_for_update(KpiActual, where, [target.pk, period, connection.ops.adapt_datefield_value(month)])
 
 
 def _month_report(plan_id: int, period: str, month: datetime.date | None) -> MonthReport | None:
@@ -86,7 +91,19 @@ def _month_report(plan_id: int, period: str, month: datetime.date | None) -> Mon
     """
     if period == KpiActual.Period.YEAR_END or month is None:
         return None
-    return MonthReport.objects.select_for_update().filter(plan_id=plan_id, month=month).first()
+    params = [plan_id, connection.ops.adapt_datefield_value(month)]
+    return _first_for_update(MonthReport, "plan_id = %s AND month = %s", params)
+
+
+def _first_for_update(model: type[ModelT], where: str, params: list[Any]) -> ModelT | None:
+    """``model.objects.select_for_update().filter(...).first()`` for a ``where`` that finds at most one row (a unique
+    constraint), in SQL (compiling it through the ORM cost more than running it on every write)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = connection.ops.quote_name(model._meta.db_table)
+    rows = list(model._default_manager.raw(f"SELECT * FROM {table} WHERE {where}{lock}", params))  # noqa: S608
+    return rows[0] if rows else None
 
 
 def _check_unlocked(report: MonthReport | None, today: datetime.date) -> None:

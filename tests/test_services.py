@@ -13,13 +13,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from branches.models import Branch
 from plans import services
 from plans.history import actual_changes
-from plans.models import Kpi, KpiActual, KpiTarget, Plan
+from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan
 from plans.services import CONFLICT_MESSAGE, DELETED_CONFLICT_MESSAGE, ActualConflict, actual_delete, actual_record
 
 SEPTEMBER = datetime.date(2023, 9, 1)
@@ -497,3 +497,17 @@ def test_an_update_checks_the_figures_constraints_without_a_query(
         )
     assert refused.value.message_dict == {"denominator": ["分母に0は入力できません。"]}  # clean()'s, as before
     assert KpiActual.objects.get(target=target).value == Decimal("51")
+
+
+def test_the_locked_reads_find_the_cell_and_its_months_report(target: KpiTarget) -> None:
+    interim, _ = _record(target, "50")
+    year_end, _ = actual_record(target=target, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("60"))
+    report = MonthReport.objects.create(plan=target.plan, month=SEPTEMBER)
+    with transaction.atomic():
+        assert services._locked(target, KpiActual.Period.INTERIM, SEPTEMBER) == interim
+        assert services._locked(target, KpiActual.Period.YEAR_END, None) == year_end
+        assert services._locked(target, KpiActual.Period.MONTHLY, SEPTEMBER) is None
+        assert services._month_report(target.plan_id, KpiActual.Period.INTERIM, SEPTEMBER) == report
+        assert services._month_report(target.plan_id, KpiActual.Period.YEAR_END, None) is None
+        found = services._locked(target, KpiActual.Period.INTERIM, SEPTEMBER)
+        assert found is not None and found.value == Decimal("50") and found.version == interim.version

@@ -277,13 +277,7 @@ def _update(
     # user saving (a foreign key to look up) are left out of the validation, each a query (tests/test_entry_speed.py).
     _full_clean(existing, UNCHANGED_BY_UPDATE)
     # Conditional on the version read: a save that slipped in between changes nothing here and is a conflict.
-    written = KpiActual.objects.filter(pk=existing.pk, version=read_version).update(
-        **{name: fields[name] for name in changed},
-        version=existing.version,
-        source=source,
-        entered_by=user,
-        entered_at=existing.entered_at,
-    )
+    written = _update_row(existing, [*changed, "version", "source", "entered_by", "entered_at"], read_version)
     if written != 1:
         raise ActualConflict(KpiActual.objects.filter(pk=existing.pk).first(), typed)
     # The conditional UPDATE above sends no post_save: write its history row (type ~) through simple-history.
@@ -294,6 +288,19 @@ def _update(
     versions.bump(plan.fiscal_year_id, plan.branch_id, target_id=existing.target_id)
     _after_write(report, user)
     return existing, "updated"
+
+
+def _update_row(actual: KpiActual, names: list[str], read_version: int) -> int:
+    """``KpiActual.objects.filter(pk=actual.pk, version=read_version).update(...)`` of the fields ``names`` to their
+    values on ``actual``, in SQL (each value prepared by its field, as ``update()`` does); the rows updated."""
+    fields = [KpiActual._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    params = [field.get_db_prep_save(getattr(actual, field.attname), connection) for field in fields]
+    sql = f"UPDATE {quote(KpiActual._meta.db_table)} SET {assignments} WHERE id = %s AND version = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, actual.pk, read_version])
+        return cursor.rowcount
 
 
 @transaction.atomic

@@ -511,3 +511,26 @@ def test_the_locked_reads_find_the_cell_and_its_months_report(target: KpiTarget)
         assert services._month_report(target.plan_id, KpiActual.Period.YEAR_END, None) is None
         found = services._locked(target, KpiActual.Period.INTERIM, SEPTEMBER)
         assert found is not None and found.value == Decimal("50") and found.version == interim.version
+
+
+def test_an_update_writes_every_changed_field_as_the_returned_actual_holds_it(
+    target: KpiTarget, user: AbstractBaseUser
+) -> None:
+    _record(target, "50", numerator=Decimal("5"), denominator=Decimal("10"))
+    actual, outcome = _record(
+        target,
+        "33.3333",
+        numerator=Decimal("1"),
+        denominator=Decimal("3"),
+        note="訂正",
+        source=KpiActual.Source.IMPORT,
+        user=user,
+        expected_version=1,
+    )
+    assert outcome == "updated"
+    stored = KpiActual.objects.get(pk=actual.pk)
+    names = ("value", "numerator", "denominator", "note", "version", "source", "entered_by_id", "entered_at")
+    assert {n: getattr(stored, n) for n in names} == {n: getattr(actual, n) for n in names}
+    assert stored.value == Decimal("33.3333") and stored.version == 2 and stored.entered_by_id == user.pk
+    _record(target, "40", expected_version=2)  # by nobody: the user is cleared
+    assert KpiActual.objects.get(pk=actual.pk).entered_by_id is None

@@ -35,7 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.query import RawQuerySet
 from django.utils.translation import gettext_noop
 
-from plans import figures, fiscal
+from plans import figures, fiscal, selectors
 from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
 from plans.results import KpiResult, mark_counts, projected_counts
 from plans.rules import Mark
@@ -549,13 +549,14 @@ def month_save(
     try:
         with transaction.atomic():
             written = _write(changes, month, user)
+            written_ids = {row.target.pk for row, _new in changes} if written else set()
             if any(r.conflict_pending or r.errors for r, _ in changes):
                 raise _RollBack
             notes = _write_notes(sheet.rows, month, user)
             if any(r.errors for r in sheet.rows):
                 raise _RollBack
             # (a reopened month is flagged for re-approval by the write path itself: services.actual_record)
-            after = _summary(plan_results(plan)) if written or notes else before  # the counts the save gives
+            after = _summary(_results_after(sheet, written_ids)) if written_ids else before  # the counts it gives
             if preview:
                 raise _Previewed(after)
     except _Previewed as previewed:
@@ -570,6 +571,14 @@ def month_save(
         return SaveOutcome(sheet, True, NO_CHANGES, before=before, after=before)
     message = SAVED.format(month=fiscal.month_label(month), count=written + notes)
     return SaveOutcome(sheet, True, message, written=written + notes, before=before, after=after)
+
+
+def _results_after(sheet: Sheet, target_ids: set[int]) -> list[KpiResult]:
+    """The plan's results after a save of the figures of ``target_ids``: those targets read again (in the save's
+    transaction), every other target's as the sheet read it (an actual changes its own target's result only)."""
+    targets = selectors._plan_targets().filter(pk__in=target_ids)  # plan_results' query, for these targets only
+    fresh = {result.target.pk: result for result in selectors._results_of(targets)}
+    return [fresh.get(row.target.pk, row.result) for row in sheet.rows]
 
 
 def _write(changes: list[tuple[Row, Figures]], month: datetime.date, user: AbstractBaseUser | None) -> int:

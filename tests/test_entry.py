@@ -8,12 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from plans import entry, figures
 from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
+from plans.selectors import plan_results
 from plans.views import entry as entry_views
 from tests.conftest import client_for
 from tests.factories import FiscalYearFactory, KpiFactory, KpiTargetFactory, PlanFactory, recorded_actual
@@ -614,6 +615,36 @@ def test_a_refusal_raised_by_the_write_path_goes_beside_the_row_and_rolls_back(
     html = client_for(tochigi_staff).post(URL, form(plan, **{cell(rate): "45", cell(count): "3"})).content.decode()
     assert "この月は締め切られています。" in html and entry.NOTHING_SAVED in html
     assert not KpiActual.objects.filter(target__plan=plan).exists()
+
+
+@pytest.mark.parametrize("preview", [False, True])
+def test_the_counts_after_a_save_are_the_plans_results_read_again(plan, rate, count, done, preview):
+    """Only the saved targets are read again for the counts after a save: the counts of the whole plan read again
+    (a figure set, another changed, a third cleared)."""
+    monthly_actual(count, value=Decimal("5"))
+    monthly_actual(done, value=None, text_value="実施")
+    sheet = entry.month_sheet(plan, JUNE)
+    cells = {cell(rate): "55.5", cell(count): "7", cell(done, "text"): "", cell(done, "reason"): "誤り"}
+    report, _ = MonthReport.objects.get_or_create(plan=plan, month=JUNE)
+
+    def save(preview: bool) -> entry.SaveOutcome:
+        today = datetime.date(2025, 7, 1)
+        posted = form(plan, **cells)
+        return entry.month_save(
+            plan=plan, month=JUNE, report=report, posted=posted, user=None, today=today, preview=preview
+        )
+
+    outcome = save(preview)
+    assert outcome.before == entry._summary([row.result for row in sheet.rows])
+    assert outcome.after != outcome.before
+    if not preview:
+        assert outcome.saved and outcome.written == 3
+        assert outcome.after == entry._summary(plan_results(plan))
+        return
+    with transaction.atomic():  # the preview's counts are those of the same save made for real
+        save(False)
+        assert outcome.after == entry._summary(plan_results(plan))
+        transaction.set_rollback(True)
 
 
 def test_a_preview_tells_how_the_month_would_change_the_counts_and_saves_nothing(tochigi_staff, plan, rate):

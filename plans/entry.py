@@ -28,15 +28,18 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models.expressions import Col
 from django.db.models.query import RawQuerySet
 from django.utils.translation import gettext_noop
 
+from branches.models import Branch
 from plans import figures, fiscal, selectors
-from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
+from plans.models import FiscalYear, Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
 from plans.results import KpiResult, mark_counts, projected_counts
 from plans.rules import Mark
 from plans.selectors import plan_results
@@ -311,6 +314,61 @@ def _sql(vendor: str) -> dict[str, str]:
             "WHERE t.plan_id = %s AND n.month = %s"
         ),
     }
+
+
+#: What ``open_report`` reads, each model with its alias in the SQL.
+_OPENED: tuple[tuple[str, type[models.Model]], ...] = (
+    ("r", MonthReport),
+    ("p", Plan),
+    ("b", Branch),
+    ("f", FiscalYear),
+)
+
+
+@functools.cache
+def _open_sql(vendor: str) -> tuple[str, list[tuple[models.Field, list[Any], Col]]]:  # type: ignore[type-arg]
+    """``open_report``'s SQL, and each column's field, converters (as the ORM applies them) and column expression."""
+    quote = connection.ops.quote_name
+    table = {alias: quote(model._meta.db_table) for alias, model in _OPENED}
+    columns = []
+    for alias, model in _OPENED:
+        for f in model._meta.concrete_fields:
+            col = f.get_col(alias)
+            columns.append((f, connection.ops.get_db_converters(col) + f.get_db_converters(connection), col))
+    select = ", ".join(f"{col.alias}.{quote(f.column)}" for f, _conv, col in columns)
+    sql = (
+        f"SELECT {select} FROM {table['r']} r JOIN {table['p']} p ON r.plan_id = p.id "  # noqa: S608 (model names)
+        f"JOIN {table['b']} b ON p.branch_id = b.id JOIN {table['f']} f ON p.fiscal_year_id = f.year "
+        "WHERE b.code = %s AND p.fiscal_year_id = %s AND r.month = %s"
+    )
+    return sql, columns
+
+
+def open_report(branch_code: str, fiscal_year: int, month: datetime.date) -> MonthReport | None:
+    """The month's report with its plan, the plan's branch and fiscal year (1 query), or None when the report does
+    not exist (nobody opened the month yet, or no such branch or plan): ``MonthReport.objects.select_related(
+    "plan__branch", "plan__fiscal_year")`` in SQL written once (the screen's first read, on every request)."""
+    sql, columns = _open_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [branch_code, fiscal_year, connection.ops.adapt_datefield_value(month)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, (_field, converters, col) in enumerate(columns):
+        for converter in converters:
+            values[index] = converter(values[index], col, connection)
+    instances = []
+    start = 0
+    for _alias, model in _OPENED:
+        fields = model._meta.concrete_fields
+        names = [f.attname for f in fields]
+        instances.append(model.from_db(connection.alias, names, values[start : start + len(fields)]))
+        start += len(fields)
+    report, plan, branch, year = instances
+    plan.branch, plan.fiscal_year = branch, year  # type: ignore[attr-defined]
+    report.plan = plan  # type: ignore[attr-defined]
+    return report  # type: ignore[return-value]
 
 
 def _history(

@@ -355,3 +355,35 @@ def test_an_update_is_refused_with_the_messages_of_a_full_validation(figures, to
         probe.full_clean()
     assert refused.value.message_dict == full.value.message_dict
     assert KpiActual.objects.get(pk=saved.pk).value == Decimal("40")
+
+
+def _fields(instance) -> dict[str, object]:  # noqa: ANN001
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_open_report_is_the_reports_select_related_read():
+    """Read in SQL written once: the report, its plan, branch and fiscal year with every field as the ORM reads them
+    (dates, aware datetimes, choices), and None for a month nobody opened, another branch or year."""
+    plan = _gifu()
+    reopened = MonthReport.objects.create(
+        plan=plan,
+        month=GIFU_SEPTEMBER,
+        status=MonthReport.Status.REOPENED,
+        reason="訂正のため",
+        reopened_until=datetime.date(2024, 11, 30),
+        changed_after_approval=True,
+        version=3,
+    )
+    reopened.refresh_from_db()
+    found = entry.open_report("gifu", 2024, GIFU_SEPTEMBER)
+    expected = MonthReport.objects.select_related("plan__branch", "plan__fiscal_year").get(pk=reopened.pk)
+    assert found is not None
+    assert _fields(found) == _fields(expected)
+    assert _fields(found.plan) == _fields(expected.plan)
+    assert _fields(found.plan.branch) == _fields(expected.plan.branch)
+    assert _fields(found.plan.fiscal_year) == _fields(expected.plan.fiscal_year)
+    assert found.plan.fiscal_year.display == expected.plan.fiscal_year.display
+    assert not found._state.adding and found.plan.branch.code == "gifu"
+    assert entry.open_report("gifu", 2024, datetime.date(2024, 10, 1)) is None
+    assert entry.open_report("tochigi", 2024, GIFU_SEPTEMBER) is None
+    assert entry.open_report("gifu", 2023, GIFU_SEPTEMBER) is None

@@ -62,14 +62,7 @@ def _open(request: HttpRequest, code: str, year: int, raw_month: str) -> tuple[P
         month = _month_or_404(raw_month)
     except Http404:
         month = None  # refused below, after the branch, the permission and the plan (as a month opened first)
-    report = (
-        MonthReport.objects.select_related("plan__branch", "plan__fiscal_year")
-        .filter(plan__branch__code=code, plan__fiscal_year_id=year, month=month)
-        .order_by()
-        .first()
-        if month is not None
-        else None
-    )
+    report = entry.open_report(code, year, month) if month is not None else None
     if report is None:
         return _open_first(request, code, year, raw_month, needed)
     plan = report.plan

@@ -250,11 +250,18 @@ def _month_a_year_before(month: datetime.date) -> datetime.date:
 
 
 def month_sheet(
-    plan: Plan, month: datetime.date, today: datetime.date | None = None, *, results: list[KpiResult] | None = None
+    plan: Plan,
+    month: datetime.date,
+    today: datetime.date | None = None,
+    *,
+    results: list[KpiResult] | None = None,
+    last_year: bool = True,
 ) -> Sheet:
     """Every KPI target of ``plan`` as a row of ``month``'s screen (4 queries whatever the plan's size; 2 with
-    ``results``, the plan's ``plan_results`` already read). The same month last year and the month's notes are read
-    in SQL written once (``_history``, ``_notes``): building them through the ORM cost more than running them.
+    ``results``, the plan's ``plan_results`` already read; 1 less without ``last_year``, the same month last year,
+    which only the screen shows: ``read_last_year`` reads it later). The same month last year and the month's notes
+    are read in SQL written once (``_history``, ``_notes``): building them through the ORM cost more than running
+    them.
 
     A row's ``past`` holds only this year's earlier months: the years before are read by ``read_past`` for the
     rows a save checks (the sheet itself shows only the same month last year). ``today`` is accepted for symmetry
@@ -262,7 +269,6 @@ def month_sheet(
     """
     if results is None:
         results = plan_results(plan)  # 2 queries: targets with figures, this year's mid-year actuals
-    last_year = {a.kpi_id: a.display_value for a in _history(plan, month=_month_a_year_before(month))}
     notes = {n.target_id: n for n in _notes(plan, month)}
     earlier_months = _earlier_months(month, plan)
     last_month = earlier_months[-1] if earlier_months else None
@@ -281,7 +287,7 @@ def month_sheet(
         row = Row(
             result=result,
             actual=actual,
-            last_year=last_year.get(target.kpi_id, ""),
+            last_year="",
             earlier=[EarlierMonth(m, monthly[m].display_value if m in monthly else "") for m in earlier_months],
             previous_value=previous.value if previous is not None else None,
             previous_display=previous.display_value if previous is not None else "",
@@ -293,7 +299,17 @@ def month_sheet(
         if row.note is not None:
             row.cause, row.action = row.note.cause, row.note.action
         rows.append(row)
-    return Sheet(plan=plan, month=month, rows=rows)
+    sheet = Sheet(plan=plan, month=month, rows=rows)
+    if last_year:
+        read_last_year(sheet)
+    return sheet
+
+
+def read_last_year(sheet: Sheet) -> None:
+    """Put the same month last year, as displayed, into each row of ``sheet`` (1 query)."""
+    shown = {a.kpi_id: a.display_value for a in _history(sheet.plan, month=_month_a_year_before(sheet.month))}
+    for row in sheet.rows:
+        row.last_year = shown.get(row.target.kpi_id, "")
 
 
 @functools.cache
@@ -574,7 +590,22 @@ def month_save(
     resulting ◎/○/△ and projection counts read inside the transaction, which is then rolled back: the outcome
     says how the month would change the counts (``saved`` False, ``before`` and ``after`` set).
     """
-    sheet = month_sheet(plan, month, today)
+    outcome = _month_save(plan, month, report, posted, user, today, preview)
+    if not outcome.saved:  # the screen is shown again (a save is followed by a redirect): its same month last year
+        read_last_year(outcome.sheet)
+    return outcome
+
+
+def _month_save(
+    plan: Plan,
+    month: datetime.date,
+    report: MonthReport,
+    posted: Mapping[str, str],
+    user: AbstractBaseUser | None,
+    today: datetime.date,
+    preview: bool,
+) -> SaveOutcome:
+    sheet = month_sheet(plan, month, today, last_year=False)
     if report.is_locked(today):
         return SaveOutcome(sheet, False, LOCKED)
     before = _summary([r.result for r in sheet.rows])

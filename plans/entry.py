@@ -25,7 +25,7 @@ import datetime
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -387,17 +387,16 @@ def open_report(branch_code: str, fiscal_year: int, month: datetime.date) -> Mon
     return report  # type: ignore[return-value]
 
 
-def _history(
-    plan: Plan, *, month: datetime.date | None = None, kpi_ids: Collection[int] = ()
-) -> RawQuerySet[KpiActual]:
-    """The branch's monthly actuals in the fiscal years before ``plan``'s (1 query): those of ``month``, or those
-    with a value of the KPIs ``kpi_ids``. Each carries its KPI's id as ``kpi_id`` (the value, the text, no more)."""
-    sql = _sql(connection.vendor)
-    params: list[object] = [plan.branch_id, plan.fiscal_year_id, KpiActual.Period.MONTHLY]
-    if month is not None:
-        return KpiActual.objects.raw(sql["month"], [*params, connection.ops.adapt_datefield_value(month)])
-    ids = sorted(kpi_ids)
-    return KpiActual.objects.raw(sql["past"].format(kpis=", ".join(["%s"] * len(ids))), [*params, *ids])
+def _history(plan: Plan, *, month: datetime.date) -> RawQuerySet[KpiActual]:
+    """The branch's monthly actuals of ``month`` in the fiscal years before ``plan``'s (1 query), each with its KPI's
+    id as ``kpi_id`` (the value, the text, no more)."""
+    params = [
+        plan.branch_id,
+        plan.fiscal_year_id,
+        KpiActual.Period.MONTHLY,
+        connection.ops.adapt_datefield_value(month),
+    ]
+    return KpiActual.objects.raw(_sql(connection.vendor)["month"], params)
 
 
 def _notes(plan: Plan, month: datetime.date) -> RawQuerySet[ShortfallNote]:
@@ -409,14 +408,31 @@ def _notes(plan: Plan, month: datetime.date) -> RawQuerySet[ShortfallNote]:
 
 def read_past(plan: Plan, rows: Sequence[Row]) -> None:
     """Put the branch's monthly figures of the years before into each row's ``past``, before this year's earlier
-    months already there (1 query, none without rows): what the range check (``outside_past_range``) reads."""
+    months already there (1 query, none without rows): what the range check (``outside_past_range``) reads. The
+    figures are read as rows, each value converted as the ORM converts a ``KpiActual.value`` (no model instances)."""
     if not rows:
         return
+    ids = sorted({r.target.kpi_id for r in rows})
+    sql = _sql(connection.vendor)["past"].format(kpis=", ".join(["%s"] * len(ids)))
+    params = [plan.branch_id, plan.fiscal_year_id, KpiActual.Period.MONTHLY, *ids]
+    col, converters = _value_converters(connection.vendor)
     past_by_kpi: dict[int, list[Decimal]] = defaultdict(list)
-    for past in _history(plan, kpi_ids={r.target.kpi_id for r in rows}):
-        past_by_kpi[past.kpi_id].append(past.value)  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for _pk, value, _text, kpi_id in cursor.fetchall():
+            for converter in converters:
+                value = converter(value, col, connection)
+            past_by_kpi[kpi_id].append(value)
     for row in rows:
         row.past = [*past_by_kpi.get(row.target.kpi_id, []), *row.past]
+
+
+@functools.cache
+def _value_converters(vendor: str) -> tuple[Col, list[Any]]:
+    """``KpiActual.value``'s column and the converters the ORM applies to what the backend returns for it."""
+    field = KpiActual._meta.get_field("value")
+    col = field.get_col(KpiActual._meta.db_table)
+    return col, connection.ops.get_db_converters(col) + field.get_db_converters(connection)
 
 
 def _saved_fields(actual: KpiActual | None) -> dict[str, str]:

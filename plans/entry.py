@@ -22,20 +22,24 @@ Decisions:
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models.expressions import Col
+from django.db.models.query import RawQuerySet
 from django.utils.translation import gettext_noop
 
-from plans import figures, fiscal
-from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
+from branches.models import Branch
+from plans import figures, fiscal, selectors
+from plans.models import FiscalYear, Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
 from plans.results import KpiResult, mark_counts, projected_counts
 from plans.rules import Mark
 from plans.selectors import plan_results
@@ -246,10 +250,18 @@ def _month_a_year_before(month: datetime.date) -> datetime.date:
 
 
 def month_sheet(
-    plan: Plan, month: datetime.date, today: datetime.date | None = None, *, results: list[KpiResult] | None = None
+    plan: Plan,
+    month: datetime.date,
+    today: datetime.date | None = None,
+    *,
+    results: list[KpiResult] | None = None,
+    last_year: bool = True,
 ) -> Sheet:
     """Every KPI target of ``plan`` as a row of ``month``'s screen (4 queries whatever the plan's size; 2 with
-    ``results``, the plan's ``plan_results`` already read).
+    ``results``, the plan's ``plan_results`` already read; 1 less without ``last_year``, the same month last year,
+    which only the screen shows: ``read_last_year`` reads it later). The same month last year and the month's notes
+    are read in SQL written once (``_history``, ``_notes``): building them through the ORM cost more than running
+    them.
 
     A row's ``past`` holds only this year's earlier months: the years before are read by ``read_past`` for the
     rows a save checks (the sheet itself shows only the same month last year). ``today`` is accepted for symmetry
@@ -257,14 +269,7 @@ def month_sheet(
     """
     if results is None:
         results = plan_results(plan)  # 2 queries: targets with figures, this year's mid-year actuals
-    same_month = _month_a_year_before(month)
-    last_year = {
-        kpi_id: KpiActual(value=value, text_value=text).display_value
-        for kpi_id, value, text in _history(plan, [r.target.kpi_id for r in results])
-        .filter(month=same_month)
-        .values_list("target__kpi_id", "value", "text_value")
-    }
-    notes = {n.target_id: n for n in ShortfallNote.objects.filter(target__plan=plan, month=month)}
+    notes = {n.target_id: n for n in _notes(plan, month)}
     earlier_months = _earlier_months(month, plan)
     last_month = earlier_months[-1] if earlier_months else None
     monthly_period = KpiActual.Period.MONTHLY
@@ -282,7 +287,7 @@ def month_sheet(
         row = Row(
             result=result,
             actual=actual,
-            last_year=last_year.get(target.kpi_id, ""),
+            last_year="",
             earlier=[EarlierMonth(m, monthly[m].display_value if m in monthly else "") for m in earlier_months],
             previous_value=previous.value if previous is not None else None,
             previous_display=previous.display_value if previous is not None else "",
@@ -294,33 +299,140 @@ def month_sheet(
         if row.note is not None:
             row.cause, row.action = row.note.cause, row.note.action
         rows.append(row)
-    return Sheet(plan=plan, month=month, rows=rows)
+    sheet = Sheet(plan=plan, month=month, rows=rows)
+    if last_year:
+        read_last_year(sheet)
+    return sheet
 
 
-def _history(plan: Plan, kpi_ids: Iterable[int]) -> QuerySet[KpiActual]:
-    """The branch's monthly actuals of these KPIs in the fiscal years before ``plan``'s."""
-    return KpiActual.objects.filter(
-        target__plan__branch_id=plan.branch_id,
-        target__kpi_id__in=list(kpi_ids),
-        period=KpiActual.Period.MONTHLY,
-        target__plan__fiscal_year_id__lt=plan.fiscal_year_id,
-    ).order_by()
+def read_last_year(sheet: Sheet) -> None:
+    """Put the same month last year, as displayed, into each row of ``sheet`` (1 query)."""
+    shown = {a.kpi_id: a.display_value for a in _history(sheet.plan, month=_month_a_year_before(sheet.month))}
+    for row in sheet.rows:
+        row.last_year = shown.get(row.target.kpi_id, "")
+
+
+@functools.cache
+def _sql(vendor: str) -> dict[str, str]:
+    """The month screen's own reads as SQL, by backend (the models' table names quoted)."""
+    quote = connection.ops.quote_name
+    actual, target, plan, note = (quote(m._meta.db_table) for m in (KpiActual, KpiTarget, Plan, ShortfallNote))
+    history = (
+        f"SELECT a.id, a.value, a.text_value, t.kpi_id AS kpi_id FROM {actual} a "  # noqa: S608 (model names)
+        f"JOIN {target} t ON a.target_id = t.id JOIN {plan} p ON t.plan_id = p.id "
+        "WHERE p.branch_id = %s AND p.fiscal_year_id < %s AND a.period = %s"
+    )
+    return {
+        "month": f"{history} AND a.month = %s",
+        "past": f"{history} AND a.value IS NOT NULL AND t.kpi_id IN ({{kpis}})",
+        "notes": (
+            f"SELECT n.* FROM {note} n JOIN {target} t ON n.target_id = t.id "  # noqa: S608 (model names)
+            "WHERE t.plan_id = %s AND n.month = %s"
+        ),
+    }
+
+
+#: What ``open_report`` reads, each model with its alias in the SQL.
+_OPENED: tuple[tuple[str, type[models.Model]], ...] = (
+    ("r", MonthReport),
+    ("p", Plan),
+    ("b", Branch),
+    ("f", FiscalYear),
+)
+
+
+@functools.cache
+def _open_sql(vendor: str) -> tuple[str, list[tuple[models.Field, list[Any], Col]]]:  # type: ignore[type-arg]
+    """``open_report``'s SQL, and each column's field, converters (as the ORM applies them) and column expression."""
+    quote = connection.ops.quote_name
+    table = {alias: quote(model._meta.db_table) for alias, model in _OPENED}
+    columns = []
+    for alias, model in _OPENED:
+        for f in model._meta.concrete_fields:
+            col = f.get_col(alias)
+            columns.append((f, connection.ops.get_db_converters(col) + f.get_db_converters(connection), col))
+    select = ", ".join(f"{col.alias}.{quote(f.column)}" for f, _conv, col in columns)
+    sql = (
+        f"SELECT {select} FROM {table['r']} r JOIN {table['p']} p ON r.plan_id = p.id "  # noqa: S608 (model names)
+        f"JOIN {table['b']} b ON p.branch_id = b.id JOIN {table['f']} f ON p.fiscal_year_id = f.year "
+        "WHERE b.code = %s AND p.fiscal_year_id = %s AND r.month = %s"
+    )
+    return sql, columns
+
+
+def open_report(branch_code: str, fiscal_year: int, month: datetime.date) -> MonthReport | None:
+    """The month's report with its plan, the plan's branch and fiscal year (1 query), or None when the report does
+    not exist (nobody opened the month yet, or no such branch or plan): ``MonthReport.objects.select_related(
+    "plan__branch", "plan__fiscal_year")`` in SQL written once (the screen's first read, on every request)."""
+    sql, columns = _open_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [branch_code, fiscal_year, connection.ops.adapt_datefield_value(month)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, (_field, converters, col) in enumerate(columns):
+        for converter in converters:
+            values[index] = converter(values[index], col, connection)
+    instances = []
+    start = 0
+    for _alias, model in _OPENED:
+        fields = model._meta.concrete_fields
+        names = [f.attname for f in fields]
+        instances.append(model.from_db(connection.alias, names, values[start : start + len(fields)]))
+        start += len(fields)
+    report, plan, branch, year = instances
+    plan.branch, plan.fiscal_year = branch, year  # type: ignore[attr-defined]
+    report.plan = plan  # type: ignore[attr-defined]
+    return report  # type: ignore[return-value]
+
+
+def _history(plan: Plan, *, month: datetime.date) -> RawQuerySet[KpiActual]:
+    """The branch's monthly actuals of ``month`` in the fiscal years before ``plan``'s (1 query), each with its KPI's
+    id as ``kpi_id`` (the value, the text, no more)."""
+    params = [
+        plan.branch_id,
+        plan.fiscal_year_id,
+        KpiActual.Period.MONTHLY,
+        connection.ops.adapt_datefield_value(month),
+    ]
+    return KpiActual.objects.raw(_sql(connection.vendor)["month"], params)
+
+
+def _notes(plan: Plan, month: datetime.date) -> RawQuerySet[ShortfallNote]:
+    """The 要因・対応 of ``plan``'s targets for ``month`` (1 query)."""
+    return ShortfallNote.objects.raw(
+        _sql(connection.vendor)["notes"], [plan.pk, connection.ops.adapt_datefield_value(month)]
+    )
 
 
 def read_past(plan: Plan, rows: Sequence[Row]) -> None:
     """Put the branch's monthly figures of the years before into each row's ``past``, before this year's earlier
-    months already there (1 query, none without rows): what the range check (``outside_past_range``) reads."""
+    months already there (1 query, none without rows): what the range check (``outside_past_range``) reads. The
+    figures are read as rows, each value converted as the ORM converts a ``KpiActual.value`` (no model instances)."""
     if not rows:
         return
+    ids = sorted({r.target.kpi_id for r in rows})
+    sql = _sql(connection.vendor)["past"].format(kpis=", ".join(["%s"] * len(ids)))
+    params = [plan.branch_id, plan.fiscal_year_id, KpiActual.Period.MONTHLY, *ids]
+    col, converters = _value_converters(connection.vendor)
     past_by_kpi: dict[int, list[Decimal]] = defaultdict(list)
-    for kpi_id, value in (
-        _history(plan, {r.target.kpi_id for r in rows})
-        .filter(value__isnull=False)
-        .values_list("target__kpi_id", "value")
-    ):
-        past_by_kpi[kpi_id].append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for _pk, value, _text, kpi_id in cursor.fetchall():
+            for converter in converters:
+                value = converter(value, col, connection)
+            past_by_kpi[kpi_id].append(value)
     for row in rows:
         row.past = [*past_by_kpi.get(row.target.kpi_id, []), *row.past]
+
+
+@functools.cache
+def _value_converters(vendor: str) -> tuple[Col, list[Any]]:
+    """``KpiActual.value``'s column and the converters the ORM applies to what the backend returns for it."""
+    field = KpiActual._meta.get_field("value")
+    col = field.get_col(KpiActual._meta.db_table)
+    return col, connection.ops.get_db_converters(col) + field.get_db_converters(connection)
 
 
 def _saved_fields(actual: KpiActual | None) -> dict[str, str]:
@@ -494,7 +606,22 @@ def month_save(
     resulting ◎/○/△ and projection counts read inside the transaction, which is then rolled back: the outcome
     says how the month would change the counts (``saved`` False, ``before`` and ``after`` set).
     """
-    sheet = month_sheet(plan, month, today)
+    outcome = _month_save(plan, month, report, posted, user, today, preview)
+    if not outcome.saved:  # the screen is shown again (a save is followed by a redirect): its same month last year
+        read_last_year(outcome.sheet)
+    return outcome
+
+
+def _month_save(
+    plan: Plan,
+    month: datetime.date,
+    report: MonthReport,
+    posted: Mapping[str, str],
+    user: AbstractBaseUser | None,
+    today: datetime.date,
+    preview: bool,
+) -> SaveOutcome:
+    sheet = month_sheet(plan, month, today, last_year=False)
     if report.is_locked(today):
         return SaveOutcome(sheet, False, LOCKED)
     before = _summary([r.result for r in sheet.rows])
@@ -527,13 +654,14 @@ def month_save(
     try:
         with transaction.atomic():
             written = _write(changes, month, user)
+            written_ids = {row.target.pk for row, _new in changes} if written else set()
             if any(r.conflict_pending or r.errors for r, _ in changes):
                 raise _RollBack
             notes = _write_notes(sheet.rows, month, user)
             if any(r.errors for r in sheet.rows):
                 raise _RollBack
             # (a reopened month is flagged for re-approval by the write path itself: services.actual_record)
-            after = _summary(plan_results(plan)) if written or notes else before  # the counts the save gives
+            after = _summary(_results_after(sheet, written_ids)) if written_ids else before  # the counts it gives
             if preview:
                 raise _Previewed(after)
     except _Previewed as previewed:
@@ -548,6 +676,14 @@ def month_save(
         return SaveOutcome(sheet, True, NO_CHANGES, before=before, after=before)
     message = SAVED.format(month=fiscal.month_label(month), count=written + notes)
     return SaveOutcome(sheet, True, message, written=written + notes, before=before, after=after)
+
+
+def _results_after(sheet: Sheet, target_ids: set[int]) -> list[KpiResult]:
+    """The plan's results after a save of the figures of ``target_ids``: those targets read again (in the save's
+    transaction), every other target's as the sheet read it (an actual changes its own target's result only)."""
+    targets = selectors._plan_targets().filter(pk__in=target_ids)  # plan_results' query, for these targets only
+    fresh = {result.target.pk: result for result in selectors._results_of(targets)}
+    return [fresh.get(row.target.pk, row.result) for row in sheet.rows]
 
 
 def _write(changes: list[tuple[Row, Figures]], month: datetime.date, user: AbstractBaseUser | None) -> int:

@@ -17,15 +17,17 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from plans import figures, fiscal, versions, workflow
 from plans.models import KpiActual, KpiTarget, MonthReport
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 CONFLICT_MESSAGE = (
     "この実績は他の利用者が先に更新しました（版 {current}）。保存されている値は「{stored}」、入力された値は「{typed}」"
@@ -75,7 +77,10 @@ def display_value(value: Decimal | None, text: str) -> str:
 def _locked(target: KpiTarget, period: str, month: datetime.date | None) -> KpiActual | None:
     # On PostgreSQL this locks the row; on SQLite the whole write transaction is serialized by
     # ``transaction_mode = IMMEDIATE`` (settings), so the read below is already the latest committed state.
-    return KpiActual.objects.select_for_update().filter(target=target, period=period, month=month).first()
+    if month is None:
+        return _first_for_update(KpiActual, "target_id = %s AND period = %s AND month IS NULL", [target.pk, period])
+    where = "target_id = %s AND period = %s AND month = %s"
+    return _first_for_update(KpiActual, where, [target.pk, period, connection.ops.adapt_datefield_value(month)])
 
 
 def _month_report(plan_id: int, period: str, month: datetime.date | None) -> MonthReport | None:
@@ -86,7 +91,19 @@ def _month_report(plan_id: int, period: str, month: datetime.date | None) -> Mon
     """
     if period == KpiActual.Period.YEAR_END or month is None:
         return None
-    return MonthReport.objects.select_for_update().filter(plan_id=plan_id, month=month).first()
+    params = [plan_id, connection.ops.adapt_datefield_value(month)]
+    return _first_for_update(MonthReport, "plan_id = %s AND month = %s", params)
+
+
+def _first_for_update(model: type[ModelT], where: str, params: list[Any]) -> ModelT | None:
+    """``model.objects.select_for_update().filter(...).first()`` for a ``where`` that finds at most one row (a unique
+    constraint), in SQL (compiling it through the ORM cost more than running it on every write)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = connection.ops.quote_name(model._meta.db_table)
+    rows = list(model._default_manager.raw(f"SELECT * FROM {table} WHERE {where}{lock}", params))  # noqa: S608
+    return rows[0] if rows else None
 
 
 def _check_unlocked(report: MonthReport | None, today: datetime.date) -> None:
@@ -109,7 +126,9 @@ def _validate_new(actual: KpiActual) -> None:
     """Field, model and check-constraint validation of a new actual. Uniqueness is left to the read before it and
     to the database (a concurrent insert is reported as a conflict, not as a validation error)."""
     actual.full_clean(validate_unique=False, validate_constraints=False)
-    actual.validate_constraints(exclude={"target"})
+    errors = _constraint_errors(actual, {"target"})  # ``actual.validate_constraints(exclude={"target"})``
+    if errors:
+        raise ValidationError(errors)
 
 
 def _insert(actual: KpiActual) -> bool:
@@ -184,6 +203,54 @@ def actual_record(
 
 UNCHANGED_BY_UPDATE = ("target", "period", "month", "entered_by")
 
+#: The check constraints of ``KpiActual``, judged in Python: the fields each reads, and whether an actual satisfies
+#: it. Django's ``validate_constraints`` runs a query (in a savepoint) for each: three queries of every update, five
+#: of every new actual. tests/test_services.py proves each agrees with the database's check on valid and invalid rows.
+PYTHON_CHECKS: dict[str, tuple[frozenset[str], Callable[[KpiActual], bool]]] = {
+    "actual_month_set_unless_year_end": (
+        frozenset({"period", "month"}),
+        lambda a: (a.month is None) == (a.period == KpiActual.Period.YEAR_END),
+    ),
+    "actual_has_a_value": (frozenset({"value", "text_value"}), lambda a: a.value is not None or a.text_value != ""),
+    "actual_denominator_positive": (frozenset({"denominator"}), lambda a: a.denominator is None or a.denominator > 0),
+    "actual_numerator_not_negative": (frozenset({"numerator"}), lambda a: a.numerator is None or a.numerator >= 0),
+    "actual_month_first_day": (frozenset({"month"}), lambda a: a.month is None or a.month.day == 1),
+}
+
+
+def _constraint_errors(actual: KpiActual, exclude: set[str]) -> dict[str, Any]:
+    """``actual.validate_constraints(exclude)``'s errors (by field), with the check constraints of ``PYTHON_CHECKS``
+    judged without a query; any other constraint validated by Django."""
+    errors: dict[str, Any] = {}
+    for constraint in actual._meta.constraints:
+        check = PYTHON_CHECKS.get(constraint.name)
+        try:
+            if check is None:
+                constraint.validate(KpiActual, actual, exclude=exclude)
+            elif not check[0] & exclude and not check[1](actual):
+                raise ValidationError(constraint.get_violation_error_message(), code=constraint.violation_error_code)
+        except ValidationError as exc:
+            if exc.code == "unique" and len(getattr(constraint, "fields", ())) == 1:
+                errors.setdefault(constraint.fields[0], []).append(exc)  # type: ignore[attr-defined]
+            else:
+                errors = exc.update_error_dict(errors)
+    return errors
+
+
+def _full_clean(actual: KpiActual, exclude: Sequence[str]) -> None:
+    """``actual.full_clean(exclude=exclude)``, its constraints validated by ``_constraint_errors``: the same errors in
+    the same order."""
+    errors: dict[str, Any] = {}
+    try:
+        actual.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    skipped = set(exclude) | {name for name in errors if name != NON_FIELD_ERRORS}  # as full_clean leaves out
+    for name, found in _constraint_errors(actual, skipped).items():
+        errors.setdefault(name, []).extend(found)
+    if errors:
+        raise ValidationError(errors)
+
 
 def _update(
     existing: KpiActual,
@@ -208,15 +275,9 @@ def _update(
     existing.entered_at = timezone.now()
     # An update changes the figures only: the target, period and month (the uniqueness and month constraints) and the
     # user saving (a foreign key to look up) are left out of the validation, each a query (tests/test_entry_speed.py).
-    existing.full_clean(exclude=UNCHANGED_BY_UPDATE)
+    _full_clean(existing, UNCHANGED_BY_UPDATE)
     # Conditional on the version read: a save that slipped in between changes nothing here and is a conflict.
-    written = KpiActual.objects.filter(pk=existing.pk, version=read_version).update(
-        **{name: fields[name] for name in changed},
-        version=existing.version,
-        source=source,
-        entered_by=user,
-        entered_at=existing.entered_at,
-    )
+    written = _update_row(existing, [*changed, "version", "source", "entered_by", "entered_at"], read_version)
     if written != 1:
         raise ActualConflict(KpiActual.objects.filter(pk=existing.pk).first(), typed)
     # The conditional UPDATE above sends no post_save: write its history row (type ~) through simple-history.
@@ -227,6 +288,19 @@ def _update(
     versions.bump(plan.fiscal_year_id, plan.branch_id, target_id=existing.target_id)
     _after_write(report, user)
     return existing, "updated"
+
+
+def _update_row(actual: KpiActual, names: list[str], read_version: int) -> int:
+    """``KpiActual.objects.filter(pk=actual.pk, version=read_version).update(...)`` of the fields ``names`` to their
+    values on ``actual``, in SQL (each value prepared by its field, as ``update()`` does); the rows updated."""
+    fields = [KpiActual._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    params = [field.get_db_prep_save(getattr(actual, field.attname), connection) for field in fields]
+    sql = f"UPDATE {quote(KpiActual._meta.db_table)} SET {assignments} WHERE id = %s AND version = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, actual.pk, read_version])
+        return cursor.rowcount
 
 
 @transaction.atomic

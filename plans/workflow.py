@@ -152,6 +152,13 @@ def report_for(plan: Plan, month: datetime.date, *, today: datetime.date | None 
 
     Refuses a month outside the plan's fiscal year or still in the future.
     """
+    check_month(plan, month, today=today)
+    report, _ = MonthReport.objects.get_or_create(plan=plan, month=month)
+    return report
+
+
+def check_month(plan: Plan, month: datetime.date, *, today: datetime.date | None = None) -> None:
+    """What ``report_for`` refuses (``WorkflowError``): a month outside the plan's fiscal year or still to come."""
     today = today or timezone.localdate()
     if not fiscal.in_year(month, plan.fiscal_year_id):
         raise WorkflowError(
@@ -159,8 +166,6 @@ def report_for(plan: Plan, month: datetime.date, *, today: datetime.date | None 
         )
     if month > today.replace(day=1):
         raise WorkflowError(MONTH_IN_FUTURE.format(month=fiscal.month_label(month)))
-    report, _ = MonthReport.objects.get_or_create(plan=plan, month=month)
-    return report
 
 
 @transaction.atomic

@@ -8,12 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from plans import entry, figures
 from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
+from plans.selectors import plan_results
 from plans.views import entry as entry_views
 from tests.conftest import client_for
 from tests.factories import FiscalYearFactory, KpiFactory, KpiTargetFactory, PlanFactory, recorded_actual
@@ -146,6 +147,41 @@ def test_it_refuses_a_month_outside_the_plans_year_in_japanese(tochigi_staff, ta
     assert "2025年3月は令和7年度の月ではありません。" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("persona", "method", "status"),
+    [
+        ("tochigi_staff", "get", 200),
+        ("gifu_staff", "get", 403),
+        ("outsider", "get", 403),
+        ("hq_manager", "get", 200),
+        ("hq_manager", "post", 403),
+        ("gifu_staff", "post", 403),
+    ],
+)
+def test_a_month_opened_before_is_checked_as_a_month_opened_first(request, plan, rate, persona, method, status):
+    """The report exists: the plan, branch and report are read in one query, and who may do what is the same."""
+    MonthReport.objects.create(plan=plan, month=JUNE)
+    client = client_for(request.getfixturevalue(persona))
+    posted = {cell(rate): "60", cell(rate, "version"): "0"}
+    response = client.get(URL) if method == "get" else client.post(URL, posted)
+    assert response.status_code == status
+    assert not KpiActual.objects.filter(target=rate).exists()
+
+
+@pytest.mark.parametrize("raw", ["2025-6", "2025-06-01"])
+def test_a_month_opened_before_but_written_otherwise_is_still_404(tochigi_staff, plan, targets, raw):
+    MonthReport.objects.create(plan=plan, month=JUNE)
+    assert client_for(tochigi_staff).get(f"/branches/tochigi/{YEAR}/entry/{raw}/").status_code == 404
+
+
+def test_a_future_month_with_a_report_is_refused_in_japanese(tochigi, tochigi_staff):
+    plan = PlanFactory(branch=tochigi, fiscal_year=FiscalYearFactory(year=2099))
+    MonthReport.objects.create(plan=plan, month=datetime.date(2099, 5, 1))  # e.g. made in the admin
+    response = client_for(tochigi_staff).get("/branches/tochigi/2099/entry/2099-05/")
+    assert response.status_code == 404
+    assert "2099年5月はまだ来ていません。" in response.content.decode()
+
+
 def test_it_refuses_a_month_in_the_future_in_japanese(tochigi, tochigi_staff):
     PlanFactory(branch=tochigi, fiscal_year=FiscalYearFactory(year=2099))
     response = client_for(tochigi_staff).get("/branches/tochigi/2099/entry/2099-05/")
@@ -208,6 +244,35 @@ def test_a_good_save_writes_actuals_with_history_and_redirects(tochigi_staff, pl
     assert "2025年6月の実績を保存しました（3件）。" in page
     assert 'data-saved="1"' in page
     assert 'data-saved="1"' not in client.get(URL).content.decode()  # the signal is shown once
+
+
+def test_the_saved_signal_is_a_cookie_bound_to_the_session_not_a_session_write(
+    tochigi_staff, plan, targets, rate, count, done
+):
+    client = client_for(tochigi_staff)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(URL, form(plan, **{cell(rate): "55.5"}))
+    assert response.status_code == 302
+    assert not any("django_session" in q["sql"] and "UPDATE" in q["sql"] for q in queries)
+    flag = response.cookies[entry_views.SAVED_FLAG]
+    assert flag.value and flag["httponly"]
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(URL)
+    assert 'data-saved="1"' in page.content.decode()
+    assert not any("django_session" in q["sql"] and "UPDATE" in q["sql"] for q in queries)
+    assert page.cookies[entry_views.SAVED_FLAG].value == ""  # deleted once read
+    other = client_for(tochigi_staff)  # another session (another browser) showing a copied flag: not saved there
+    other.cookies[entry_views.SAVED_FLAG] = flag.value
+    assert 'data-saved="1"' not in other.get(URL).content.decode()
+
+
+def test_a_save_that_changes_nothing_sets_no_saved_signal(tochigi_staff, plan, targets):
+    client = client_for(tochigi_staff)
+    response = client.post(URL, form(plan))
+    assert response.status_code == 302
+    assert entry_views.SAVED_FLAG not in response.cookies
+    assert 'data-saved="1"' not in client.get(URL).content.decode()
 
 
 def test_full_width_digits_and_thousands_separators_are_accepted(tochigi_staff, plan, rate, count):
@@ -446,9 +511,9 @@ def _plan_with(n: int, tochigi) -> Plan:
     return plan
 
 
-# session, user with membership, plan with its branch, report (get_or_create), plan_results (2), same month last
-# year, notes: the sheet's; the workflow box reads the sheet's plan, marks, notes
-SCREEN_QUERIES = 8
+# session, user with membership, the report with its plan and branch, plan_results (2), same month last year, notes:
+# the sheet's; the workflow box reads the sheet's plan, marks, notes. Before: 8 (the plan, then the report).
+SCREEN_QUERIES = 7
 
 
 def test_the_screen_of_a_24_kpi_plan_answers_with_a_constant_number_of_queries(
@@ -550,6 +615,36 @@ def test_a_refusal_raised_by_the_write_path_goes_beside_the_row_and_rolls_back(
     html = client_for(tochigi_staff).post(URL, form(plan, **{cell(rate): "45", cell(count): "3"})).content.decode()
     assert "この月は締め切られています。" in html and entry.NOTHING_SAVED in html
     assert not KpiActual.objects.filter(target__plan=plan).exists()
+
+
+@pytest.mark.parametrize("preview", [False, True])
+def test_the_counts_after_a_save_are_the_plans_results_read_again(plan, rate, count, done, preview):
+    """Only the saved targets are read again for the counts after a save: the counts of the whole plan read again
+    (a figure set, another changed, a third cleared)."""
+    monthly_actual(count, value=Decimal("5"))
+    monthly_actual(done, value=None, text_value="実施")
+    sheet = entry.month_sheet(plan, JUNE)
+    cells = {cell(rate): "55.5", cell(count): "7", cell(done, "text"): "", cell(done, "reason"): "誤り"}
+    report, _ = MonthReport.objects.get_or_create(plan=plan, month=JUNE)
+
+    def save(preview: bool) -> entry.SaveOutcome:
+        today = datetime.date(2025, 7, 1)
+        posted = form(plan, **cells)
+        return entry.month_save(
+            plan=plan, month=JUNE, report=report, posted=posted, user=None, today=today, preview=preview
+        )
+
+    outcome = save(preview)
+    assert outcome.before == entry._summary([row.result for row in sheet.rows])
+    assert outcome.after != outcome.before
+    if not preview:
+        assert outcome.saved and outcome.written == 3
+        assert outcome.after == entry._summary(plan_results(plan))
+        return
+    with transaction.atomic():  # the preview's counts are those of the same save made for real
+        save(False)
+        assert outcome.after == entry._summary(plan_results(plan))
+        transaction.set_rollback(True)
 
 
 def test_a_preview_tells_how_the_month_would_change_the_counts_and_saves_nothing(tochigi_staff, plan, rate):

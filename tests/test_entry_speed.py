@@ -208,7 +208,47 @@ def test_read_past_gives_every_earlier_monthly_figure_of_the_branch_for_the_kpi(
             value__isnull=False,
         ).values_list("value", flat=True)
         assert sorted(row.past) == sorted(expected)
+        # read as rows, converted as the ORM converts them: Decimals written the same (the range in a warning)
+        assert sorted(str(v) for v in row.past) == sorted(str(v) for v in expected)
+        assert all(type(v) is Decimal for v in row.past)
     assert any(len(row.past) > 1 for row in rows)
+
+
+def test_the_sheets_same_month_last_year_and_notes_are_what_the_orm_reads():
+    """Read in SQL written once (``entry._history``, ``entry._notes``): the same figures and notes as the ORM's."""
+    plan = _gifu()
+    ShortfallNote.objects.create(target=plan.targets.first(), month=GIFU_SEPTEMBER, cause="要因", action="対応")
+    for sheet in _seed_sheets():
+        same_month = sheet.month.replace(year=sheet.month.year - 1)
+        expected = {
+            a.target.kpi_id: a.display_value
+            for a in KpiActual.objects.filter(
+                target__plan__branch_id=sheet.plan.branch_id,
+                target__plan__fiscal_year_id__lt=sheet.plan.fiscal_year_id,
+                target__kpi__targets__plan=sheet.plan,
+                period=KpiActual.Period.MONTHLY,
+                month=same_month,
+            ).select_related("target")
+        }
+        assert {row.target.kpi_id: row.last_year for row in sheet.rows if row.last_year} == expected
+        notes = ShortfallNote.objects.filter(target__plan=sheet.plan, month=sheet.month)
+        assert {row.target.pk: row.note for row in sheet.rows if row.note is not None} == {
+            n.target_id: n for n in notes
+        }
+        assert all(row.cause == row.note.cause for row in sheet.rows if row.note is not None)
+    assert any(row.last_year for sheet in _seed_sheets() for row in sheet.rows)
+    assert any(row.note for row in entry.month_sheet(plan, GIFU_SEPTEMBER).rows)
+
+
+def test_a_screen_shown_again_after_a_refusal_has_the_same_month_last_year():
+    """A save reads no figure of last year (it redirects); a refused save shows the sheet again, with them."""
+    sheets = [sheet for sheet in _seed_sheets() if any(row.last_year for row in sheet.rows)][:3]
+    assert sheets
+    for sheet in sheets:
+        figure = next(row for row in sheet.rows if not row.is_choice)
+        refused = _save(sheet.plan, sheet.month, _form(sheet, **{f"{figure.prefix}-value": "abc"}))
+        assert not refused.saved
+        assert [row.last_year for row in refused.sheet.rows] == [row.last_year for row in sheet.rows]
 
 
 def test_read_past_of_no_rows_reads_nothing(django_assert_num_queries):
@@ -223,16 +263,20 @@ YEAR = 2025
 JUNE = datetime.date(2025, 6, 1)
 MAY = datetime.date(2025, 5, 1)
 URL = f"/branches/tochigi/{YEAR}/entry/2025-06/"
-# session, user with membership, plan with its branch, report (4); the sheet: plan_results (2), the same month last
-# year, notes (4); the years before of the changed KPI (1); the write through services.actual_record in its
-# savepoints: the row, the month's report, the checks of the figures' constraints, the update, its history row, the
-# plan's data version and the target's stamp (19); the counts after the save: plan_results (2); the session's
-# message (3). (On a server the savepoints are BEGIN and COMMIT.) Before: 53 (the whole sheet read again after the
-# save with every past figure, the target's plan, the foreign keys and the constraints on the target, period and
-# month an update leaves alone).
-SAVE_QUERIES = 33
-# as a save up to the write (9), which meets the other version and rolls back (7); the workflow box's notes (1).
-CONFLICT_QUERIES = 17
+# session, user with membership, the report with its plan and branch (3); the sheet: plan_results (2), the same
+# month last year (read only for a screen shown again, not for a save), notes (3); the years before of the changed
+# KPI (1); the write through services.actual_record in its savepoints: the row, the month's report, the update, its
+# history row, the plan's data version and the target's stamp (10); the counts after the save: plan_results (2).
+# (On a server the savepoints are BEGIN and COMMIT.) The saved signal is a cookie, not a session write; the
+# figures' check constraints are judged in Python. Before: 53 (the whole sheet read again after the save with every
+# past figure, the target's plan, the foreign keys and the constraints on the target, period and month an update
+# leaves alone), then 33 (the saved signal in the session: 3; a query in a savepoint for each of the figures' three
+# check constraints: 9; the plan, then the report: 1), then 20 (the same month last year, which a save redirecting
+# never shows: 1).
+SAVE_QUERIES = 19
+# as a save up to the write (8; before: 9, the plan then the report), which meets the other version and rolls back
+# (7); the workflow box's notes (1).
+CONFLICT_QUERIES = 16
 
 
 def _plan_with(n: int, tochigi) -> Plan:  # noqa: ANN001
@@ -326,3 +370,35 @@ def test_an_update_is_refused_with_the_messages_of_a_full_validation(figures, to
         probe.full_clean()
     assert refused.value.message_dict == full.value.message_dict
     assert KpiActual.objects.get(pk=saved.pk).value == Decimal("40")
+
+
+def _fields(instance) -> dict[str, object]:  # noqa: ANN001
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_open_report_is_the_reports_select_related_read():
+    """Read in SQL written once: the report, its plan, branch and fiscal year with every field as the ORM reads them
+    (dates, aware datetimes, choices), and None for a month nobody opened, another branch or year."""
+    plan = _gifu()
+    reopened = MonthReport.objects.create(
+        plan=plan,
+        month=GIFU_SEPTEMBER,
+        status=MonthReport.Status.REOPENED,
+        reason="訂正のため",
+        reopened_until=datetime.date(2024, 11, 30),
+        changed_after_approval=True,
+        version=3,
+    )
+    reopened.refresh_from_db()
+    found = entry.open_report("gifu", 2024, GIFU_SEPTEMBER)
+    expected = MonthReport.objects.select_related("plan__branch", "plan__fiscal_year").get(pk=reopened.pk)
+    assert found is not None
+    assert _fields(found) == _fields(expected)
+    assert _fields(found.plan) == _fields(expected.plan)
+    assert _fields(found.plan.branch) == _fields(expected.plan.branch)
+    assert _fields(found.plan.fiscal_year) == _fields(expected.plan.fiscal_year)
+    assert found.plan.fiscal_year.display == expected.plan.fiscal_year.display
+    assert not found._state.adding and found.plan.branch.code == "gifu"
+    assert entry.open_report("gifu", 2024, datetime.date(2024, 10, 1)) is None
+    assert entry.open_report("tochigi", 2024, GIFU_SEPTEMBER) is None
+    assert entry.open_report("gifu", 2023, GIFU_SEPTEMBER) is None

@@ -13,12 +13,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from branches.models import Branch
 from plans import services
 from plans.history import actual_changes
-from plans.models import Kpi, KpiActual, KpiTarget, Plan
+from plans.models import Kpi, KpiActual, KpiTarget, MonthReport, Plan
 from plans.services import CONFLICT_MESSAGE, DELETED_CONFLICT_MESSAGE, ActualConflict, actual_delete, actual_record
 
 SEPTEMBER = datetime.date(2023, 9, 1)
@@ -388,3 +389,148 @@ def test_it_reports_a_create_create_race_on_postgresql_as_a_conflict_showing_the
         assert conflicts[0].current.pk == stored.pk
         assert conflicts[0].current.value == stored.value
         assert _history(committed_target).count() == 1
+
+
+# -- the check constraints judged in Python (services.PYTHON_CHECKS) ---------------------------------------------
+
+FIGURE_CASES = [
+    {"value": Decimal("50"), "numerator": Decimal("5"), "denominator": Decimal("10")},
+    {"value": None, "text_value": ""},
+    {"value": None, "text_value": "実施"},
+    {"value": Decimal("50"), "numerator": Decimal("5"), "denominator": Decimal("0")},
+    {"value": Decimal("50"), "numerator": Decimal("-1"), "denominator": Decimal("10")},
+    {"value": None, "numerator": Decimal("-1"), "denominator": Decimal("-3")},
+    {"value": "abc", "numerator": Decimal("-1"), "denominator": Decimal("0")},
+    {"value": Decimal("50"), "numerator": "x", "denominator": Decimal("0")},
+]
+
+
+def _errors(check: Any) -> dict[str, list[tuple[str, str | None]]] | None:
+    try:
+        check()
+    except ValidationError as exc:
+        return {name: [(e.messages[0], e.code) for e in errors] for name, errors in exc.error_dict.items()}
+    return None
+
+
+@pytest.mark.parametrize("figures", FIGURE_CASES)
+@pytest.mark.parametrize("exclude", [services.UNCHANGED_BY_UPDATE, ("entered_by",), ()])
+@pytest.mark.parametrize("with_target", [True, False])
+def test_the_figures_checks_in_python_give_the_errors_the_database_checks_give(
+    target: KpiTarget, figures: dict[str, Any], exclude: tuple[str, ...], with_target: bool
+) -> None:
+    """Without a target, ``clean()`` checks no figure: the constraints alone refuse them."""
+
+    def actual() -> KpiActual:
+        owner = {"target": target} if with_target else {}
+        return KpiActual(period=KpiActual.Period.INTERIM, month=SEPTEMBER, **owner, **figures)
+
+    expected = _errors(lambda: actual().full_clean(exclude=exclude))
+    assert _errors(lambda: services._full_clean(actual(), exclude)) == expected
+
+
+def test_the_figures_checks_in_python_refuse_what_the_database_refuses(target: KpiTarget) -> None:
+    for figures in (FIGURE_CASES[i] for i in (1, 3, 4, 5)):  # no figure, a 0 denominator, a negative numerator
+        assert _errors(lambda f=figures: services._full_clean(KpiActual(**f), services.UNCHANGED_BY_UPDATE))
+
+
+ROW_CASES = [
+    {"period": KpiActual.Period.INTERIM, "month": SEPTEMBER, "value": Decimal("50")},
+    {"period": KpiActual.Period.INTERIM, "month": None, "value": Decimal("50")},
+    {"period": KpiActual.Period.YEAR_END, "month": SEPTEMBER, "value": Decimal("50")},
+    {"period": KpiActual.Period.YEAR_END, "month": None, "value": Decimal("50")},
+    {"period": KpiActual.Period.MONTHLY, "month": datetime.date(2023, 9, 2), "value": None},
+    {"period": KpiActual.Period.MONTHLY, "month": datetime.date(2023, 9, 2), "denominator": Decimal("0")},
+]
+
+
+def _validated_as_new_by_django(actual: KpiActual) -> None:
+    actual.full_clean(validate_unique=False, validate_constraints=False)
+    actual.validate_constraints(exclude={"target"})
+
+
+@pytest.mark.parametrize(
+    "row", ROW_CASES + [{"period": KpiActual.Period.MONTHLY, "month": SEPTEMBER, **f} for f in FIGURE_CASES]
+)
+@pytest.mark.parametrize("with_target", [True, False])
+def test_a_new_actual_is_refused_with_the_errors_the_database_checks_give(
+    target: KpiTarget, row: dict[str, Any], with_target: bool
+) -> None:
+    def actual() -> KpiActual:
+        return KpiActual(**({"target": target} if with_target else {}), **row)
+
+    assert _errors(lambda: services._validate_new(actual())) == _errors(lambda: _validated_as_new_by_django(actual()))
+
+
+def test_the_row_checks_in_python_refuse_what_the_database_refuses() -> None:
+    for row in (ROW_CASES[i] for i in (1, 2, 4, 5)):  # no month, a year-end month, not the 1st, no figure
+        assert services._constraint_errors(KpiActual(**row), {"target"})
+
+
+def test_a_new_actual_is_checked_without_a_query(target: KpiTarget) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        _record(target, "50")
+    assert not any('"_check"' in q["sql"] for q in queries)
+
+
+def test_each_check_in_python_is_a_check_constraint_of_the_actual() -> None:
+    names = {c.name for c in KpiActual._meta.constraints}
+    assert set(services.PYTHON_CHECKS) <= names
+
+
+def test_an_update_checks_the_figures_constraints_without_a_query(
+    target: KpiTarget, django_assert_num_queries: Any
+) -> None:
+    _record(target, "50")
+    with CaptureQueriesContext(connection) as queries:
+        _record(target, "51", expected_version=1)
+    assert not any('"_check"' in q["sql"] for q in queries)
+    with pytest.raises(ValidationError) as refused:
+        actual_record(
+            target=target,
+            period=KpiActual.Period.INTERIM,
+            month=SEPTEMBER,
+            value=Decimal("50"),
+            numerator=Decimal("5"),
+            denominator=Decimal("0"),
+            expected_version=2,
+        )
+    assert refused.value.message_dict == {"denominator": ["分母に0は入力できません。"]}  # clean()'s, as before
+    assert KpiActual.objects.get(target=target).value == Decimal("51")
+
+
+def test_the_locked_reads_find_the_cell_and_its_months_report(target: KpiTarget) -> None:
+    interim, _ = _record(target, "50")
+    year_end, _ = actual_record(target=target, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("60"))
+    report = MonthReport.objects.create(plan=target.plan, month=SEPTEMBER)
+    with transaction.atomic():
+        assert services._locked(target, KpiActual.Period.INTERIM, SEPTEMBER) == interim
+        assert services._locked(target, KpiActual.Period.YEAR_END, None) == year_end
+        assert services._locked(target, KpiActual.Period.MONTHLY, SEPTEMBER) is None
+        assert services._month_report(target.plan_id, KpiActual.Period.INTERIM, SEPTEMBER) == report
+        assert services._month_report(target.plan_id, KpiActual.Period.YEAR_END, None) is None
+        found = services._locked(target, KpiActual.Period.INTERIM, SEPTEMBER)
+        assert found is not None and found.value == Decimal("50") and found.version == interim.version
+
+
+def test_an_update_writes_every_changed_field_as_the_returned_actual_holds_it(
+    target: KpiTarget, user: AbstractBaseUser
+) -> None:
+    _record(target, "50", numerator=Decimal("5"), denominator=Decimal("10"))
+    actual, outcome = _record(
+        target,
+        "33.3333",
+        numerator=Decimal("1"),
+        denominator=Decimal("3"),
+        note="訂正",
+        source=KpiActual.Source.IMPORT,
+        user=user,
+        expected_version=1,
+    )
+    assert outcome == "updated"
+    stored = KpiActual.objects.get(pk=actual.pk)
+    names = ("value", "numerator", "denominator", "note", "version", "source", "entered_by_id", "entered_at")
+    assert {n: getattr(stored, n) for n in names} == {n: getattr(actual, n) for n in names}
+    assert stored.value == Decimal("33.3333") and stored.version == 2 and stored.entered_by_id == user.pk
+    _record(target, "40", expected_version=2)  # by nobody: the user is cleared
+    assert KpiActual.objects.get(pk=actual.pk).entered_by_id is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import html
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,6 +15,7 @@ from django.template import Context
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import floatformat
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -32,6 +34,9 @@ from plans.views.dashboards import mark_summary
 from plans.views.workflow import month_workflow_context
 
 NO_SUCH_MONTH = gettext_noop("月はYYYY-MMの形で指定してください（例: 2024-05）。")
+#: The cookie that tells the page after a save (the redirect's target) that the month was saved, so its script drops
+#: the browser's draft: set on the redirect, read and deleted by the next month screen. A cookie, not the session:
+#: a flag in the session cost a session write on the save and another on the page after it.
 SAVED_FLAG = "entry_saved"
 COUNTS = "評価の内訳 ◎{above} ○{planned} △{below}・見込み 達成{on_track} 未達のおそれ{at_risk}"
 BEFORE_AFTER = "{message}（保存前: {before} → 保存後: {after}）"
@@ -49,10 +54,32 @@ def _month_or_404(raw: str) -> datetime.date:
 
 def _open(request: HttpRequest, code: str, year: int, raw_month: str) -> tuple[Plan, datetime.date, MonthReport]:
     """The plan and month report, checked: 404 unknown branch / plan / month, 403 without view_branch (reading)
-    or enter_actuals (saving). Headquarters reads the month (and reopens it from the workflow box)."""
+    or enter_actuals (saving). Headquarters reads the month (and reopens it from the workflow box).
+
+    A month opened before (its report exists): the report with its plan, branch and year in one query."""
+    needed = access.Permission.ENTER_ACTUALS if request.method == "POST" else access.Permission.VIEW_BRANCH
+    try:
+        month = _month_or_404(raw_month)
+    except Http404:
+        month = None  # refused below, after the branch, the permission and the plan (as a month opened first)
+    report = entry.open_report(code, year, month) if month is not None else None
+    if report is None:
+        return _open_first(request, code, year, raw_month, needed)
+    plan = report.plan
+    access.require(request.user, needed, plan.branch)
+    try:
+        workflow.check_month(plan, report.month, today=timezone.localdate())
+    except workflow.WorkflowError as exc:
+        raise Http404(str(exc)) from exc
+    return plan, report.month, report
+
+
+def _open_first(
+    request: HttpRequest, code: str, year: int, raw_month: str, needed: access.Permission
+) -> tuple[Plan, datetime.date, MonthReport]:
+    """``_open`` of a month without its report yet (created as a draft), or of a request refused."""
     plan = Plan.objects.select_related("branch", "fiscal_year").filter(branch__code=code, fiscal_year_id=year).first()
     branch = plan.branch if plan is not None else get_object_or_404(Branch, code=code)  # the plan's: no query
-    needed = access.Permission.ENTER_ACTUALS if request.method == "POST" else access.Permission.VIEW_BRANCH
     access.require(request.user, needed, branch)
     if plan is None:
         raise Http404(NO_PLAN.format(branch=branch, year=fiscal.reiwa_label(year)))
@@ -92,12 +119,36 @@ def month_entry(request: HttpRequest, code: str, year: int, month: str) -> HttpR
             text = _(outcome.message)
             if outcome.written:
                 text = BEFORE_AFTER.format(message=text, before=_counts(outcome.before), after=_counts(outcome.after))
-                request.session[SAVED_FLAG] = True
             messages.success(request, text)
-            return redirect("month_entry", code=plan.branch.code, year=year, month=month)
+            response = redirect("month_entry", code=plan.branch.code, year=year, month=month)
+            if outcome.written:
+                _flag_saved(request, response)
+            return response
         return _render(request, plan, month_date, report, outcome.sheet, outcome, status=200)
     sheet = entry.month_sheet(plan, month_date, today)
     return _render(request, plan, month_date, report, sheet, None)
+
+
+def _saved_token(request: HttpRequest) -> str:
+    """The saved flag's value: bound to the session, so a flag left from another user's session means nothing."""
+    return salted_hmac(SAVED_FLAG, request.session.session_key or "").hexdigest()[:20]
+
+
+def _flag_saved(request: HttpRequest, response: HttpResponse) -> None:
+    response.set_cookie(
+        SAVED_FLAG,
+        _saved_token(request),
+        max_age=settings.SESSION_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _take_saved_flag(request: HttpRequest, response: HttpResponse) -> None:
+    """Delete the saved flag once a month screen has read it."""
+    if SAVED_FLAG in request.COOKIES:
+        response.delete_cookie(SAVED_FLAG, samesite="Lax")
 
 
 def _preview(outcome: SaveOutcome | None) -> dict[str, str] | None:
@@ -144,12 +195,14 @@ def _render(
         "at_risk": projected.get(False, 0),
         "previous_month": previous_month,
         "next_month": next_month,
-        "just_saved": bool(request.session.pop(SAVED_FLAG, False)),
+        "just_saved": request.COOKIES.get(SAVED_FLAG) == _saved_token(request),
         "storage_key": f"kpitrack-entry:{plan.branch.code}:{plan.fiscal_year_id}:{month:%Y-%m}",
         "rows_html": rows_html(sheet.rows, read_only=locked or not can_enter),
         **month_workflow_context(request, report, [row.result for row in sheet.rows], notes),
     }
-    return render(request, "plans/month_entry.html", context, status=status)
+    response = render(request, "plans/month_entry.html", context, status=status)
+    _take_saved_flag(request, response)
+    return response
 
 
 # -- the sheet's rows -------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_production_turns_on_https_hsts_secure_cookies_and_manifest_static_files
     assert settings["SECURE_PROXY_SSL_HEADER"] is None  # only when asked for: SECURE_PROXY_SSL_HEADER=true
     assert settings["CSRF_TRUSTED_ORIGINS"] == ["https://kpitrack.example.lan"]
     assert settings["STORAGES"]["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+    assert settings["SESSION_ENGINE"] == "kpitrack.sessions.db"
 
 
 def test_each_production_default_can_be_turned_off_by_its_variable(tmp_path):
@@ -227,13 +227,13 @@ def test_gunicorn_serves_the_app_with_its_security_headers_and_static_files(guni
 def test_sessions_are_cached_only_in_a_cache_every_app_server_shares(tmp_path):
     """cached_db with a per-process cache would keep a session alive on one server after a logout on another."""
     shared = loaded(production(tmp_path, CACHE_BACKEND="django.core.cache.backends.redis.RedisCache"), "SESSION_ENGINE")
-    assert shared["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert shared["SESSION_ENGINE"] == "kpitrack.sessions.cached_db"
     for backend in (
         "django.core.cache.backends.locmem.LocMemCache",
         "django.core.cache.backends.filebased.FileBasedCache",
     ):
         local = loaded(production(tmp_path, CACHE_BACKEND=backend), "SESSION_ENGINE")
-        assert local["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+        assert local["SESSION_ENGINE"] == "kpitrack.sessions.db"
 
 
 def test_collectstatic_takes_only_plotly_min_js_of_the_plotly_package(tmp_path, settings):

@@ -76,3 +76,11 @@ def test_a_signed_in_page_is_served_from_a_session_read_in_sql(client: Any, toch
     assert client.get("/")["Location"].startswith("/branches/tochigi/")
     client.logout()
     assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_the_stores_are_djangos_with_only_the_read_replaced() -> None:
+    assert issubclass(db.SessionStore, django_db.SessionStore)
+    assert issubclass(cached_db.SessionStore, django_cached_db.SessionStore)
+    for store in (db.SessionStore, cached_db.SessionStore):
+        own = {name for name in vars(store) if not name.startswith("__")}
+        assert own == set(), own  # everything from the mixin and Django's class

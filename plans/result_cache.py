@@ -12,6 +12,7 @@ at least as new as its key.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from django.core.cache import caches
 
@@ -21,9 +22,15 @@ from plans.results import KpiResult
 #: Django's cache the results are kept in (settings.CACHES).
 CACHE = "default"
 
-#: (target pk, its stamp, its plan's fiscal year, the stamp of the same branch's target of the same KPI last year
-#: or 0), as a selector reads them (``plans.selectors.target_stamps``).
-TargetStamp = tuple[int, int, int, int]
+class TargetStamp(NamedTuple):
+    """A target's stamp as a selector reads it (``plans.selectors.target_stamps``)."""
+
+    target_id: int
+    stamp: int
+    fiscal_year: int  # its plan's
+    #: the pk and stamp of the same branch's target of the same KPI last year, 0 and 0 without one
+    previous_id: int
+    previous_stamp: int
 
 
 def context_token(scopes: versions.Scopes, fiscal_year: int) -> str:
@@ -56,7 +63,7 @@ def results(
     left out."""
     contexts: dict[int, str] = {}
     keys: dict[int, str] = {}
-    for target_id, stamp, fiscal_year, previous_stamp in stamps:
+    for target_id, stamp, fiscal_year, _previous_id, previous_stamp in stamps:
         if fiscal_year not in contexts:
             contexts[fiscal_year] = context_token(scopes, fiscal_year)
         keys[target_id] = key(target_id, stamp, previous_stamp, contexts[fiscal_year])

@@ -35,8 +35,9 @@ TOKYO = "/branches/tokyo/2024/plan/"
 GIFU = "/branches/gifu/2024/plan/"
 
 #: Session, user with membership, plan with its branch (plan_or_404), measures, progress, the targets' stamps,
-#: targets (+ mid-year actuals), budget, years, the data versions (ETag).
-PLAN_PAGE_QUERIES = 11
+#: the results computed from rows (targets, their and last year's actuals, national averages, lineage breaks),
+#: budget, years, the data versions (ETag).
+PLAN_PAGE_QUERIES = 13
 
 
 @pytest.fixture

@@ -96,7 +96,7 @@ def _recomputed(ids: Collection[int], last_year: Mapping[int, int]) -> list[KpiR
     for pk, period, month, fiscal_month, figure, text, value in _actual_rows().filter(target_id__in=wanted):
         rows.setdefault(pk, []).append((pk, period, month, fiscal_month, figure, text))
         if period != KpiActual.Period.YEAR_END:  # as result_for reads a prefetched one (_mid_year_actuals)
-            mid_year.setdefault(pk, []).append(KpiActual(target_id=pk, period=period, month=month, value=value))
+            mid_year.setdefault(pk, []).append(KpiActual.from_db(None, _MID_YEAR_FIELDS, (pk, period, month, value)))
     averages = _national_averages().filter(kpi_id__in=kpis, fiscal_year_id__in=years)
     national = {(kpi, year): value for kpi, year, value in averages}
     breaks = set(_breaks().filter(kpi_id__in=kpis, fiscal_year_id__in=years))
@@ -112,6 +112,10 @@ def _recomputed(ids: Collection[int], last_year: Mapping[int, int]) -> list[KpiR
         ).annotate(target)
         results.append(result_for(target, mid_year.get(target.pk, [])))
     return results
+
+
+#: The fields of an actual ``result_for`` reads (an actual built from a row is the one ``.only()`` would read).
+_MID_YEAR_FIELDS = ("target_id", "period", "month", "value")
 
 
 def _as_subquery_reads(field: str) -> ExpressionWrapper:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +52,7 @@ class TargetFigures:
     def annotate(self, target: Any) -> None:
         """Set the figures on ``target`` as ``with_figures`` annotates them (``plans.results.result_for`` reads
         them)."""
-        target.__dict__.update(asdict(self))
+        target.__dict__.update(vars(self))
 
 
 def _newest_mid_year(rows: Iterable[ActualRow]) -> ActualRow | None:

@@ -31,19 +31,19 @@ def annotated(target: KpiTarget) -> dict[str, str]:
     return {name: repr(target.__dict__[name]) for name in FIELDS}
 
 
-def plan_targets(plans: Iterable[Plan]) -> dict[int, list[int]]:
-    return {plan.pk: list(KpiTarget.objects.filter(plan=plan).values_list("pk", flat=True)) for plan in plans}
-
-
-def recomputed(plan: Plan, ids: list[int] | None = None) -> list[KpiResult]:
-    """The results of ``plan``'s targets (or of ``ids`` among them) as ``plan_results`` computes changed ones:
-    the stamps pair each target with last year's, then ``_recomputed`` reads rows."""
+def last_years(plan: Plan) -> dict[int, int]:
+    """Each target of ``plan`` with last year's of the same branch and KPI (0 without one), as ``plan_results``
+    pairs them (``target_stamps``)."""
     year = plan.fiscal_year_id
     targets = KpiTarget.objects.filter(plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 1, year))
     stamps = selectors.target_stamps(targets.order_by("plan__fiscal_year_id", "order", "id"), year)
-    last_year = {stamp.target_id: stamp.previous_id for stamp in stamps}
-    wanted = [stamp.target_id for stamp in stamps] if ids is None else ids
-    return selectors._recomputed(wanted, last_year)
+    return {stamp.target_id: stamp.previous_id for stamp in stamps}
+
+
+def recomputed(plan: Plan) -> list[KpiResult]:
+    """The results of ``plan``'s targets as ``plan_results`` computes changed ones: from rows."""
+    last_year = last_years(plan)
+    return selectors._recomputed(list(last_year), last_year)
 
 
 def assert_same_figures(plans: Iterable[Plan]) -> int:
@@ -158,19 +158,13 @@ def test_it_reads_rows_in_four_queries_whatever_the_number_of_targets(django_ass
     assert plan is not None
     ids = list(KpiTarget.objects.filter(plan=plan).values_list("pk", flat=True))
     assert len(ids) > 3
-    last_year = {stamp.target_id: stamp.previous_id for stamp in _stamps(plan)}
+    last_year = last_years(plan)
     for wanted in (ids[:1], ids):
         with django_assert_num_queries(4):  # the targets, the actuals, the national averages, the breaks
             results = selectors._recomputed(wanted, last_year)
         assert len(results) == len(wanted)
     with django_assert_num_queries(1):
         assert selectors._recomputed([0], last_year) == []  # a target gone since its stamp was read
-
-
-def _stamps(plan: Plan) -> list[Any]:
-    year = plan.fiscal_year_id
-    targets = KpiTarget.objects.filter(plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 1, year))
-    return selectors.target_stamps(targets.order_by("plan__fiscal_year_id", "id"), year)
 
 
 def computed_ids(monkeypatch: Any) -> list[int]:
@@ -287,12 +281,15 @@ def test_random_actuals_give_the_same_figures_from_rows_and_from_subqueries(
     drawn: list[Any], planned: list[bool], averages: list[Decimal | None], changes: list[str]
 ) -> None:
     """Two branches × three years of one KPI (some years without a target), random monthly, interim and year-end
-    actuals (numbers, text, both), national averages and lineage changes of some years."""
+    actuals (numbers, text, both), national averages and lineage changes of some years; another KPI has a national
+    average and a break every year (none of them is this KPI's)."""
     with transaction.atomic():
-        kpi = KpiFactory()
+        kpi, other = KpiFactory(), KpiFactory()
         branches: list[Branch] = [BranchFactory(code="aomori"), BranchFactory(code="iwate")]
         for year, average in zip(YEARS, averages, strict=True):
             FiscalYearFactory(year=year)
+            NationalAverage.objects.create(kpi=other, fiscal_year_id=year, value=Decimal("99.9"))
+            KpiChange.objects.create(kpi=other, fiscal_year_id=year, change=KpiChange.Change.DEFINITION_CHANGED)
             if average is not None:
                 NationalAverage.objects.create(kpi=kpi, fiscal_year_id=year, value=average)
         for year, change in zip(YEARS, changes, strict=False):

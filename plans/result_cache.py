@@ -12,7 +12,7 @@ at least as new as its key.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.core.cache import caches
 
@@ -42,6 +42,22 @@ def context_token(scopes: versions.Scopes, fiscal_year: int) -> str:
 
 def key(target_id: int, stamp: int, previous_stamp: int, context: str) -> str:
     return f"target-result:{versions.RELEASE}:{target_id}:{stamp}:{previous_stamp}:{context}"
+
+
+Facts = TypeVar("Facts")
+
+
+def year_facts(scopes: versions.Scopes, fiscal_year: int, read: Callable[[int], Facts]) -> Facts:
+    """``read(fiscal_year)``: what every result of the year shares and its context token covers (the year's national
+    averages, the catalog's lineage: ``plans.selectors._year_facts``), kept under the token, so the results computed
+    again after a save of a figure do not read it again. Read after ``scopes``, like every result."""
+    cache_key = f"target-year:{versions.RELEASE}:{fiscal_year}:{context_token(scopes, fiscal_year)}"
+    cache = caches[CACHE]
+    found: Facts | None = cache.get(cache_key)
+    if found is None:
+        found = read(fiscal_year)
+        cache.set(cache_key, found, timeout=None)
+    return found
 
 
 def _cacheable(result: KpiResult) -> KpiResult:

@@ -10,7 +10,7 @@ import datetime
 import functools
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -48,15 +48,20 @@ def plan_results(plan: Plan, scopes: versions.Scopes | None = None) -> list[KpiR
     """Every KPI target of ``plan`` with its figures, official mark and projection (2 queries).
 
     With ``scopes`` (the data versions the page read: ``plans.versions.scopes``), each target's result is taken
-    from ``plans.result_cache`` where it is current: 1 query when none changed, 5 when some did (only those are
-    computed, from rows: ``_recomputed``)."""
+    from ``plans.result_cache`` where it is current: 1 query when none changed, 3 when some did (only those are
+    computed, from rows: ``_recomputed``; 5 when the year's national averages and lineage breaks are not cached
+    either)."""
     if scopes is None:
         return _results_of(_plan_targets().filter(plan=plan))
     year = plan.fiscal_year_id
     targets = KpiTarget.objects.filter(plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 1, year))
     stamps = target_stamps(targets.order_by("plan__fiscal_year_id", "measure__area_id", "order", "id"), year)
     last_year = {stamp.target_id: stamp.previous_id for stamp in stamps}
-    return result_cache.results(stamps, scopes, lambda ids: _recomputed(ids, last_year))
+
+    def year_facts(fiscal_year: int) -> target_figures.YearFacts:
+        return result_cache.year_facts(scopes, fiscal_year, _year_facts)
+
+    return result_cache.results(stamps, scopes, lambda ids: _recomputed(ids, last_year, year_facts))
 
 
 def target_stamps(targets: QuerySet[KpiTarget], fiscal_year: int) -> list[result_cache.TargetStamp]:
@@ -77,18 +82,21 @@ def _results_of(targets: QuerySet[KpiTarget]) -> list[KpiResult]:
     return [result_for(t, t.mid_year_actuals) for t in targets.prefetch_related(_mid_year_actuals())]
 
 
-def _recomputed(ids: Collection[int], last_year: Mapping[int, int]) -> list[KpiResult]:
-    """The results of the targets ``ids``, as ``_results_of`` computes them, from plain rows (4 queries whatever
-    their number): the targets with their KPI and measure, the actuals of them and of their targets last year
-    (``last_year``: a target's pk to that of the same branch's target of the same KPI last year, 0 without one),
-    the year-end national averages and the lineage breaks of their KPIs. The figures ``with_figures`` annotates
-    are computed by ``plans.target_figures`` (the few targets a save changed: compiling and planning nine
-    subqueries would cost more than the figures)."""
+def _recomputed(
+    ids: Collection[int],
+    last_year: Mapping[int, int],
+    year_facts: Callable[[int], target_figures.YearFacts] | None = None,
+) -> list[KpiResult]:
+    """The results of the targets ``ids``, as ``_results_of`` computes them, from plain rows (2 queries whatever
+    their number, and ``year_facts``' of each of their years): the targets with their KPI and measure, and the
+    actuals of them and of their targets last year (``last_year``: a target's pk to that of the same branch's target
+    of the same KPI last year, 0 without one). ``year_facts(fiscal year)`` gives the year's national averages and
+    lineage breaks (default: ``_year_facts``, 2 queries). The figures ``with_figures`` annotates are computed by
+    ``plans.target_figures`` (the few targets a save changed: compiling and planning nine subqueries would cost
+    more than the figures)."""
     targets = list(_recomputed_targets().filter(pk__in=ids))
     if not targets:
         return []
-    kpis = {t.kpi_id for t in targets}
-    years = {t.plan_year for t in targets}
     previous = {t.pk: last_year.get(t.pk, 0) for t in targets}
     rows: dict[int, list[target_figures.ActualRow]] = {}
     mid_year: dict[int, list[KpiActual]] = {}
@@ -97,21 +105,27 @@ def _recomputed(ids: Collection[int], last_year: Mapping[int, int]) -> list[KpiR
         rows.setdefault(pk, []).append((pk, period, month, fiscal_month, figure, text))
         if period != KpiActual.Period.YEAR_END:  # as result_for reads a prefetched one (_mid_year_actuals)
             mid_year.setdefault(pk, []).append(KpiActual.from_db(None, _MID_YEAR_FIELDS, (pk, period, month, value)))
-    averages = _national_averages().filter(kpi_id__in=kpis, fiscal_year_id__in=years)
-    national = {(kpi, year): value for kpi, year, value in averages}
-    breaks = set(_breaks().filter(kpi_id__in=kpis, fiscal_year_id__in=years))
+    facts = {year: (year_facts or _year_facts)(year) for year in sorted({t.plan_year for t in targets})}
     results = []
     for target in targets:
-        key = (target.kpi_id, target.plan_year)
+        year = facts[target.plan_year]
         target_figures.figures_of(
             target.plan_year,
             rows.get(target.pk, []),
             rows.get(previous[target.pk], []) if previous[target.pk] else [],
-            national_average=national.get(key),
-            baseline_breaks=key in breaks,
+            national_average=year.national_averages.get(target.kpi_id),
+            baseline_breaks=target.kpi_id in year.breaks,
         ).annotate(target)
         results.append(result_for(target, mid_year.get(target.pk, [])))
     return results
+
+
+def _year_facts(fiscal_year: int) -> target_figures.YearFacts:
+    """The year-end national averages of ``fiscal_year`` and the KPIs replaced or redefined in it (2 queries)."""
+    return target_figures.YearFacts(
+        national_averages=dict(_national_averages().filter(fiscal_year_id=fiscal_year)),
+        breaks=frozenset(_breaks().filter(fiscal_year_id=fiscal_year)),
+    )
 
 
 #: The fields of an actual ``result_for`` reads (an actual built from a row is the one ``.only()`` would read).
@@ -147,16 +161,16 @@ def _actual_rows() -> QuerySet[KpiActual, tuple[Any, ...]]:
 
 
 @functools.cache
-def _national_averages() -> QuerySet[NationalAverage, tuple[int, int, Decimal]]:
-    """Year-end national averages as (KPI pk, fiscal year, value) rows."""
+def _national_averages() -> QuerySet[NationalAverage, tuple[int, Decimal]]:
+    """Year-end national averages as (KPI pk, value) rows."""
     year_end = NationalAverage.objects.filter(as_of__isnull=True).order_by()
-    return year_end.values_list("kpi_id", "fiscal_year_id", _as_subquery_reads("value"))
+    return year_end.values_list("kpi_id", _as_subquery_reads("value"))
 
 
 @functools.cache
-def _breaks() -> QuerySet[KpiChange, tuple[int, int]]:
-    """The (KPI pk, fiscal year) of each replacement or redefinition of a KPI (``KpiChange.BREAKS``)."""
-    return KpiChange.objects.filter(change__in=KpiChange.BREAKS).order_by().values_list("kpi_id", "fiscal_year_id")
+def _breaks() -> QuerySet[KpiChange, int]:
+    """The KPI of each replacement or redefinition of a KPI (``KpiChange.BREAKS``)."""
+    return KpiChange.objects.filter(change__in=KpiChange.BREAKS).order_by().values_list("kpi_id", flat=True)
 
 
 @functools.cache

@@ -55,6 +55,15 @@ class TargetFigures:
         target.__dict__.update(vars(self))
 
 
+@dataclass(frozen=True)
+class YearFacts:
+    """What the targets of one fiscal year share: each KPI's year-end national average (KPI pk → value) and the KPIs
+    replaced or redefined that year (``KpiChange.BREAKS``)."""
+
+    national_averages: dict[int, Decimal]
+    breaks: frozenset[int]
+
+
 def _newest_mid_year(rows: Iterable[ActualRow]) -> ActualRow | None:
     """The row ``ORDER BY month DESC, period`` puts first among the monthly and interim rows."""
     mid_year = [row for row in rows if row[1] != YEAR_END and row[2] is not None]

@@ -172,9 +172,9 @@ def computed_ids(monkeypatch: Any) -> list[int]:
     computed: list[int] = []
     original = selectors._recomputed
 
-    def spy(ids: Any, last_year: Any) -> Any:
+    def spy(ids: Any, *args: Any) -> Any:
         computed.extend(ids)
-        return original(ids, last_year)
+        return original(ids, *args)
 
     monkeypatch.setattr(selectors, "_recomputed", spy)
     return computed
@@ -182,8 +182,9 @@ def computed_ids(monkeypatch: Any) -> list[int]:
 
 def test_a_page_from_cached_and_recomputed_results_is_the_page_computed_from_scratch(monkeypatch: Any) -> None:
     """Cache a plan's results, change some targets' figures in several ways (a new interim report, a monthly figure
-    corrected, last year's year-end changed, a national average), then read the plan with its scopes: the results
-    (most cached, the changed ones from rows) are those computed from scratch, down to each decimal."""
+    corrected, last year's year-end changed, a national average, a lineage break), then read the plan with its
+    scopes: the results (most cached, the changed ones from rows) are those computed from scratch, down to each
+    decimal."""
     plan = Plan.objects.get(branch__code="tochigi", fiscal_year_id=2024)
     targets = list(KpiTarget.objects.filter(plan=plan).select_related("plan", "kpi").order_by("order", "id"))
     first, second, third, fourth = targets[:4]
@@ -211,6 +212,11 @@ def test_a_page_from_cached_and_recomputed_results_is_the_page_computed_from_scr
     assert shown[first.pk].latest == Decimal("12.3") and shown[second.pk].monthly[datetime.date(2024, 5, 1)] == 11
     assert shown[third.pk].previous_year_end == Decimal("33.25")
     assert shown[fourth.pk].national_average == Decimal("44.4")
+    fifth = targets[4]
+    KpiChange.objects.get_or_create(kpi=fifth.kpi, fiscal_year_id=2024, change=KpiChange.Change.DEFINITION_CHANGED)
+    cached = selectors.plan_results(plan, versions.scopes(2024, branch_code="tochigi"))  # the year's breaks read again
+    assert [repr(r) for r in cached] == [repr(r) for r in selectors.plan_results(plan)]
+    assert not next(r for r in cached if r.target.pk == fifth.pk).baseline_comparable
 
 
 def test_only_the_changed_target_is_computed_from_rows_and_it_equals_the_fresh_one(monkeypatch: Any) -> None:

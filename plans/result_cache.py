@@ -6,7 +6,9 @@ stamp, ``KpiTarget.data_version``, in the write's transaction: ``plans.versions`
 (the catalog's version), on the national average of its year (the year's version) and on last year's figures of
 the same branch and KPI (last year's target's stamp). The cache key holds all four, and the code's release: an
 entry is never read for other data. The stamps are read before any figure, so an entry can only ever hold figures
-at least as new as its key.
+at least as new as its key. What every result of a year shares (its national averages and the lineage's breaks,
+``year_facts``) is kept under the year's context token the same way, so a result computed again after a save reads
+only its target and actuals (``plans.selectors._recomputed``).
 """
 
 from __future__ import annotations

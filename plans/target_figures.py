@@ -16,6 +16,10 @@ Decisions (each one what ``with_figures`` does, so the two never disagree: tests
 - A year-end figure, last year's year-end, the national average (year-end: no as-of month) are each at most one
   row (unique constraints); missing ones are None. ``year_end_text`` is the year-end row's text ("" when it has a
   number only) or None without a year-end row.
+- Two of last year's rows of the same period at the same fiscal month (months in two calendar years: only actuals
+  dated outside their plan's year) are an order ``with_figures`` leaves to the database; here the first row given
+  wins. The tests draw months inside each plan's year.
+- Figures are returned as given: the caller reads decimals as the subqueries do (``selectors._as_subquery_reads``).
 """
 
 from __future__ import annotations

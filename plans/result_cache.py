@@ -6,12 +6,15 @@ stamp, ``KpiTarget.data_version``, in the write's transaction: ``plans.versions`
 (the catalog's version), on the national average of its year (the year's version) and on last year's figures of
 the same branch and KPI (last year's target's stamp). The cache key holds all four, and the code's release: an
 entry is never read for other data. The stamps are read before any figure, so an entry can only ever hold figures
-at least as new as its key.
+at least as new as its key. What every result of a year shares (its national averages and the lineage's breaks,
+``year_facts``) is kept under the year's context token the same way, so a result computed again after a save reads
+only its target and actuals (``plans.selectors._recomputed``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar
 
 from django.core.cache import caches
 
@@ -21,9 +24,15 @@ from plans.results import KpiResult
 #: Django's cache the results are kept in (settings.CACHES).
 CACHE = "default"
 
-#: (target pk, its stamp, its plan's fiscal year, the stamp of the same branch's target of the same KPI last year
-#: or 0), as a selector reads them (``plans.selectors.target_stamps``).
-TargetStamp = tuple[int, int, int, int]
+class TargetStamp(NamedTuple):
+    """A target's stamp as a selector reads it (``plans.selectors.target_stamps``)."""
+
+    target_id: int
+    stamp: int
+    fiscal_year: int  # its plan's
+    #: the pk and stamp of the same branch's target of the same KPI last year, 0 and 0 without one
+    previous_id: int
+    previous_stamp: int
 
 
 def context_token(scopes: versions.Scopes, fiscal_year: int) -> str:
@@ -35,6 +44,22 @@ def context_token(scopes: versions.Scopes, fiscal_year: int) -> str:
 
 def key(target_id: int, stamp: int, previous_stamp: int, context: str) -> str:
     return f"target-result:{versions.RELEASE}:{target_id}:{stamp}:{previous_stamp}:{context}"
+
+
+Facts = TypeVar("Facts")
+
+
+def year_facts(scopes: versions.Scopes, fiscal_year: int, read: Callable[[int], Facts]) -> Facts:
+    """``read(fiscal_year)``: what every result of the year shares and its context token covers (the year's national
+    averages, the catalog's lineage: ``plans.selectors._year_facts``), kept under the token, so the results computed
+    again after a save of a figure do not read it again. Read after ``scopes``, like every result."""
+    cache_key = f"target-year:{versions.RELEASE}:{fiscal_year}:{context_token(scopes, fiscal_year)}"
+    cache = caches[CACHE]
+    found: Facts | None = cache.get(cache_key)
+    if found is None:
+        found = read(fiscal_year)
+        cache.set(cache_key, found, timeout=None)
+    return found
 
 
 def _cacheable(result: KpiResult) -> KpiResult:
@@ -56,7 +81,7 @@ def results(
     left out."""
     contexts: dict[int, str] = {}
     keys: dict[int, str] = {}
-    for target_id, stamp, fiscal_year, previous_stamp in stamps:
+    for target_id, stamp, fiscal_year, _previous_id, previous_stamp in stamps:
         if fiscal_year not in contexts:
             contexts[fiscal_year] = context_token(scopes, fiscal_year)
         keys[target_id] = key(target_id, stamp, previous_stamp, contexts[fiscal_year])

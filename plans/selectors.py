@@ -10,17 +10,17 @@ import datetime
 import functools
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.translation import gettext_noop
 
 from branches.models import Branch
-from plans import result_cache, rules, versions
+from plans import result_cache, rules, target_figures, versions
 from plans.models import (
     Area,
     BudgetLine,
@@ -31,6 +31,7 @@ from plans.models import (
     KpiTarget,
     Measure,
     MeasureProgress,
+    NationalAverage,
     Plan,
 )
 from plans.results import KpiResult, mark_counts, result_for
@@ -48,22 +49,29 @@ def plan_results(plan: Plan, scopes: versions.Scopes | None = None) -> list[KpiR
 
     With ``scopes`` (the data versions the page read: ``plans.versions.scopes``), each target's result is taken
     from ``plans.result_cache`` where it is current: 1 query when none changed, 3 when some did (only those are
-    computed)."""
+    computed, from rows: ``_recomputed``; 5 when the year's national averages and lineage breaks are not cached
+    either)."""
     if scopes is None:
         return _results_of(_plan_targets().filter(plan=plan))
     year = plan.fiscal_year_id
     targets = KpiTarget.objects.filter(plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 1, year))
     stamps = target_stamps(targets.order_by("plan__fiscal_year_id", "measure__area_id", "order", "id"), year)
-    return result_cache.results(stamps, scopes, lambda ids: _results_of(_plan_targets().filter(pk__in=ids)))
+    last_year = {stamp.target_id: stamp.previous_id for stamp in stamps}
+
+    def year_facts(fiscal_year: int) -> target_figures.YearFacts:
+        return result_cache.year_facts(scopes, fiscal_year, _year_facts)
+
+    return result_cache.results(stamps, scopes, lambda ids: _recomputed(ids, last_year, year_facts))
 
 
 def target_stamps(targets: QuerySet[KpiTarget], fiscal_year: int) -> list[result_cache.TargetStamp]:
-    """The stamps of the targets of ``fiscal_year`` among ``targets``, in their order, each with the stamp of the
-    same branch's target of the same KPI last year (0 without one), which ``targets`` must also hold (1 query)."""
+    """The stamps of the targets of ``fiscal_year`` among ``targets``, in their order, each with the pk and stamp of
+    the same branch's target of the same KPI last year (0 and 0 without one), which ``targets`` must also hold
+    (1 query)."""
     rows = list(targets.values_list("pk", "data_version", "plan__fiscal_year_id", "plan__branch_id", "kpi_id"))
-    previous = {(branch, kpi): stamp for _pk, stamp, year, branch, kpi in rows if year == fiscal_year - 1}
+    previous = {(branch, kpi): (pk, stamp) for pk, stamp, year, branch, kpi in rows if year == fiscal_year - 1}
     return [
-        (pk, stamp, year, previous.get((branch, kpi), 0))
+        result_cache.TargetStamp(pk, stamp, year, *previous.get((branch, kpi), (0, 0)))
         for pk, stamp, year, branch, kpi in rows
         if year == fiscal_year
     ]
@@ -72,6 +80,97 @@ def target_stamps(targets: QuerySet[KpiTarget], fiscal_year: int) -> list[result
 def _results_of(targets: QuerySet[KpiTarget]) -> list[KpiResult]:
     """The results of ``targets`` (read through ``_with_figures``), with their mid-year actuals (2 queries)."""
     return [result_for(t, t.mid_year_actuals) for t in targets.prefetch_related(_mid_year_actuals())]
+
+
+def _recomputed(
+    ids: Collection[int],
+    last_year: Mapping[int, int],
+    year_facts: Callable[[int], target_figures.YearFacts] | None = None,
+) -> list[KpiResult]:
+    """The results of the targets ``ids``, as ``_results_of`` computes them, from plain rows (2 queries whatever
+    their number, and ``year_facts``' of each of their years): the targets with their KPI and measure, and the
+    actuals of them and of their targets last year (``last_year``: a target's pk to that of the same branch's target
+    of the same KPI last year, 0 without one). ``year_facts(fiscal year)`` gives the year's national averages and
+    lineage breaks (default: ``_year_facts``, 2 queries). The figures ``with_figures`` annotates are computed by
+    ``plans.target_figures`` (the few targets a save changed: compiling and planning nine subqueries would cost
+    more than the figures)."""
+    targets = list(_recomputed_targets().filter(pk__in=ids))
+    if not targets:
+        return []
+    previous = {t.pk: last_year.get(t.pk, 0) for t in targets}
+    rows: dict[int, list[target_figures.ActualRow]] = {}
+    mid_year: dict[int, list[KpiActual]] = {}
+    wanted = [t.pk for t in targets] + [pk for pk in previous.values() if pk]
+    for pk, period, month, fiscal_month, figure, text, value in _actual_rows().filter(target_id__in=wanted):
+        rows.setdefault(pk, []).append((pk, period, month, fiscal_month, figure, text))
+        if period != KpiActual.Period.YEAR_END:  # as result_for reads a prefetched one (_mid_year_actuals)
+            mid_year.setdefault(pk, []).append(KpiActual.from_db(None, _MID_YEAR_FIELDS, (pk, period, month, value)))
+    facts = {year: (year_facts or _year_facts)(year) for year in sorted({t.plan_year for t in targets})}
+    results = []
+    for target in targets:
+        year = facts[target.plan_year]
+        target_figures.figures_of(
+            target.plan_year,
+            rows.get(target.pk, []),
+            rows.get(previous[target.pk], []) if previous[target.pk] else [],
+            national_average=year.national_averages.get(target.kpi_id),
+            baseline_breaks=target.kpi_id in year.breaks,
+        ).annotate(target)
+        results.append(result_for(target, mid_year.get(target.pk, [])))
+    return results
+
+
+def _year_facts(fiscal_year: int) -> target_figures.YearFacts:
+    """The year-end national averages of ``fiscal_year`` and the KPIs replaced or redefined in it (2 queries)."""
+    return target_figures.YearFacts(
+        national_averages=dict(_national_averages().filter(fiscal_year_id=fiscal_year)),
+        breaks=frozenset(_breaks().filter(fiscal_year_id=fiscal_year)),
+    )
+
+
+#: The fields of an actual ``result_for`` reads (an actual built from a row is the one ``.only()`` would read).
+_MID_YEAR_FIELDS = ("target_id", "period", "month", "value")
+
+
+def _as_subquery_reads(field: str) -> ExpressionWrapper:
+    """A decimal column as ``with_figures``' subqueries read it. On SQLite Django quantizes a column to its
+    field's decimal places but not an expression (``Decimal("100.0000")`` as a column, ``Decimal("100")`` through a
+    subquery): the figures from rows must be the same objects as those from subqueries (the page shows them, the
+    cache keeps them). On PostgreSQL both are the column's numeric."""
+    return ExpressionWrapper(F(field), output_field=DecimalField(max_digits=16, decimal_places=4))
+
+
+@functools.cache
+def _recomputed_targets() -> QuerySet[KpiTarget]:
+    """The targets ``_recomputed`` reads: with their KPI, measure and area, as ``_plan_targets``, and their plan's
+    fiscal year, but none of ``with_figures``' subqueries."""
+    return (
+        KpiTarget.objects.select_related("kpi", "measure", "measure__area")
+        .annotate(plan_year=F("plan__fiscal_year"))
+        .order_by()
+    )
+
+
+@functools.cache
+def _actual_rows() -> QuerySet[KpiActual, tuple[Any, ...]]:
+    """Actuals as (target pk, period, month, fiscal month, value as a subquery reads it, text value, value as a
+    column reads it), by month, then period (``_mid_year_actuals``' order; the default ordering would join the
+    targets)."""
+    columns = ("target_id", "period", "month", "fiscal_month", _as_subquery_reads("value"), "text_value", "value")
+    return KpiActual.objects.order_by("month", "period").values_list(*columns)
+
+
+@functools.cache
+def _national_averages() -> QuerySet[NationalAverage, tuple[int, Decimal]]:
+    """Year-end national averages as (KPI pk, value) rows."""
+    year_end = NationalAverage.objects.filter(as_of__isnull=True).order_by()
+    return year_end.values_list("kpi_id", _as_subquery_reads("value"))
+
+
+@functools.cache
+def _breaks() -> QuerySet[KpiChange, int]:
+    """The KPI of each replacement or redefinition of a KPI (``KpiChange.BREAKS``)."""
+    return KpiChange.objects.filter(change__in=KpiChange.BREAKS).order_by().values_list("kpi_id", flat=True)
 
 
 @functools.cache

@@ -119,14 +119,14 @@ def test_the_stamp_is_not_part_of_the_targets_history() -> None:
 def computed_targets(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Records the ids of the targets the result cache asks to compute."""
     seen: list[int] = []
-    original = selectors._results_of
+    original = selectors._recomputed
 
-    def spy(targets: Any) -> Any:
-        results = original(targets)
+    def spy(*args: Any) -> Any:
+        results = original(*args)
         seen.extend(r.target.pk for r in results)
         return results
 
-    monkeypatch.setattr(selectors, "_results_of", spy)
+    monkeypatch.setattr(selectors, "_recomputed", spy)
     return seen
 
 
@@ -152,8 +152,9 @@ def test_after_a_save_the_dashboard_reads_one_result_with_a_constant_number_of_q
     client.get(DASHBOARD)
     saved = target()
     services.actual_record(target=saved, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("41.0"))
-    # session, user with membership, data versions, plan, the targets' stamps, the one result computed again
-    # (target, its actuals), the year picker; published_columns is kept (a figure of this year is none of them)
+    # session, user with membership, data versions, plan, the targets' stamps, the one result computed again from
+    # rows (target, its and last year's actuals; the year's national averages and lineage breaks are kept), the
+    # year picker; published_columns is kept (a figure of this year is none of them)
     with django_assert_num_queries(8):
         client.get(DASHBOARD)
 

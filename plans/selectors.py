@@ -68,13 +68,40 @@ def target_stamps(targets: QuerySet[KpiTarget], fiscal_year: int) -> list[result
     """The stamps of the targets of ``fiscal_year`` among ``targets``, in their order, each with the pk and stamp of
     the same branch's target of the same KPI last year (0 and 0 without one), which ``targets`` must also hold
     (1 query)."""
+    return _stamps_and_branches(targets, fiscal_year)[0]
+
+
+def _stamps_and_branches(
+    targets: QuerySet[KpiTarget], fiscal_year: int
+) -> tuple[list[result_cache.TargetStamp], dict[int, int]]:
+    """``target_stamps``, and each of those targets' branch id by target pk (1 query)."""
     rows = list(targets.values_list("pk", "data_version", "plan__fiscal_year_id", "plan__branch_id", "kpi_id"))
     previous = {(branch, kpi): (pk, stamp) for pk, stamp, year, branch, kpi in rows if year == fiscal_year - 1}
-    return [
+    this_year = [row for row in rows if row[2] == fiscal_year]
+    stamps = [
         result_cache.TargetStamp(pk, stamp, year, *previous.get((branch, kpi), (0, 0)))
-        for pk, stamp, year, branch, kpi in rows
-        if year == fiscal_year
+        for pk, stamp, year, branch, kpi in this_year
     ]
+    return stamps, {pk: branch for pk, _stamp, _year, branch, _kpi in this_year}
+
+
+def _cached_results(
+    branch_ids: Collection[int], fiscal_year: int, scopes: versions.Scopes
+) -> list[tuple[int, KpiResult]]:
+    """(branch id, result) of every target of ``branch_ids``' plans for ``fiscal_year``, through
+    ``plans.result_cache`` as ``plan_results(plan, scopes)`` reads them (the same keys: a result a branch's
+    dashboard computed after a save is not computed again here): 1 query when none changed, 3 when some did."""
+    targets = KpiTarget.objects.filter(
+        plan__branch_id__in=branch_ids, plan__fiscal_year_id__in=(fiscal_year - 1, fiscal_year)
+    )
+    stamps, branch_of = _stamps_and_branches(targets.order_by(), fiscal_year)
+    last_year = {stamp.target_id: stamp.previous_id for stamp in stamps}
+
+    def year_facts(year: int) -> target_figures.YearFacts:
+        return result_cache.year_facts(scopes, year, _year_facts)
+
+    computed = result_cache.results(stamps, scopes, lambda ids: _recomputed(ids, last_year, year_facts))
+    return [(branch_of[result.target.pk], result) for result in computed]
 
 
 def _results_of(targets: QuerySet[KpiTarget]) -> list[KpiResult]:
@@ -218,9 +245,7 @@ class KpiHistory:
 def kpi_history(plan: Plan, kpi_code: str) -> KpiHistory | None:
     """``kpi_code`` in ``plan``'s branch across years, or None when ``plan`` has no such KPI (3 queries)."""
     targets = list(
-        _with_figures()
-        .filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code)
-        .order_by("plan__fiscal_year_id")
+        _with_figures().filter(plan__branch_id=plan.branch_id, kpi__code=kpi_code).order_by("plan__fiscal_year_id")
     )
     by_year = {t.plan_year: t for t in targets}  # type: ignore[attr-defined]
     year = plan.fiscal_year_id
@@ -291,28 +316,41 @@ def _matrix_targets() -> QuerySet[KpiTarget]:
     return _with_figures().select_related(None).annotate(plan_branch=F("plan__branch")).order_by()
 
 
+#: Up to this many branches' rows, ``national_matrix`` given ``scopes`` reads the results through the result cache
+#: (after a save: one branch's row); more (every row, nothing cached) in one query of the nine subqueries.
+FEW_BRANCHES = 4
+
+
 def national_matrix(
     fiscal_year: FiscalYear,
     *,
     every_branch: bool = False,
     branch_ids: Collection[int] | None = None,
     kpis: list[Kpi] | None = None,
+    scopes: versions.Scopes | None = None,
 ) -> NationalMatrix:
     """Branches × KPIs for ``fiscal_year``: every target's result (3 queries; 2 given ``kpis``).
 
     Rows are the branches with a plan that year, in JIS order; ``every_branch`` lists all 47. ``branch_ids``
     reads only those branches' rows (the view caches each branch's row and reads the ones that changed);
-    ``kpis`` are the columns (``matrix_columns``), read here when not given.
+    ``kpis`` are the columns (``matrix_columns``), read here when not given. With ``scopes`` (the versions the page
+    read) and at most ``FEW_BRANCHES`` branches, their results come through ``plans.result_cache``
+    (``_cached_results``: 2 queries when none changed, 4 when some did, given ``kpis``).
     """
     columns = matrix_columns(fiscal_year) if kpis is None else kpis
-    targets = _matrix_targets().filter(plan__fiscal_year=fiscal_year)
     branches = Branch.objects.all()
     if branch_ids is not None:
-        targets = targets.filter(plan__branch_id__in=branch_ids)
         branches = branches.filter(pk__in=branch_ids)
     cells: dict[tuple[int, int], KpiResult] = {}
-    for target in _share_kpis(targets, {kpi.pk: kpi for kpi in columns}):
-        cells[(target.plan_branch, target.kpi_id)] = result_for(target)  # type: ignore[attr-defined]
+    if branch_ids is not None and scopes is not None and len(branch_ids) <= FEW_BRANCHES:
+        for branch_id, result in _cached_results(branch_ids, fiscal_year.year, scopes):
+            cells[(branch_id, result.kpi.pk)] = result
+    else:
+        targets = _matrix_targets().filter(plan__fiscal_year=fiscal_year)
+        if branch_ids is not None:
+            targets = targets.filter(plan__branch_id__in=branch_ids)
+        for target in _share_kpis(targets, {kpi.pk: kpi for kpi in columns}):
+            cells[(target.plan_branch, target.kpi_id)] = result_for(target)  # type: ignore[attr-defined]
     rows = []
     for branch in branches:
         row = MatrixRow(branch=branch, cells=[cells.get((branch.pk, kpi.pk)) for kpi in columns])
@@ -448,8 +486,7 @@ def kpi_ranking(fiscal_year: FiscalYear, kpi: Kpi) -> list[RankedResult]:
     results = kpi_results(fiscal_year, kpi)
     places = rank_order([RankFacts.of(result, branch) for result, branch in results], kpi.direction)
     return [
-        RankedResult(rank=p.rank, result=results[p.index][0], branch=results[p.index][1], group=p.group)
-        for p in places
+        RankedResult(rank=p.rank, result=results[p.index][0], branch=results[p.index][1], group=p.group) for p in places
     ]
 
 
@@ -585,8 +622,7 @@ def plan_outline(plan: Plan, scopes: versions.Scopes | None = None) -> PlanOutli
         .values("pk")[:1]
     )
     progress = {
-        p.measure_id: p
-        for p in MeasureProgress.objects.filter(measure__plan=plan, pk=Subquery(newest)).order_by()
+        p.measure_id: p for p in MeasureProgress.objects.filter(measure__plan=plan, pk=Subquery(newest)).order_by()
     }
     nodes = {m.pk: MeasureNode(measure=m, progress=progress.get(m.pk)) for m in measures}
     unlinked: list[KpiResult] = []

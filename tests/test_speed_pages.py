@@ -334,6 +334,21 @@ def test_the_cached_matrix_head_is_the_head_rendered_from_scratch_and_follows_th
     assert 'title="見出し試験のKPI名"' in cached
 
 
+def test_a_matrix_row_read_through_the_result_cache_is_the_row_read_in_bulk(hq, tochigi_staff):
+    """After a save of a mid-year figure (a projected cell), the saved branch's row comes from the result cache
+    (shared with its dashboard, which computed it first) and is the row the bulk query gives."""
+    target_2024 = KpiTarget.objects.get(plan__branch__code="tochigi", plan__fiscal_year_id=2024, kpi__code=KPI)
+    hq.get("/national/2024/")  # every row cached
+    for month, value in ((datetime.date(2024, 9, 1), "41.5"), (datetime.date(2024, 10, 1), "61.5")):
+        services.actual_record(target=target_2024, period=KpiActual.Period.MONTHLY, month=month, value=Decimal(value))
+        client_for(tochigi_staff).get("/branches/tochigi/2024/")  # its results computed and kept
+        cached = _part(hq.get("/national/2024/").content.decode(), "<tbody>", "</tbody>")
+        caches["default"].clear()
+        fresh = _part(hq.get("/national/2024/").content.decode(), "<tbody>", "</tbody>")
+        assert cached == fresh
+        assert "見込み" in cached
+
+
 def test_the_matrix_cells_agree_with_export_results(hq):
     """Each cell's mark is the mark export_results gives for that branch and KPI (the documented interface)."""
     html = hq.get("/national/2023/").content.decode()

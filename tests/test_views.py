@@ -23,7 +23,8 @@ from django.core.cache import caches
 from django.test import Client
 
 from branches.models import Branch, Membership
-from plans.models import Kpi, KpiTarget, Plan
+from plans import services
+from plans.models import Kpi, KpiActual, KpiTarget, Plan
 from tests.conftest import client_for
 from tests.factories import (
     AreaFactory,
@@ -77,6 +78,10 @@ MARK_RANK = {"◎": 3, "○": 2, "△": 1, "－": 0}
 DASHBOARD_QUERIES = 12
 DETAIL_QUERIES = 7  # - membership (with the user); the data versions with the targets' stamps (ETag)
 MATRIX_QUERIES = 9  # - membership (with the user) + data versions (ETag), the columns, the branch list (issue 12)
+#: after saves in a few branches: their rows through the result cache (issue 12): the matrix's 9 - its bulk query +
+#: the targets' stamps, the changed targets and their actuals (from rows); the year's averages and breaks are read
+#: once more the first time, then kept
+MATRIX_AFTER_SAVE_QUERIES = 11
 NATIONAL_KPI_QUERIES = 6  # - membership (with the user); the data versions with the targets' stamps
 
 
@@ -717,6 +722,33 @@ def test_the_national_matrix_runs_a_constant_number_of_queries(manager, django_a
     with django_assert_num_queries(MATRIX_QUERIES):
         response = manager.get(MATRIX)
     assert "評価の内訳（5支部）" in response.content.decode()
+
+
+def test_the_national_matrix_after_saves_reads_the_changed_rows_in_a_constant_number_of_queries(
+    manager, django_assert_num_queries
+):
+    """After saves in a few branches, their rows are read through the result cache: the same queries however many
+    targets and branches (up to selectors.FEW_BRANCHES) changed."""
+    manager.get(MATRIX)  # every row kept
+    targets = list(KpiTarget.objects.filter(plan__fiscal_year_id=2023).select_related("plan").order_by("plan", "pk"))
+    by_branch: dict[int, list[KpiTarget]] = {}
+    for target in targets:
+        by_branch.setdefault(target.plan.branch_id, []).append(target)
+    first, second = list(by_branch.values())[:2]
+
+    def save(target: KpiTarget, value: str) -> None:
+        services.actual_record(target=target, period=KpiActual.Period.YEAR_END, month=None, value=Decimal(value))
+
+    save(first[0], "11.0")
+    with django_assert_num_queries(MATRIX_AFTER_SAVE_QUERIES + 2):  # + the year's averages and breaks, then kept
+        assert manager.get(MATRIX).status_code == 200
+    for index, target in enumerate(first[:3] + second[:2]):
+        save(target, f"{20 + index}.0")
+    with django_assert_num_queries(MATRIX_AFTER_SAVE_QUERIES):
+        assert manager.get(MATRIX).status_code == 200
+    save(second[0], "31.0")
+    with django_assert_num_queries(MATRIX_AFTER_SAVE_QUERIES):
+        assert manager.get(MATRIX).status_code == 200
 
 
 def test_the_national_kpi_runs_a_constant_number_of_queries(manager, django_assert_num_queries):

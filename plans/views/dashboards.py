@@ -463,7 +463,9 @@ def cached_matrix_rows(
     missing = [pk for pk in branch_ids if keys.get(pk) not in found]
     fresh: dict[int, dict[str, Any]] = {}
     if missing:
-        matrix = selectors.national_matrix(fiscal_year, every_branch=True, branch_ids=missing, kpis=columns)
+        matrix = selectors.national_matrix(
+            fiscal_year, every_branch=True, branch_ids=missing, kpis=columns, scopes=scopes
+        )
         for row, shown in zip(matrix.rows, matrix_rows(matrix, year), strict=True):
             results = [c for c in row.cells if c is not None]
             fresh[row.branch.pk] = {

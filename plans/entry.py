@@ -38,11 +38,10 @@ from django.db.models.query import RawQuerySet
 from django.utils.translation import gettext_noop
 
 from branches.models import Branch
-from plans import figures, fiscal, selectors
+from plans import figures, fiscal, selectors, versions
 from plans.models import FiscalYear, Kpi, KpiActual, KpiTarget, MonthReport, Plan, ShortfallNote
 from plans.results import KpiResult, mark_counts, projected_counts
 from plans.rules import Mark
-from plans.selectors import plan_results
 from plans.services import ActualConflict, MonthLocked, actual_delete, actual_record
 
 logger = logging.getLogger(__name__)
@@ -225,6 +224,8 @@ class Sheet:
     plan: Plan
     month: datetime.date
     rows: list[Row]
+    #: the data versions its results were read under (``plans.versions.scopes``); None when given its results
+    scopes: versions.Scopes | None = None
 
     @property
     def earlier_months(self) -> list[datetime.date]:
@@ -268,7 +269,13 @@ def month_sheet(
     with ``month_save``; the month is checked by ``workflow.report_for``.
     """
     if results is None:
-        results = plan_results(plan)  # 2 queries: targets with figures, this year's mid-year actuals
+        # The data versions first, then the results through the result cache (only those a save changed are
+        # computed) and this year's mid-year actuals: 3 queries, 5 after a save.
+        scopes = versions.scopes(plan.fiscal_year_id, branch_code=plan.branch.code)
+        results = selectors.plan_results_with_actuals(plan, scopes)
+        sheet_scopes = scopes
+    else:
+        sheet_scopes = None
     notes = {n.target_id: n for n in _notes(plan, month)}
     earlier_months = _earlier_months(month, plan)
     last_month = earlier_months[-1] if earlier_months else None
@@ -299,7 +306,7 @@ def month_sheet(
         if row.note is not None:
             row.cause, row.action = row.note.cause, row.note.action
         rows.append(row)
-    sheet = Sheet(plan=plan, month=month, rows=rows)
+    sheet = Sheet(plan=plan, month=month, rows=rows, scopes=sheet_scopes)
     if last_year:
         read_last_year(sheet)
     return sheet
@@ -681,8 +688,12 @@ def _month_save(
 def _results_after(sheet: Sheet, target_ids: set[int]) -> list[KpiResult]:
     """The plan's results after a save of the figures of ``target_ids``: those targets read again (in the save's
     transaction), every other target's as the sheet read it (an actual changes its own target's result only)."""
-    targets = selectors._plan_targets().filter(pk__in=target_ids)  # plan_results' query, for these targets only
-    fresh = {result.target.pk: result for result in selectors._results_of(targets)}
+    if sheet.scopes is None:
+        targets = selectors._plan_targets().filter(pk__in=target_ids)  # plan_results' query, for these targets only
+        fresh = {result.target.pk: result for result in selectors._results_of(targets)}
+    else:
+        recomputed = selectors.recomputed_results(sheet.plan, target_ids, sheet.scopes)
+        fresh = {result.target.pk: result for result in recomputed}
     return [fresh.get(row.target.pk, row.result) for row in sheet.rows]
 
 

@@ -189,7 +189,11 @@ def test_the_branch_picker_follows_a_plan_created_or_deleted_and_a_branch_rename
     gifu = Branch.objects.get(code="gifu")
     gifu.name = "岐阜（改称試験）"
     gifu.save()
-    assert '<option value="gifu" selected>岐阜（改称試験）</option>' in manager.get(GIFU_2024).content.decode()
+    html = manager.get(GIFU_2024).content.decode()
+    assert '<option value="gifu" selected>岐阜（改称試験）</option>' in html
+    # the plan, its branch and its year are kept per catalog version too
+    assert re.search(r"<h1>岐阜（改称試験）[^<]* <span", html)
+    assert re.search(r"<h1>岐阜（改称試験）[^<]* <span", manager.get(f"{GIFU_2024}plan/").content.decode())
 
 
 def test_it_offers_staff_only_their_own_branch(gifu_staff):

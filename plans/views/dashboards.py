@@ -38,7 +38,7 @@ from plans.rules import Mark
 from plans.tables import KpiResultTable
 from plans.views import cache
 from plans.views.cache import branch_kpi_scope, branch_scope, national_kpi_scope, national_scope, revalidated
-from plans.views.common import plan_or_404
+from plans.views.common import plan_or_404, plan_years
 
 # Reasons for 403/404, raised as the Japanese msgid: the error page translates them (kpitrack/errors.py).
 NO_HOME_BRANCH = gettext_noop("所属支部が登録されていません。管理者に連絡してください。")
@@ -270,7 +270,7 @@ def filter_fields_html(form: ResultFilterForm) -> str:
 @revalidated(branch_scope)
 def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse:
     """One branch's KPIs for a fiscal year: figures, marks, projections; filters, sorting, exports."""
-    plan = plan_or_404(request.user, code, year)
+    plan = plan_or_404(request.user, code, year, getattr(request, "data_scopes", None))
     form = ResultFilterForm(request.GET or None)
     if "_export" in request.GET:  # rows as filtered and sorted on the page; a bad format is a 400 (ExportFormatError)
         published = selectors.published_columns(plan)
@@ -288,7 +288,7 @@ def branch_dashboard(request: HttpRequest, code: str, year: int) -> HttpResponse
         **kpi_table(request, plan, form),
         "branch_options": branch_options_html(plan, sees_all, getattr(request, "data_scopes", None)),
         "sees_all": sees_all,
-        **year_links(year, selectors.plan_years(plan.branch)),
+        **year_links(year, plan_years(plan.branch, getattr(request, "data_scopes", None))),
         **plan_links(plan),
     }
     return render(request, "plans/branch_dashboard.html", context)
@@ -343,7 +343,7 @@ def kpi_detail_context(plan: Plan, history: selectors.KpiHistory) -> dict[str, A
 @revalidated(branch_kpi_scope)
 def kpi_detail(request: HttpRequest, code: str, year: int, kpi_code: str) -> HttpResponse:
     """One KPI of one branch: its monthly progress this year and its trend across years."""
-    plan = plan_or_404(request.user, code, year)
+    plan = plan_or_404(request.user, code, year, getattr(request, "data_scopes", None))
     part = cached_part(request, f"kpi-detail:{plan.pk}:{kpi_code}", lambda: kpi_detail_part(plan, kpi_code))
     if part is None:
         raise Http404(NO_SUCH_KPI)

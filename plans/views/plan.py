@@ -20,7 +20,7 @@ from plans.formatting import format_figure
 from plans.models import Measure, Plan
 from plans.selectors import BudgetTotal, MeasureNode, PlanOutline
 from plans.views.cache import RELEASE, branch_scope, revalidated
-from plans.views.common import plan_or_404
+from plans.views.common import plan_or_404, plan_years
 
 YEN = "円"
 PERCENT = "%"
@@ -97,10 +97,11 @@ def measure_sections(outline: PlanOutline, plan: Plan) -> list[list[SafeString]]
 @revalidated(branch_scope)
 def plan_page(request: HttpRequest, code: str, year: int) -> HttpResponse:
     """Areas → measures → KPIs with figures and marks, each measure's newest progress, and the budget table."""
-    plan = plan_or_404(request.user, code, year)
+    scopes = getattr(request, "data_scopes", None)
+    plan = plan_or_404(request.user, code, year, scopes)
     branch = plan.branch
-    outline = selectors.plan_outline(plan, getattr(request, "data_scopes", None))
-    years = selectors.plan_years(branch)
+    outline = selectors.plan_outline(plan, scopes)
+    years = plan_years(branch, scopes)
     budget = [
         {
             "line": line,

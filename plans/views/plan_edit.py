@@ -319,4 +319,3 @@ def change_record(request: HttpRequest, code: str, year: int) -> HttpResponse:
             text = _(CHANGE_RECORDED).format(kpi=kpi.name, year=plan.fiscal_year.label, change=label)
             messages.success(request, text)
     return redirect("plan_edit", code=plan.branch.code, year=year)
-

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Subquery
 
@@ -39,6 +40,8 @@ from plans.models import DataVersion, Kpi, KpiTarget, Plan
 
 #: The catalog's scope: (fiscal year 0, branch 0).
 CATALOG = (0, 0)
+#: Django's cache ``kpi_scopes`` keeps its digests in (settings.CACHES).
+SCOPES_CACHE = "default"
 
 
 def _release() -> str:
@@ -183,8 +186,20 @@ def scopes(fiscal_year: int, branch_id: int | None = None, *, branch_code: str |
     """
     if branch_code is not None:
         return _branch_scopes(branch_code)
+    if branch_id is None:
+        return _national_scopes(fiscal_year)
     rows = DataVersion.objects.filter(_where(fiscal_year, branch_id)).order_by()
     return {(y, b): v for y, b, v in rows.values_list("fiscal_year", "branch_id", "version")}
+
+
+def _national_scopes(fiscal_year: int) -> Scopes:
+    """``scopes`` of a national page (the catalog, and every scope of ``fiscal_year`` and the year before), in SQL
+    written once, as ``_branch_scopes``: it runs before every 304 of the national pages."""
+    versions = connection.ops.quote_name(DataVersion._meta.db_table)
+    sql = f"SELECT fiscal_year, branch_id, version FROM {versions} WHERE fiscal_year IN (0, %s, %s)"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [fiscal_year - 1, fiscal_year])
+        return {(y, b): v for y, b, v in cursor.fetchall()}
 
 
 def _branch_scopes(branch_code: str) -> Scopes:
@@ -208,6 +223,25 @@ TARGETS = (-1, -1)
 
 
 def kpi_scopes(kpi_code: str, *, branch_code: str | None = None, fiscal_year: int | None = None) -> Scopes:
+    """``_kpi_scopes``, kept in Django's cache under the page's plain versions (``scopes``: for a branch's KPI page
+    every scope of the branch, for the national one every scope of the two years, and the catalog). Every write the
+    targets' stamps and ids show bumps the scope of their plan in the same transaction (``bump``), and versions are
+    random, never met again: the plain versions decide the digests, which are read after them. A repeat visit with
+    nothing changed is then one small query; after any write of those scopes (e.g. a save of another KPI) the
+    digests are read again, and a save of another KPI still leaves them, and the page's ETag, as they were."""
+    if branch_code is None and fiscal_year is None:
+        raise ValueError("kpi_scopes needs a branch_code or a fiscal_year")
+    plain = _branch_scopes(branch_code) if branch_code is not None else _national_scopes(fiscal_year)  # type: ignore[arg-type]
+    key = f"kpi-scopes:{RELEASE}:{kpi_code}:{branch_code or ''}:{fiscal_year or ''}:{token(plain)}"
+    store = caches[SCOPES_CACHE]
+    found: Scopes | None = store.get(key)
+    if found is None:
+        found = _kpi_scopes(kpi_code, branch_code=branch_code, fiscal_year=fiscal_year)
+        store.set(key, found, timeout=None)
+    return found
+
+
+def _kpi_scopes(kpi_code: str, *, branch_code: str | None = None, fiscal_year: int | None = None) -> Scopes:
     """The versions of a page of one KPI (1 query): one branch's targets of it in every year (``branch_code``), or
     every branch's in ``fiscal_year`` and the year before (last year's figures are the baseline). The catalog, the
     year-wide scopes (every year's, or those two years'), under each plan's own scope (fiscal year, branch id) a

@@ -37,13 +37,13 @@ REFERENCE = Path(__file__).parent / "reference"
 LANGUAGES = ("ja", "en")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 
-DETAIL_COLD_QUERIES = 7  # session, user with membership, data versions with the targets' stamps, plan, targets,
-# actuals, lineage
-DETAIL_WARM_QUERIES = 3  # the content and the plan from the cache: no plan, target, actual or lineage read
-NATIONAL_COLD_QUERIES = 6  # session, user with membership, data versions with the targets' stamps, branches (and
-# the year), KPI, targets
-NATIONAL_AFTER_A_SAVE_QUERIES = 4  # branches and KPI from the cache (the catalog is unchanged), one branch's target
-NATIONAL_WARM_QUERIES = 3  # the content from the cache: no branch, KPI or target read
+DETAIL_COLD_QUERIES = 8  # session, user with membership, data versions, the targets' stamps (kept per data versions
+# after), plan, targets, actuals, lineage
+DETAIL_WARM_QUERIES = 3  # the stamps, the content and the plan from the cache: no plan, target, actual or lineage read
+NATIONAL_COLD_QUERIES = 7  # session, user with membership, data versions, the targets' stamps (kept per data versions
+# after), branches (and the year), KPI, targets
+NATIONAL_AFTER_A_SAVE_QUERIES = 5  # branches and KPI from the cache (the catalog is unchanged), one branch's target
+NATIONAL_WARM_QUERIES = 3  # the stamps and the content from the cache: no branch, KPI or target read
 
 
 def _render_before(name: str, context: dict[str, Any], request: HttpRequest, language: str) -> str:

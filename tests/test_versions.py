@@ -112,3 +112,46 @@ def test_a_branch_s_scopes_by_code_are_its_scopes_by_id_in_one_query(django_asse
     assert (2023, gifu.pk) not in by_code
     shared = set(versions.scopes(2023, branch_code="nowhere"))  # an unknown code: the shared scopes only
     assert {(0, 0), (2023, 0)} <= shared and all(branch == 0 for _year, branch in shared)
+
+
+def test_a_national_pages_scopes_in_sql_are_the_orm_reads(django_assert_num_queries):
+    versions.bump(2023, Plan.objects.filter(fiscal_year_id=2023).first().branch_id)
+    versions.bump(2023)
+    rows = DataVersion.objects.filter(fiscal_year__in=(0, 2022, 2023)).values_list(
+        "fiscal_year", "branch_id", "version"
+    )
+    expected = {(y, b): v for y, b, v in rows}
+    assert len(expected) > 2
+    with django_assert_num_queries(1):
+        assert versions.scopes(2023) == expected
+
+
+@pytest.mark.parametrize("where", [{"branch_code": "tochigi"}, {"fiscal_year": 2023}])
+def test_the_kpi_digests_kept_under_the_plain_versions_are_the_digests_read_afresh(where, django_assert_num_queries):
+    """kpi_scopes keeps its digests under the page's plain versions: after every kind of write they are the digests
+    read from the targets again, and with nothing written they cost the plain versions' query only."""
+    kpi = "lifestyle_checkup_rate"
+    target = KpiTarget.objects.select_related("plan").get(
+        plan__branch__code="tochigi", plan__fiscal_year_id=2023, kpi__code=kpi
+    )
+    other = KpiTarget.objects.filter(plan=target.plan).exclude(pk=target.pk).first()
+
+    def check() -> None:
+        fresh = versions._kpi_scopes(kpi, **where)
+        assert versions.kpi_scopes(kpi, **where) == fresh
+        with django_assert_num_queries(1):  # kept: the plain versions' query only
+            assert versions.kpi_scopes(kpi, **where) == fresh
+
+    first = versions.kpi_scopes(kpi, **where)
+    check()
+    services.actual_record(target=other, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("12.5"))
+    check()
+    assert versions.kpi_scopes(kpi, **where)[versions.TARGETS] == first[versions.TARGETS]  # another KPI's save
+    services.actual_record(target=target, period=KpiActual.Period.YEAR_END, month=None, value=Decimal("12.5"))
+    check()
+    assert versions.kpi_scopes(kpi, **where)[versions.TARGETS] != first[versions.TARGETS]  # this KPI's save
+    for actual in KpiActual.objects.filter(target=target):
+        actual.delete()
+    target.delete()  # a target gone: its id leaves the digests
+    check()
+    assert versions.kpi_scopes(kpi, **where)[versions.TARGETS] != first[versions.TARGETS]

@@ -76,15 +76,15 @@ MARK_RANK = {"◎": 3, "○": 2, "△": 1, "－": 0}
 #: year's national averages and lineage breaks (the results computed from rows), without the membership (read with
 #: the user) (issue 12). A first visit: nothing in the cache (the branch picker, kept per catalog version, included).
 DASHBOARD_QUERIES = 12
-#: - membership (with the user); the data versions with the targets' stamps (ETag); a first visit (the plan is then
+#: - membership (with the user); the data versions, then the targets' stamps (ETag); a first visit (the plan is then
 #: kept under the catalog's version: 1 fewer)
-DETAIL_QUERIES = 7
+DETAIL_QUERIES = 8
 MATRIX_QUERIES = 9  # - membership (with the user) + data versions (ETag), the columns, the branch list (issue 12)
 #: after saves in a few branches: their rows through the result cache (issue 12): the matrix's 9 - its bulk query +
 #: the targets' stamps, the changed targets and their actuals (from rows); the year's averages and breaks are read
 #: once more the first time, then kept
 MATRIX_AFTER_SAVE_QUERIES = 11
-NATIONAL_KPI_QUERIES = 6  # - membership (with the user); the data versions with the targets' stamps
+NATIONAL_KPI_QUERIES = 7  # - membership (with the user); the data versions, then the targets' stamps
 
 
 # -- helpers ----------------------------------------------------------------------------------------

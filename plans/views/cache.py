@@ -103,8 +103,9 @@ def revalidated(scope: Callable[..., Scope]) -> Callable[[View], View]:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             etag = None
-            where = scope(request, *args, **kwargs) if request.method in ("GET", "HEAD") else None
-            if where is not None and not has_pending_messages(request):
+            revalidating = request.method in ("GET", "HEAD") and not has_pending_messages(request)
+            where = scope(request, *args, **kwargs) if revalidating else None
+            if where is not None:
                 if isinstance(where, dict):
                     scopes = where
                 else:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from django.db import connection
 from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.translation import gettext_noop
 
@@ -54,8 +55,7 @@ def plan_results(plan: Plan, scopes: versions.Scopes | None = None) -> list[KpiR
     if scopes is None:
         return _results_of(_plan_targets().filter(plan=plan))
     year = plan.fiscal_year_id
-    targets = KpiTarget.objects.filter(plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 1, year))
-    stamps = target_stamps(targets.order_by("plan__fiscal_year_id", "measure__area_id", "order", "id"), year)
+    stamps = plan_target_stamps(plan.branch_id, year)
     last_year = {stamp.target_id: stamp.previous_id for stamp in stamps}
 
     def year_facts(fiscal_year: int) -> target_figures.YearFacts:
@@ -86,14 +86,29 @@ def recomputed_results(plan: Plan, target_ids: Collection[int], scopes: versions
     """The results of ``plan``'s targets ``target_ids`` computed again from rows (``_recomputed``) whatever the
     cache holds: e.g. inside a save's transaction, after its writes, for the counts it gives (3 queries; 5 when the
     year's national averages and lineage breaks are not kept under ``scopes`` yet)."""
-    year = plan.fiscal_year_id
-    targets = KpiTarget.objects.filter(plan__branch_id=plan.branch_id, plan__fiscal_year_id__in=(year - 1, year))
-    last_year = {stamp.target_id: stamp.previous_id for stamp in target_stamps(targets.order_by(), year)}
+    last_year = {s.target_id: s.previous_id for s in plan_target_stamps(plan.branch_id, plan.fiscal_year_id)}
 
     def year_facts(fiscal_year: int) -> target_figures.YearFacts:
         return result_cache.year_facts(scopes, fiscal_year, _year_facts)
 
     return _recomputed(target_ids, last_year, year_facts)
+
+
+def plan_target_stamps(branch_id: int, fiscal_year: int) -> list[result_cache.TargetStamp]:
+    """``target_stamps`` of branch ``branch_id``'s plan for ``fiscal_year`` (with last year's plan), in the plan's
+    order (area, order, id): the query ``plan_results`` runs before every page of a plan that changed, in SQL
+    written once (building it through the ORM cost more than running it). 1 query."""
+    quote = connection.ops.quote_name
+    target, plan, measure = (quote(m._meta.db_table) for m in (KpiTarget, Plan, Measure))
+    order = quote(KpiTarget._meta.get_field("order").column)
+    sql = (
+        f"SELECT t.id, t.data_version, p.fiscal_year_id, p.branch_id, t.kpi_id FROM {target} t "  # noqa: S608
+        f"JOIN {plan} p ON t.plan_id = p.id LEFT OUTER JOIN {measure} m ON t.measure_id = m.id "
+        f"WHERE p.branch_id = %s AND p.fiscal_year_id IN (%s, %s) ORDER BY p.fiscal_year_id, m.area_id, t.{order}, t.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [branch_id, fiscal_year - 1, fiscal_year])
+        return _stamps_of(cursor.fetchall(), fiscal_year)[0]
 
 
 def target_stamps(targets: QuerySet[KpiTarget], fiscal_year: int) -> list[result_cache.TargetStamp]:
@@ -107,7 +122,16 @@ def _stamps_and_branches(
     targets: QuerySet[KpiTarget], fiscal_year: int
 ) -> tuple[list[result_cache.TargetStamp], dict[int, int]]:
     """``target_stamps``, and each of those targets' branch id by target pk (1 query)."""
-    rows = list(targets.values_list("pk", "data_version", "plan__fiscal_year_id", "plan__branch_id", "kpi_id"))
+    return _stamps_of(
+        targets.values_list("pk", "data_version", "plan__fiscal_year_id", "plan__branch_id", "kpi_id"), fiscal_year
+    )
+
+
+def _stamps_of(
+    rows: Iterable[tuple[int, int, int, int, int]], fiscal_year: int
+) -> tuple[list[result_cache.TargetStamp], dict[int, int]]:
+    """Stamps and branches from (pk, stamp, fiscal year, branch id, KPI id) rows, in their order."""
+    rows = list(rows)
     previous = {(branch, kpi): (pk, stamp) for pk, stamp, year, branch, kpi in rows if year == fiscal_year - 1}
     this_year = [row for row in rows if row[2] == fiscal_year]
     stamps = [

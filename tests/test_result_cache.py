@@ -353,3 +353,15 @@ def test_a_renamed_user_shows_on_the_kpi_page_at_once_and_a_login_invalidates_no
     response = revalidate(client, BRANCH_KPI_PAGE, tag)
     assert response.status_code == 200
     assert "tochigi-renamed" in response.content.decode()
+
+
+@pytest.mark.parametrize("year", [2022, 2023, 2024, 2025])
+def test_a_plans_stamps_in_sql_are_the_orm_reads_in_the_plans_order(year: int) -> None:
+    """plan_target_stamps: the stamps target_stamps reads through the ORM, in plan_results' order (area, order, id;
+    targets without a measure where each database puts a null area), with last year's pairing."""
+    for branch in Branch.objects.filter(plans__fiscal_year_id=year):
+        targets = KpiTarget.objects.filter(plan__branch=branch, plan__fiscal_year_id__in=(year - 1, year))
+        ordered = targets.order_by("plan__fiscal_year_id", "measure__area_id", "order", "id")
+        expected = selectors.target_stamps(ordered, year)
+        assert expected, (branch.code, year)
+        assert selectors.plan_target_stamps(branch.pk, year) == expected

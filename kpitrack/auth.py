@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
@@ -85,13 +85,24 @@ class _UserStatement:
     sql: str
     user_fields: tuple[Field, ...]
     membership_fields: tuple[Field, ...]
+    #: by connection (each thread's wrapper, kept with it): the columns that have converters, with them
+    converters: dict[int, tuple[BaseDatabaseWrapper, list[tuple[int, Any, list[Any]]]]] = field(default_factory=dict)
 
     def convert(self, connection: BaseDatabaseWrapper, row: Sequence[Any]) -> list[Any]:
-        """The row's values as the ORM gives them (e.g. SQLite's text dates as datetimes, its 0/1 as booleans)."""
+        """The row's values as the ORM gives them (e.g. SQLite's text dates as datetimes, its 0/1 as booleans); which
+        columns have converters is worked out once per connection."""
+        known = self.converters.get(id(connection))
+        if known is None or known[0] is not connection:
+            plan = []
+            for index, column in enumerate(self.user_fields + self.membership_fields):
+                expression = column.get_col(column.model._meta.db_table)
+                found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+                if found:
+                    plan.append((index, expression, found))
+            known = self.converters[id(connection)] = (connection, plan)
         values = list(row)
-        for index, field in enumerate(self.user_fields + self.membership_fields):
-            expression = field.get_col(field.model._meta.db_table)
-            for converter in connection.ops.get_db_converters(expression) + expression.get_db_converters(connection):
+        for index, expression, converters in known[1]:
+            for converter in converters:
                 values[index] = converter(values[index], expression, connection)
         return values
 

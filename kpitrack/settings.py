@@ -87,8 +87,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy on every response but a 304 (CONTENT_SECURITY_POLICY below).
+    "kpitrack.middleware.ContentSecurityPolicyMiddleware",
     # Cache-Control: private, no-store on signed-in pages and exports; the idle session timeout.
     "kpitrack.middleware.PrivatePagesMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.

@@ -165,6 +165,17 @@ def test_a_signed_in_page_carries_it_too(user):
     assert policy(response)["script-src"] == ["'self'"]
 
 
+def test_a_304_of_a_page_leaves_its_stored_policy_alone_and_a_200_carries_it(hq_manager):
+    """A 304 has no body: the browser keeps the stored page's headers it does not send (RFC 9111 4.3.4)."""
+    client = Client()
+    client.force_login(hq_manager)
+    page = client.get("/national/2023/")
+    assert page.status_code == 200 and policy(page)["script-src"] == ["'self'"]
+    revalidated = client.get("/national/2023/", HTTP_IF_NONE_MATCH=page["ETag"])
+    assert revalidated.status_code == 304
+    assert "Content-Security-Policy" not in revalidated
+
+
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE)
 TEMPLATE_DIRS = [BASE_DIR / "templates", BASE_DIR / "plans" / "templates", BASE_DIR / "branches" / "templates"]

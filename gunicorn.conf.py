@@ -11,8 +11,10 @@ Run: .venv/bin/gunicorn kpitrack.wsgi (gunicorn reads this file from the working
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
+from typing import Any
 
 
 def _int(name: str, default: int) -> int:
@@ -45,3 +47,11 @@ errorlog = "-"
 loglevel = os.getenv("GUNICORN_LOG_LEVEL", "info")
 # The app is loaded once in the master and forked: faster worker start, less memory (no import-time connections).
 preload_app = True
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """Before each worker is forked: what the master holds (Django and kpitrack, loaded once: ``preload_app``) goes
+    to the permanent generation (``gc.freeze``), so a worker's garbage collections no longer walk those objects on
+    every full collection (about a third of a millisecond per request after a save) nor write to the memory
+    pages the workers share with the master."""
+    gc.freeze()

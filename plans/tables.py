@@ -125,12 +125,9 @@ class KpiResultTable(tables.Table):
         called with the arguments it names; a test compares the two), localized and escaped as ``{{ cell }}``
         would be. Each column's ``<td>`` attributes, accessor path and render arguments are worked out once per
         column, not once per cell, and the rows are joined without a template loop: the cells were about half
-        of the page's time. A row in ``known_rows`` is taken as it is."""
-        plan = []
-        for column in self.columns:
-            wanted, catch_all = signature(column.render)
-            path = tuple(str(column.accessor).replace(".", "__").split("__"))
-            plan.append((column, column.attrs["td"].as_html(), path, None if catch_all else set(wanted)))
+        of the page's time. A row in ``known_rows`` is taken as it is, and the columns are worked out only when a
+        row is not (after a save, most rows are known)."""
+        plan: list[tuple[Any, str, tuple[str, ...], set[str] | None]] = []
         rows = []
         for row in self.rows:
             record = row.record
@@ -138,6 +135,8 @@ class KpiResultTable(tables.Table):
             if known is not None:
                 rows.append(known)
                 continue
+            if not plan:
+                plan = self._cell_plan()
             cells = []
             for column, td, path, wanted in plan:
                 value = _resolve(record, path)
@@ -159,6 +158,16 @@ class KpiResultTable(tables.Table):
             rows.append("<tr>" + "".join(cells) + "</tr>")
             self.rendered_rows[record.target.pk] = rows[-1]
         return mark_safe("\n".join(rows))  # noqa: S308 (every cell is escaped above; the attributes by django-tables2)
+
+    def _cell_plan(self) -> list[tuple[Any, str, tuple[str, ...], set[str] | None]]:
+        """Per column: the bound column, its ``<td>`` attributes as HTML, its accessor's path and the render
+        arguments it names (None: it takes any)."""
+        plan = []
+        for column in self.columns:
+            wanted, catch_all = signature(column.render)
+            path = tuple(str(column.accessor).replace(".", "__").split("__"))
+            plan.append((column, column.attrs["td"].as_html(), path, None if catch_all else set(wanted)))
+        return plan
 
     def columns_of(self, record: KpiResult) -> PublishedColumns:
         return self.published.get(record.kpi.pk, NO_COLUMNS)

@@ -254,3 +254,17 @@ def test_collectstatic_takes_only_plotly_min_js_of_the_plotly_package(tmp_path, 
         "vendor/plotly",
         "vendor/plotly/plotly.min.js",
     ]
+
+
+def test_gunicorn_freezes_what_the_master_loaded_before_forking_a_worker():
+    import gc
+    import runpy
+
+    hooks = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    assert hooks["preload_app"] is True  # the master holds the app: freezing it is what spares the workers
+    gc.unfreeze()
+    try:
+        hooks["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 10_000  # Django and kpitrack, not a handful of objects
+    finally:
+        gc.unfreeze()

@@ -469,6 +469,37 @@ def test_the_lean_kpi_table_body_is_the_cells_django_tables2_computes(order: str
     assert body.count("<tr>") == len(table.rows) > 10
 
 
+def test_the_lean_kpi_table_body_takes_known_rows_as_they_are_and_renders_only_the_others(monkeypatch) -> None:
+    """After a save most rows are known (kept in the cache): they are used as they are, the rest rendered as
+    without them, and with every row known the columns are not even worked out."""
+    from django.test import RequestFactory
+    from django_tables2 import RequestConfig
+
+    from plans.tables import KpiResultTable
+
+    plan = Plan.objects.select_related("branch").get(branch__code="tochigi", fiscal_year_id=2024)
+    results = selectors.plan_results(plan)
+
+    def table_with(known: dict[int, str]) -> KpiResultTable:
+        table = KpiResultTable(results, branch_code="tochigi", year=2024, published=selectors.published_columns(plan))
+        RequestConfig(RequestFactory().get("/"), paginate=False).configure(table)
+        table.known_rows = known
+        return table
+
+    fresh = table_with({})
+    rows = fresh.body_html().split("\n")
+    ids = [r.target.pk for r in results]
+    assert list(fresh.rendered_rows) == ids and list(fresh.rendered_rows.values()) == rows
+    known = {pk: f"<tr><td>kept {pk}</td></tr>" for pk in ids[1::2]}
+    mixed = table_with(known)
+    assert mixed.body_html().split("\n") == [known.get(pk, row) for pk, row in zip(ids, rows, strict=True)]
+    assert list(mixed.rendered_rows) == ids[0::2]  # only the rows it rendered are handed back to be kept
+    everything = table_with(dict(zip(ids, rows, strict=True)))
+    monkeypatch.setattr(KpiResultTable, "_cell_plan", lambda self: pytest.fail("columns worked out for no row"))
+    assert everything.body_html().split("\n") == rows
+    assert everything.rendered_rows == {}
+
+
 def test_the_cached_filter_fields_keep_each_request_s_choice(tochigi_staff):
     client = client_for(tochigi_staff)
 

@@ -41,6 +41,20 @@ def _resolve(record: Any, path: tuple[str, ...]) -> Any:
     return current
 
 
+#: Per table class and column name: the column's ``<td>`` attributes as HTML, accessor path and render arguments
+#: (``KpiResultTable._cell_plan``), for columns whose attributes are plain values.
+_CELL_STATICS: dict[tuple[type, str], tuple[str, tuple[str, ...], frozenset[str] | None]] = {}
+
+
+def _attributes_computed(table: tables.Table, column: Any) -> bool:
+    """Whether ``column``'s ``<td>`` attributes may differ from one table to another of the same class: a value
+    computed by a callable (django-tables2 calls it with the table), or class names the table works out itself."""
+    own = type(table).get_column_class_names is not tables.Table.get_column_class_names
+    sources = (table.attrs, column.column.attrs)
+    values = [v for attrs in sources for part in ("td", "cell") for v in dict(attrs.get(part) or {}).values()]
+    return own or any(callable(v) for v in values)
+
+
 class KpiResultTable(tables.Table):
     """One branch's KPIs for one fiscal year (支部のKPI一覧), with every column of the table branches publish
     (事業計画実施状況): the two previous years' actuals, target, actual, mark, national average, next year's
@@ -127,7 +141,7 @@ class KpiResultTable(tables.Table):
         column, not once per cell, and the rows are joined without a template loop: the cells were about half
         of the page's time. A row in ``known_rows`` is taken as it is, and the columns are worked out only when a
         row is not (after a save, most rows are known)."""
-        plan: list[tuple[Any, str, tuple[str, ...], set[str] | None]] = []
+        plan: list[tuple[Any, str, tuple[str, ...], frozenset[str] | None]] = []
         rows = []
         for row in self.rows:
             record = row.record
@@ -159,14 +173,21 @@ class KpiResultTable(tables.Table):
             self.rendered_rows[record.target.pk] = rows[-1]
         return mark_safe("\n".join(rows))  # noqa: S308 (every cell is escaped above; the attributes by django-tables2)
 
-    def _cell_plan(self) -> list[tuple[Any, str, tuple[str, ...], set[str] | None]]:
+    def _cell_plan(self) -> list[tuple[Any, str, tuple[str, ...], frozenset[str] | None]]:
         """Per column: the bound column, its ``<td>`` attributes as HTML, its accessor's path and the render
-        arguments it names (None: it takes any)."""
+        arguments it names (None: it takes any). The last three depend only on the column's definition when its
+        attributes are plain values: they are kept per table class and column (``_CELL_STATICS``)."""
         plan = []
         for column in self.columns:
-            wanted, catch_all = signature(column.render)
-            path = tuple(str(column.accessor).replace(".", "__").split("__"))
-            plan.append((column, column.attrs["td"].as_html(), path, None if catch_all else set(wanted)))
+            key = (type(self), column.name)
+            static = _CELL_STATICS.get(key)
+            if static is None:
+                wanted, catch_all = signature(column.render)
+                path = tuple(str(column.accessor).replace(".", "__").split("__"))
+                static = (column.attrs["td"].as_html(), path, None if catch_all else frozenset(wanted))
+                if not _attributes_computed(self, column):
+                    _CELL_STATICS[key] = static
+            plan.append((column, *static))
         return plan
 
     def columns_of(self, record: KpiResult) -> PublishedColumns:

@@ -500,6 +500,29 @@ def test_the_lean_kpi_table_body_takes_known_rows_as_they_are_and_renders_only_t
     assert everything.rendered_rows == {}
 
 
+def test_the_lean_kpi_table_body_works_out_computed_cell_attributes_for_each_table() -> None:
+    """A column's <td> attributes are kept per table class, except those a callable computes from the table:
+    two tables of the same class then get their own."""
+    import django_tables2 as tables
+    from django.test import RequestFactory
+    from django_tables2 import RequestConfig
+
+    from plans.tables import KpiResultTable
+
+    class YearTable(KpiResultTable):
+        latest = tables.Column(accessor="latest", attrs={"td": {"data-year": lambda table: table.year}})
+
+    plan = Plan.objects.select_related("branch").get(branch__code="tochigi", fiscal_year_id=2024)
+    results = selectors.plan_results(plan)
+    bodies = []
+    for year in (2023, 2024):
+        table = YearTable(results, branch_code="tochigi", year=year)
+        RequestConfig(RequestFactory().get("/"), paginate=False).configure(table)
+        bodies.append(table.body_html())
+    assert 'data-year="2023"' in bodies[0] and 'data-year="2023"' not in bodies[1]
+    assert 'data-year="2024"' in bodies[1]
+
+
 def test_the_cached_filter_fields_keep_each_request_s_choice(tochigi_staff):
     client = client_for(tochigi_staff)
 

@@ -127,6 +127,12 @@ if os.getenv("DATABASE_URL"):
             os.environ["DATABASE_URL"], conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=DB_CONN_HEALTH_CHECKS
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envbool("DB_PREPARED_STATEMENTS", "true"):
+        # Parameters bound by the server, so that psycopg prepares a query run a fifth time on a connection: the
+        # queries every page runs (session, user, data versions, a plan's stamps) are then parsed and planned
+        # once per connection, not once per request. false behind a pooler in transaction mode (PgBouncer
+        # without max_prepared_statements).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 else:
     DATABASES = {
         "default": {

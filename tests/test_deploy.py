@@ -268,3 +268,14 @@ def test_gunicorn_freezes_what_the_master_loaded_before_forking_a_worker():
         assert gc.get_freeze_count() > 10_000  # Django and kpitrack, not a handful of objects
     finally:
         gc.unfreeze()
+
+
+def test_postgresql_prepares_repeated_queries_unless_turned_off(tmp_path):
+    url = "postgres://kpitrack:secret@db.example.lan:5432/kpitrack"
+    options = loaded(production(tmp_path, DATABASE_URL=url), "DATABASES")["DATABASES"]["default"]["OPTIONS"]
+    assert options["server_side_binding"] is True and options["prepare_threshold"] == 5
+    off = production(tmp_path, DATABASE_URL=url, DB_PREPARED_STATEMENTS="false")  # behind PgBouncer's transaction mode
+    options = loaded(off, "DATABASES")["DATABASES"]["default"].get("OPTIONS", {})
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
+    sqlite = loaded(production(tmp_path), "DATABASES")["DATABASES"]["default"]
+    assert sqlite["ENGINE"] == "django.db.backends.sqlite3" and "server_side_binding" not in sqlite["OPTIONS"]

@@ -571,3 +571,21 @@ def test_a_plan_page_from_cached_sections_is_the_page_rendered_from_scratch(toch
     assert cached == fresh
     assert "41.0" in cached
     assert progress is None or "進捗を更新しました" in cached
+
+
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="PostgreSQL's prepared statements"
+)
+def test_on_postgresql_a_dashboard_s_repeated_queries_are_prepared_once_per_connection(tochigi_staff):
+    """The queries every page runs are parsed and planned once per connection (settings: server-side binding,
+    psycopg's prepare_threshold), and the page is the same from a prepared query."""
+    from django.db import connection
+
+    client = client_for(tochigi_staff)
+    pages = [client.get("/branches/tochigi/2024/").content.decode() for _ in range(7)]
+    assert len({re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page) for page in pages}) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("django_session" in statement for statement in prepared)
+    assert any("plans_dataversion" in statement for statement in prepared)

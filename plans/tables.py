@@ -42,17 +42,24 @@ def _resolve(record: Any, path: tuple[str, ...]) -> Any:
 
 
 #: Per table class and column name: the column's ``<td>`` attributes as HTML, accessor path and render arguments
-#: (``KpiResultTable._cell_plan``), for columns whose attributes are plain values.
+#: (``KpiResultTable._cell_plan``), for the columns ``_cell_statics_kept`` allows.
 _CELL_STATICS: dict[tuple[type, str], tuple[str, tuple[str, ...], frozenset[str] | None]] = {}
 
 
-def _attributes_computed(table: tables.Table, column: Any) -> bool:
-    """Whether ``column``'s ``<td>`` attributes may differ from one table to another of the same class: a value
-    computed by a callable (django-tables2 calls it with the table), or class names the table works out itself."""
-    own = type(table).get_column_class_names is not tables.Table.get_column_class_names
-    sources = (table.attrs, column.column.attrs)
-    values = [v for attrs in sources for part in ("td", "cell") for v in dict(attrs.get(part) or {}).values()]
-    return own or any(callable(v) for v in values)
+def _cell_statics_kept(table: tables.Table, column: Any) -> bool:
+    """Whether ``column``'s ``<td>`` attributes, accessor and render arguments are the same for every table of
+    ``table``'s class, so they may be kept per class: the column is the class's own (not one of this table's
+    ``extra_columns``), the table adds no ``td`` or ``cell`` attributes of its own (``attrs=``), works out no class
+    names itself, and no attribute is computed by a callable (django-tables2 calls it with the table)."""
+    own = type(table).base_columns.get(column.name)
+    if own is None or own.creation_counter != column.column.creation_counter:
+        return False
+    if "td" in table.attrs or "cell" in table.attrs:
+        return False
+    if type(table).get_column_class_names is not tables.Table.get_column_class_names:
+        return False
+    values = [v for part in ("td", "cell") for v in dict(column.column.attrs.get(part) or {}).values()]
+    return not any(callable(v) for v in values)
 
 
 class KpiResultTable(tables.Table):
@@ -175,17 +182,18 @@ class KpiResultTable(tables.Table):
 
     def _cell_plan(self) -> list[tuple[Any, str, tuple[str, ...], frozenset[str] | None]]:
         """Per column: the bound column, its ``<td>`` attributes as HTML, its accessor's path and the render
-        arguments it names (None: it takes any). The last three depend only on the column's definition when its
-        attributes are plain values: they are kept per table class and column (``_CELL_STATICS``)."""
+        arguments it names (None: it takes any). The last three are kept per table class and column where they
+        depend only on the class (``_cell_statics_kept``), and are neither read from nor put in that store elsewhere."""
         plan = []
         for column in self.columns:
             key = (type(self), column.name)
-            static = _CELL_STATICS.get(key)
+            kept = _cell_statics_kept(self, column)
+            static = _CELL_STATICS.get(key) if kept else None
             if static is None:
                 wanted, catch_all = signature(column.render)
                 path = tuple(str(column.accessor).replace(".", "__").split("__"))
                 static = (column.attrs["td"].as_html(), path, None if catch_all else frozenset(wanted))
-                if not _attributes_computed(self, column):
+                if kept:
                     _CELL_STATICS[key] = static
             plan.append((column, *static))
         return plan

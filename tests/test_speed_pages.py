@@ -523,6 +523,31 @@ def test_the_lean_kpi_table_body_works_out_computed_cell_attributes_for_each_tab
     assert 'data-year="2024"' in bodies[1]
 
 
+def test_the_lean_kpi_table_body_uses_a_table_s_own_cell_attributes_and_extra_columns() -> None:
+    """A table given attributes of its own (``attrs=``) or a column of its own (``extra_columns``) gets its own
+    cells, after and before a plain table of the same class has had its cells kept."""
+    import django_tables2 as tables
+    from django.test import RequestFactory
+    from django_tables2 import RequestConfig
+
+    from plans.tables import KpiResultTable
+
+    plan = Plan.objects.select_related("branch").get(branch__code="tochigi", fiscal_year_id=2024)
+    results = selectors.plan_results(plan)
+
+    def body(**options: Any) -> str:
+        table = KpiResultTable(results, branch_code="tochigi", year=2024, **options)
+        RequestConfig(RequestFactory().get("/"), paginate=False).configure(table)
+        return table.body_html()
+
+    plain = body()
+    assert "data-own" not in plain
+    assert 'data-own="table"' in body(attrs={"class": "kpi-table", "td": {"data-own": "table"}})
+    extra = tables.Column(accessor="latest", attrs={"td": {"data-own": "column"}})
+    assert 'data-own="column"' in body(extra_columns=[("latest", extra)])
+    assert body() == plain  # and the plain table's cells were not replaced by theirs
+
+
 def test_the_cached_filter_fields_keep_each_request_s_choice(tochigi_staff):
     client = client_for(tochigi_staff)
 
